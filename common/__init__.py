@@ -1,0 +1,1 @@
+"""Plumbing shared by the edge and hub Flask apps: database, errors, API endpoints, auth."""

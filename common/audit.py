@@ -1,0 +1,282 @@
+"""The audit trail: who did what to which record, when and from where.
+
+Records are append-only and chained per node: each carries the hash of the one before it
+made on the same node (`origin_node`, `chain_seq`, `prev_hash`), so an edited, deleted or
+reordered record breaks the chain and `verify` finds the first broken link. At the hub
+the chains of every vehicle sit side by side in one table and are verified one by one.
+
+Three ways to record, by what the request is doing:
+- `record`: a write joins the request's transaction (the record commits with the change,
+  or neither does);
+- `record_read`: a read of patient data in a GET gets its own short write transaction
+  after the read transaction ends (never upgrading a read to a write on SQLite);
+- `record_apart`: a denial or failed login is committed on its own before the request
+  fails, so the failure's rollback does not lose it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from common.access import Actor
+from common.database import locked_row, transaction_apart, write_intended
+from common.node import this_node
+from schema.base import new_id, utcnow
+from schema.models import AuditChain, AuditRecord
+
+RETENTION_YEARS = 6
+GENESIS = "0" * 64
+
+SUCCESS = "success"
+FAILURE = "failure"
+DENIED = "denied"
+
+# The fields a record's hash covers, in the order they are serialised.
+HASHED_FIELDS = (
+    "id",
+    "origin_node",
+    "chain_seq",
+    "at",
+    "user_id",
+    "username",
+    "role",
+    "action",
+    "resource_type",
+    "resource_id",
+    "patient_id",
+    "outcome",
+    "client_addr",
+    "user_agent",
+    "vehicle_id",
+    "detail",
+    "retention_until",
+    "prev_hash",
+)
+_LIMITS = {"username": 64, "role": 24, "client_addr": 64, "user_agent": 255, "action": 48}
+
+
+@dataclass(frozen=True)
+class Who:
+    """The person (when known) and the place a record speaks of."""
+
+    user_id: str | None
+    username: str | None
+    role: str | None
+    client_addr: str | None
+    user_agent: str | None
+    vehicle_id: str | None
+
+    @classmethod
+    def of(cls, actor: Actor) -> Who:
+        return cls(
+            actor.user_id,
+            actor.username,
+            actor.role,
+            actor.client_addr,
+            actor.user_agent,
+            actor.vehicle_id,
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What happened."""
+
+    action: str
+    outcome: str = SUCCESS
+    resource_type: str | None = None
+    resource_id: str | None = None
+    patient_id: str | None = None
+    detail: Mapping[str, Any] | None = field(default=None)
+
+
+def record(session: Session, who: Actor | Who, action: str, **what: Any) -> AuditRecord:
+    """Record a write in the current transaction: it commits with the change or not at all."""
+    return append(session, _who(who), Entry(action, **what))
+
+
+def record_read(
+    session: Session,
+    actor: Actor,
+    resource_type: str,
+    resource_id: str | None,
+    *,
+    patient_id: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+    action: str = "read",
+) -> AuditRecord:
+    """Record a read of patient data (or another sensitive read, such as an export). In a
+    write request it joins the transaction; in a GET the read transaction ends first and
+    the record commits on its own."""
+    entry = Entry(action, SUCCESS, resource_type, resource_id, patient_id, detail)
+    if write_intended():
+        return append(session, Who.of(actor), entry)
+    with transaction_apart(session):
+        return append(session, Who.of(actor), entry)
+
+
+def record_apart(session: Session, who: Actor | Who, action: str, **what: Any) -> AuditRecord:
+    """Record a failure and commit it at once, discarding the failing request's work."""
+    with transaction_apart(session, discard_open=True):
+        return append(session, _who(who), Entry(action, **what))
+
+
+def append(session: Session, who: Who, entry: Entry) -> AuditRecord:
+    """Add one record to the end of this node's chain (the chain head is locked meanwhile)."""
+    node = this_node(session)
+    if node is None:
+        raise RuntimeError("this database has no node identity; initialise it first")
+    head = _lock_head(session, node.id)
+    at = utcnow()
+    audit = AuditRecord(
+        id=new_id(),
+        origin_node=node.id,
+        chain_seq=head.last_seq + 1,
+        at=at,
+        user_id=who.user_id,
+        username=_clip("username", who.username),
+        role=_clip("role", who.role),
+        action=_clip("action", entry.action),
+        resource_type=entry.resource_type,
+        resource_id=entry.resource_id,
+        patient_id=entry.patient_id,
+        outcome=entry.outcome,
+        client_addr=_clip("client_addr", who.client_addr),
+        user_agent=_clip("user_agent", who.user_agent),
+        vehicle_id=who.vehicle_id,
+        detail=_plain(entry.detail),
+        retention_until=retention_date(at.date()),
+        prev_hash=head.last_hash,
+    )
+    audit.hash = record_hash(audit)
+    head.last_seq, head.last_hash = audit.chain_seq, audit.hash
+    session.add(audit)
+    session.flush()
+    return audit
+
+
+def record_hash(audit: AuditRecord) -> str:
+    """SHA-256 over a canonical serialisation of the record's fields and `prev_hash`."""
+    fields = {name: _canonical(getattr(audit, name)) for name in HASHED_FIELDS}
+    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def retention_date(day: dt.date) -> dt.date:
+    """Six years on: how long an audit record must be kept."""
+    try:
+        return day.replace(year=day.year + RETENTION_YEARS)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + RETENTION_YEARS, day=28)
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first broken link of a chain."""
+
+    seq: int
+    record_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    node: str
+    records: int
+    broken: Break | None
+
+
+def verify(session: Session) -> list[ChainReport]:
+    """Check every node's chain held in this database; one report per node."""
+    nodes = set(session.scalars(select(AuditRecord.origin_node).distinct()))
+    nodes |= set(session.scalars(select(AuditChain.node)))
+    return [verify_chain(session, node) for node in sorted(nodes)]
+
+
+def verify_chain(session: Session, node: str) -> ChainReport:
+    """Walk one node's chain in order and report the first record that breaks it."""
+    seq, prev, count = 0, GENESIS, 0
+    for audit in _chain(session, node):
+        count += 1
+        problem = _link_problem(audit, seq + 1, prev)
+        if problem is not None:
+            return ChainReport(node, count, Break(seq + 1, audit.id, problem))
+        seq, prev = audit.chain_seq, audit.hash
+    head = session.get(AuditChain, node)
+    if head is not None and (head.last_seq, head.last_hash) != (seq, prev):
+        reason = (
+            f"the chain ends at record #{seq} but its head is at #{head.last_seq}: "
+            "records at the end were deleted or rewritten"
+        )
+        return ChainReport(node, count, Break(seq + 1, None, reason))
+    return ChainReport(node, count, None)
+
+
+def _chain(session: Session, node: str) -> Iterator[AuditRecord]:
+    query = (
+        select(AuditRecord)
+        .where(AuditRecord.origin_node == node)
+        .order_by(AuditRecord.chain_seq)
+        .execution_options(yield_per=1000)
+    )
+    yield from session.scalars(query)
+
+
+def _link_problem(audit: AuditRecord, seq: int, prev: str) -> str | None:
+    if audit.chain_seq != seq:
+        return f"record #{seq} is missing (deleted); the next one is #{audit.chain_seq}"
+    if audit.prev_hash != prev:
+        return "does not follow the record before it (reordered or replaced)"
+    if audit.hash != record_hash(audit):
+        return "was altered after it was written"
+    return None
+
+
+def _lock_head(session: Session, node: str) -> AuditChain:
+    return locked_row(session, AuditChain, node, lambda: _new_head(session, node))
+
+
+def _new_head(session: Session, node: str) -> AuditChain:
+    """A head continuing from the node's last record, if there is one."""
+    last = session.scalar(
+        select(AuditRecord)
+        .where(AuditRecord.origin_node == node)
+        .order_by(AuditRecord.chain_seq.desc())
+        .limit(1)
+    )
+    return AuditChain(
+        node=node,
+        last_seq=last.chain_seq if last else 0,
+        last_hash=last.hash if last else GENESIS,
+    )
+
+
+def _who(who: Actor | Who) -> Who:
+    return Who.of(who) if isinstance(who, Actor) else who
+
+
+def _clip(name: str, value: str | None) -> str | None:
+    return value[: _LIMITS[name]] if value is not None else None
+
+
+def _plain(detail: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The detail as plain JSON values, so the stored and the hashed forms agree."""
+    if detail is None:
+        return None
+    return json.loads(json.dumps(dict(detail), default=str))
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

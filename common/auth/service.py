@@ -1,0 +1,258 @@
+"""Logging in and out: credentials, lockout, the vehicle rule and the second factor.
+
+A failed attempt is recorded (audit record and failed-attempt count) in a transaction of
+its own, so the failing request's rollback does not erase it. An unknown user and a wrong
+password cost the same work and get the same answer; even the lockout counts attempts
+on unknown names, so it does not reveal which accounts exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import pyotp
+from sqlalchemy.orm import Session
+
+from common import audit
+from common.access import Actor
+from common.audit import Entry, Who
+from common.auth import sessions, tokens
+from common.database import locked_row, transaction_apart
+from common.errors import APIError, BadRequest, Forbidden, Unauthorized
+from common.node import this_node
+from common.password import hash_password, needs_rehash, verify_password
+from common.permission import granted
+from common.users import find_by_username, is_assigned
+from common.users.service import NOT_ENROLLED, get_user
+from schema.base import utcnow
+from schema.models import LoginState, User
+
+WRONG_CREDENTIALS = "Wrong username or password"
+TOTP_REQUIRED = "Enter the 6-digit code from your authenticator app"
+WRONG_TOTP = "Wrong authenticator code"
+DEACTIVATED = "This account is deactivated; ask an administrator"
+NOT_ASSIGNED = "You are not assigned to this vehicle; ask head office to assign you"
+NOT_ENROLLED_LOGIN = f"{NOT_ENROLLED}: nobody can log in on it until it is enrolled"
+
+TOTP_SECRET = re.compile(r"^[A-Z2-7]{32}$")
+_UNKNOWN_USERS = uuid.UUID("6f1d3c8e-2b7a-4c0e-9a55-0d1e2f3a4b5c")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    username: str
+    password: str
+    totp: str | None = None
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """After `threshold` failures in a row an account is locked for `minutes`."""
+
+    threshold: int
+    minutes: int
+
+
+def login(session: Session, attempt: Attempt, lockout: Lockout, client: Who) -> User:
+    """The user these credentials belong to, allowed to log in on this node, with the
+    login recorded in the open transaction; otherwise a recorded, typed failure."""
+    user = find_by_username(session, attempt.username)
+    key = _state_key(user, attempt.username)
+    who = _who(client, user)
+    state = session.get(LoginState, key, populate_existing=True)
+    if state is not None and state.locked_until is not None and state.locked_until > utcnow():
+        verify_password(None, attempt.password)  # the same work as any other attempt
+        _refuse(session, who, "login_locked", Forbidden(_locked_message(state.locked_until)))
+    if not verify_password(user.password_hash if user else None, attempt.password) or not user:
+        _fail(session, who, key, lockout, WRONG_CREDENTIALS, "password")
+    if user.totp_secret:
+        _check_totp(session, who, key, lockout, user.totp_secret, attempt.totp)
+    refusal = refusal_for(session, user)
+    if refusal is not None:
+        _refuse(session, who, "login_refused", Forbidden(refusal))
+    _succeed(session, who, key, user, attempt.password)
+    return user
+
+
+def api_login(session: Session, attempt: Attempt, lockout: Lockout, client: Who) -> User:
+    user = login(session, attempt, lockout, client)
+    session.commit()
+    return user
+
+
+def browser_login(
+    session: Session, attempt: Attempt, lockout: Lockout, client: Who, max_age: dt.timedelta
+) -> str:
+    """Log in from the login page: the raw id of a new browser session, for its cookie."""
+    user = login(session, attempt, lockout, client)
+    raw_id, _web = sessions.start(session, user.id, max_age)
+    session.commit()
+    return raw_id
+
+
+def logout(
+    session: Session, actor: Actor | None, refresh: dict[str, Any] | None, client: Who
+) -> None:
+    """End what the request presented: its access token or browser session, and the
+    refresh token it handed over."""
+    if actor is not None and actor.token_id and actor.token_expires_at:
+        tokens.revoke(session, actor.token_id, actor.user_id, actor.token_expires_at)
+    if actor is not None and actor.session_id:
+        sessions.revoke(session, actor.session_id)
+    if refresh is not None:
+        tokens.revoke(session, refresh["jti"], refresh["sub"], tokens.expiry(refresh))
+    if actor is not None:
+        audit.record(session, actor, "logout")
+    elif refresh is not None:
+        audit.record(session, dataclasses.replace(client, user_id=refresh["sub"]), "logout")
+    session.commit()
+
+
+def refresh(session: Session, claims: dict[str, Any], client: Who) -> User:
+    """The user of a valid refresh token, if they may still work here."""
+    user = session.get(User, claims["sub"])
+    if user is None:
+        _refuse(session, client, "token_refresh", Unauthorized("The token is not valid"))
+    refusal = refusal_for(session, user)
+    if refusal is not None:
+        _refuse(session, _who(client, user), "token_refresh", Unauthorized(refusal))
+    audit.record(session, _who(client, user), "token_refresh")
+    session.commit()
+    return user
+
+
+def refusal_for(session: Session, user: User) -> str | None:
+    """Why this user may not work on this node now, or None: deactivated, or (on a
+    vehicle) the laptop is not enrolled or the user is not assigned to its vehicle."""
+    if not user.active:
+        return DEACTIVATED
+    node = this_node(session)
+    if node is None or node.kind != "edge":
+        return None
+    if node.vehicle_id is None:
+        return NOT_ENROLLED_LOGIN
+    if not is_assigned(session, user.id, node.vehicle_id):
+        return NOT_ASSIGNED
+    return None
+
+
+def me(session: Session, actor: Actor) -> dict[str, Any]:
+    """Who the actor is, what they may do, and how they are authenticated."""
+    return {
+        "user": get_user(session, actor.user_id),
+        "permissions": sorted(granted(actor.role)),
+        "vehicle_id": actor.vehicle_id,
+        "authenticated_by": "session" if actor.session_id else "token",
+        "token_expires_at": actor.token_expires_at,
+    }
+
+
+def totp_setup(actor: Actor, issuer: str) -> dict[str, str]:
+    """A new secret to scan into an authenticator app; it takes effect once enabled."""
+    secret = pyotp.random_base32()
+    uri = pyotp.TOTP(secret).provisioning_uri(name=actor.username, issuer_name=issuer)
+    return {"secret": secret, "provisioning_uri": uri}
+
+
+def totp_enable(session: Session, actor: Actor, secret: str, code: str) -> None:
+    """Require a code at every login from now on, once the app shows it has the secret."""
+    if not TOTP_SECRET.match(secret):
+        raise BadRequest("Invalid input", details={"secret": ["Not a secret from totp/setup"]})
+    _require_code(secret, code)
+    _acting_user(session, actor).totp_secret = secret
+    audit.record(session, actor, "totp_enabled", resource_type="user", resource_id=actor.user_id)
+    session.commit()
+
+
+def totp_disable(session: Session, actor: Actor, code: str) -> None:
+    user = _acting_user(session, actor)
+    if not user.totp_secret:
+        raise BadRequest("The authenticator app is not enabled for this account")
+    _require_code(user.totp_secret, code)
+    user.totp_secret = None
+    audit.record(session, actor, "totp_disabled", resource_type="user", resource_id=actor.user_id)
+    session.commit()
+
+
+def _check_totp(
+    session: Session, who: Who, key: str, lockout: Lockout, secret: str, code: str | None
+) -> None:
+    if not code:
+        raise Unauthorized(TOTP_REQUIRED, details={"totp": ["required"]})
+    if not pyotp.TOTP(secret).verify(code, valid_window=1):
+        _fail(session, who, key, lockout, WRONG_TOTP, "totp")
+
+
+def _require_code(secret: str, code: str) -> None:
+    if not pyotp.TOTP(secret).verify(code, valid_window=1):
+        raise BadRequest(WRONG_TOTP, details={"code": ["Does not match"]})
+
+
+def _succeed(session: Session, who: Who, key: str, user: User, password: str) -> None:
+    state = locked_row(session, LoginState, key, lambda: LoginState(user_id=key))
+    state.failed_count, state.locked_until, state.last_login_at = 0, None, utcnow()
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.record(session, who, "login")
+
+
+def _fail(
+    session: Session, who: Who, key: str, lockout: Lockout, message: str, reason: str
+) -> NoReturn:
+    """Count a failed attempt (locking the account at the threshold) and refuse."""
+    with transaction_apart(session, discard_open=True):
+        state = locked_row(session, LoginState, key, lambda: LoginState(user_id=key))
+        now = utcnow()
+        state.failed_count = (state.failed_count or 0) + 1
+        state.last_failed_at = now
+        locks = state.failed_count >= lockout.threshold
+        audit.append(session, who, Entry("login_failed", audit.FAILURE, detail={"reason": reason}))
+        if locks:
+            state.failed_count = 0
+            state.locked_until = now + dt.timedelta(minutes=lockout.minutes)
+            detail = {"minutes": lockout.minutes}
+            audit.append(session, who, Entry("lockout", audit.FAILURE, detail=detail))
+    if locks:
+        raise Forbidden(_locked_message(state.locked_until))
+    raise Unauthorized(message)
+
+
+def _refuse(session: Session, who: Who, action: str, error: APIError) -> NoReturn:
+    audit.record_apart(session, who, action, outcome=audit.DENIED, detail={"reason": error.message})
+    raise error
+
+
+def _locked_message(until: dt.datetime | None) -> str:
+    left = (until - utcnow()) if until else dt.timedelta()
+    minutes = max(1, -(-int(left.total_seconds()) // 60))
+    return (
+        "Too many failed logins: this account is locked. "
+        f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    )
+
+
+def _state_key(user: User | None, username: str) -> str:
+    """Known users are counted by id; unknown names by a stable id made from the name."""
+    if user is not None:
+        return user.id
+    return str(uuid.uuid5(_UNKNOWN_USERS, username.strip().lower()))
+
+
+def _who(client: Who, user: User | None) -> Who:
+    """The client, and the user once known (attempted unknown names are not kept: people
+    sometimes type their password into the username field)."""
+    if user is None:
+        return client
+    return dataclasses.replace(client, user_id=user.id, username=user.username, role=user.role)
+
+
+def _acting_user(session: Session, actor: Actor) -> User:
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise Unauthorized("Authentication required")
+    return user

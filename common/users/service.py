@@ -1,0 +1,301 @@
+"""Staff accounts: creating, finding, editing, deactivating and assigning them to vehicles.
+
+Shared by the CLIs and both apps' user APIs. At the hub every user and vehicle is in
+reach; on a vehicle's edge node only the users assigned to that vehicle exist for the
+API, and an edge administrator's emergency users are assigned to this vehicle only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from common import audit
+from common.access import Actor
+from common.auth import sessions
+from common.errors import BadRequest, Conflict, Forbidden, NotFound
+from common.node import this_node
+from common.password import hash_password, password_problem
+from common.permission import is_role
+from schema.base import utcnow
+from schema.models import User, UserVehicle, Vehicle
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+NOT_ENROLLED = "This laptop is not enrolled to a vehicle yet"
+ONLY_THIS_VEHICLE = "On a vehicle, users can only be assigned to this vehicle"
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    full_name: str,
+    role: str,
+    password: str,
+    email: str | None = None,
+    vehicle_ids: Iterable[str] = (),
+    must_change_password: bool = False,
+) -> User:
+    """A new active account, assigned to the given vehicles. Raises on bad input or a clash."""
+    username = username.strip().lower()
+    _check_new_user(session, username, role, password, email)
+    user = User(
+        username=username,
+        full_name=full_name.strip(),
+        role=role,
+        email=_email(email),
+        password_hash=hash_password(password),
+        active=True,
+        must_change_password=must_change_password,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    for vehicle_id in vehicle_ids:
+        assign_vehicle(session, user, vehicle_id)
+    return user
+
+
+def assign_vehicle(session: Session, user: User, vehicle_id: str) -> UserVehicle:
+    if session.get(Vehicle, vehicle_id) is None:
+        raise NotFound(f"Vehicle {vehicle_id} does not exist")
+    existing = session.scalar(select(UserVehicle).filter_by(user_id=user.id, vehicle_id=vehicle_id))
+    if existing is not None:
+        return existing
+    link = UserVehicle(user_id=user.id, vehicle_id=vehicle_id)
+    session.add(link)
+    session.flush()
+    return link
+
+
+def find_by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def is_assigned(session: Session, user_id: str, vehicle_id: str) -> bool:
+    """Whether the user may work on (and log in to) this vehicle."""
+    link = select(UserVehicle.id).filter_by(user_id=user_id, vehicle_id=vehicle_id)
+    return session.scalar(link) is not None
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    q: str | None = None
+    role: str | None = None
+    active: bool | None = None
+
+
+def list_users(
+    session: Session, wanted: UserFilter, page: int, per_page: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the users this node manages, by name, and how many there are in all."""
+    query = _filtered(_visible(session), wanted)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    users = session.scalars(
+        query.order_by(User.username).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return views(session, users), total
+
+
+def get_user(session: Session, user_id: str) -> dict[str, Any]:
+    return views(session, [_find(session, user_id)])[0]
+
+
+def add_user(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Create an account from the users API; an edge assigns it to its own vehicle only."""
+    vehicles = list(data.get("vehicle_ids") or [])
+    vehicle = _edge_vehicle(session)
+    if vehicle is not None:
+        if any(v != vehicle for v in vehicles):
+            raise Forbidden(ONLY_THIS_VEHICLE)
+        vehicles = [vehicle]
+    fields = {k: v for k, v in data.items() if k != "vehicle_ids"}
+    user = create_user(session, **fields, vehicle_ids=vehicles)
+    return _saved(session, actor, "user_created", user.id, None)
+
+
+def update_user(
+    session: Session, actor: Actor, user_id: str, changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Change a user's name, email, role, password or active flag; effective at once."""
+    user = _find(session, user_id)
+    _refuse_self_lockout(actor, user, changes)
+    if "email" in changes:
+        _check_email(session, changes["email"], user.id)
+        user.email = _email(changes["email"])
+    if "password" in changes:
+        _check_password(changes["password"])
+        user.password_hash = hash_password(changes["password"])
+        sessions.revoke_all(session, user.id)
+    for name in ("full_name", "role", "active"):
+        if name in changes:
+            setattr(user, name, changes[name])
+    if changes.get("active") is False:
+        sessions.revoke_all(session, user.id)
+    return _saved(session, actor, "user_updated", user.id, {"changed": sorted(changes)})
+
+
+def deactivate_user(session: Session, actor: Actor, user_id: str) -> dict[str, Any]:
+    """Stop a user from logging in anywhere; their sessions and tokens stop working at once."""
+    return update_user(session, actor, user_id, {"active": False})
+
+
+def add_assignment(session: Session, actor: Actor, user_id: str, vehicle_id: str) -> dict[str, Any]:
+    user = _find(session, user_id)
+    _check_vehicle_reach(session, vehicle_id)
+    assign_vehicle(session, user, vehicle_id)
+    return _saved(session, actor, "user_vehicle_assigned", user.id, {"vehicle_id": vehicle_id})
+
+
+def remove_assignment(
+    session: Session, actor: Actor, user_id: str, vehicle_id: str
+) -> dict[str, Any]:
+    user = _find(session, user_id)
+    _check_vehicle_reach(session, vehicle_id)
+    if user.id == actor.user_id and vehicle_id == actor.vehicle_id:
+        raise Conflict("You cannot remove yourself from the vehicle you are working on")
+    link = session.scalar(select(UserVehicle).filter_by(user_id=user.id, vehicle_id=vehicle_id))
+    if link is not None:
+        session.delete(link)  # through the ORM, like every write of a synced row
+        session.flush()
+    return _saved(session, actor, "user_vehicle_unassigned", user.id, {"vehicle_id": vehicle_id})
+
+
+def _saved(
+    session: Session, actor: Actor, action: str, user_id: str, detail: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Audit a change to a user, commit it with the change, and show the user as it is now."""
+    audit.record(session, actor, action, resource_type="user", resource_id=user_id, detail=detail)
+    session.commit()
+    return views(session, [session.get_one(User, user_id)])[0]  # even if now off this vehicle
+
+
+def views(session: Session, users: Iterable[User]) -> list[dict[str, Any]]:
+    """Users as the API shows them, with their vehicles (one query for the whole page)."""
+    users = list(users)
+    links = session.execute(
+        select(UserVehicle.user_id, UserVehicle.vehicle_id)
+        .where(UserVehicle.user_id.in_([u.id for u in users]))
+        .order_by(UserVehicle.vehicle_id)
+    ).all()
+    vehicles: dict[str, list[str]] = {}
+    for user_id, vehicle_id in links:
+        vehicles.setdefault(user_id, []).append(vehicle_id)
+    return [_view(user, vehicles.get(user.id, [])) for user in users]
+
+
+def _view(user: User, vehicle_ids: list[str]) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "full_name": user.full_name,
+        "email": user.email,
+        "role": user.role,
+        "active": user.active,
+        "must_change_password": user.must_change_password,
+        "totp_enabled": user.totp_secret is not None,
+        "created_at": user.created_at,
+        "vehicle_ids": vehicle_ids,
+    }
+
+
+def _visible(session: Session) -> Select[User]:
+    """The users this node manages: all at the hub, this vehicle's on an edge."""
+    query = select(User)
+    vehicle = _edge_vehicle(session)
+    if vehicle is not None:
+        query = query.join(UserVehicle, UserVehicle.user_id == User.id).where(
+            UserVehicle.vehicle_id == vehicle
+        )
+    return query
+
+
+def _filtered(query: Select[User], wanted: UserFilter) -> Select[User]:
+    if wanted.q:
+        text = wanted.q.lower()
+        query = query.where(
+            or_(
+                User.username.contains(text, autoescape=True),
+                func.lower(User.full_name).contains(text, autoescape=True),
+            )
+        )
+    if wanted.role:
+        query = query.where(User.role == wanted.role)
+    if wanted.active is not None:
+        query = query.where(User.active == wanted.active)
+    return query
+
+
+def _find(session: Session, user_id: str) -> User:
+    user = session.scalar(_visible(session).where(User.id == user_id))
+    if user is None:
+        raise NotFound("No such user")
+    return user
+
+
+def _edge_vehicle(session: Session) -> str | None:
+    """The vehicle an edge node serves; None at the hub, which reaches every vehicle."""
+    node = this_node(session)
+    if node is None or node.kind != "edge":
+        return None
+    if node.vehicle_id is None:
+        raise Conflict(NOT_ENROLLED)
+    return node.vehicle_id
+
+
+def _check_vehicle_reach(session: Session, vehicle_id: str) -> None:
+    vehicle = _edge_vehicle(session)
+    if vehicle is not None and vehicle_id != vehicle:
+        raise Forbidden(ONLY_THIS_VEHICLE)
+
+
+def _refuse_self_lockout(actor: Actor, user: User, changes: Mapping[str, Any]) -> None:
+    if user.id != actor.user_id:
+        return
+    if changes.get("active") is False:
+        raise Conflict("You cannot deactivate your own account")
+    if "role" in changes and changes["role"] != user.role:
+        raise Conflict("You cannot change your own role")
+
+
+def _check_new_user(
+    session: Session, username: str, role: str, password: str, email: str | None
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if not USERNAME.match(username):
+        errors["username"] = ["3-64 characters: lowercase letters, digits, dot, dash, underscore"]
+    if not is_role(role):
+        errors["role"] = [f"Unknown role {role!r}"]
+    problem = password_problem(password)
+    if problem:
+        errors["password"] = [problem]
+    if errors:
+        raise BadRequest("Invalid user", details=errors)
+    if find_by_username(session, username) is not None:
+        raise Conflict(f"A user named {username!r} already exists")
+    _check_email(session, email, None)
+
+
+def _check_password(password: str) -> None:
+    problem = password_problem(password)
+    if problem:
+        raise BadRequest("Invalid user", details={"password": [problem]})
+
+
+def _check_email(session: Session, email: str | None, user_id: str | None) -> None:
+    if not email:
+        return
+    clash = select(func.count()).select_from(User).where(User.email == _email(email))
+    if user_id is not None:
+        clash = clash.where(User.id != user_id)
+    if session.scalar(clash):
+        raise Conflict("Another user already has this email address")
+
+
+def _email(email: str | None) -> str | None:
+    return email.strip().lower() if email else None

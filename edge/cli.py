@@ -1,0 +1,119 @@
+"""`clinic-edge`: set up and run a vehicle's edge node."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from sqlalchemy import Engine
+
+from common.cli import audit_group, friendly_errors, read_password, serve_command
+from common.config import ensure_secret_file, write_secret_file
+from common.database import new_session, sqlcipher_engine
+from common.node import ensure_node, new_device_id
+from common.permission import Role
+from common.users import create_user
+from edge import config as edge_config
+from schema import migrate as migrations
+
+
+def _config() -> dict[str, object]:
+    return edge_config.from_env(os.environ)
+
+
+def open_engine(config: dict[str, object]) -> Engine:
+    return sqlcipher_engine(Path(str(config["DATABASE_PATH"])), unlocked_key(config))
+
+
+def unlocked_key(config: dict[str, object]) -> bytes:
+    """The database key, asking for the unlock secret when a person can type it."""
+    return edge_config.database_key(config, edge_config.unlock_prompt(config))
+
+
+@click.group(help="Run and maintain a clinic vehicle's edge node.")
+def main() -> None:
+    # Patient data lives here: every file this process creates is for its owner only.
+    os.umask(0o077)
+
+
+@main.command(help="Create the encrypted database, its key and secrets, and migrate it.")
+def init() -> None:
+    config = _config()
+    with friendly_errors():
+        data_dir = Path(str(config["DATA_DIR"]))
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key_file = Path(str(config["DB_KEY_FILE"]))
+        wrapped = Path(str(config["WRAPPED_KEY_FILE"]))
+        if not config.get("DB_KEY") and not key_file.exists() and not wrapped.exists():
+            if Path(str(config["DATABASE_PATH"])).exists():
+                raise click.ClickException(
+                    f"a database exists at {config['DATABASE_PATH']} but its key file "
+                    f"{key_file} is missing; restore the key instead of making a new one"
+                )
+            write_secret_file(key_file, secrets.token_hex(32))
+            click.echo(f"Created a new database key in {key_file} (owner-only)")
+        if ensure_secret_file(Path(str(config["SECRET_KEY_FILE"]))):
+            click.echo(f"Created the signing secret in {config['SECRET_KEY_FILE']}")
+        engine = open_engine(config)
+        migrations.upgrade(engine)
+        with new_session(engine) as session, session.begin():
+            node = ensure_node(session, new_device_id(), "edge")
+            click.echo(f"Edge node {node.id} ready at {config['DATABASE_PATH']}")
+
+
+@main.command(help="Upgrade the database schema to the latest version.")
+def migrate() -> None:
+    with friendly_errors():
+        engine = open_engine(_config())
+        before = migrations.current_revision(engine)
+        migrations.upgrade(engine)
+        click.echo(f"Database at {migrations.head_revision()} (was {before or 'empty'})")
+
+
+@main.command("create-admin", help="Create a local administrator (emergency use on a vehicle).")
+@click.option("--username", required=True, help="Login name (lowercase).")
+@click.option("--full-name", required=True, help="The person's name as shown in the app.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_admin(username: str, full_name: str, password_stdin: bool) -> None:
+    password = read_password(password_stdin)
+    with friendly_errors():
+        engine = open_engine(_config())
+        with new_session(engine) as session, session.begin():
+            node = ensure_node(session, new_device_id(), "edge")
+            vehicles = [node.vehicle_id] if node.vehicle_id else []
+            user = create_user(
+                session,
+                username=username,
+                full_name=full_name,
+                role=Role.ADMINISTRATOR,
+                password=password,
+                vehicle_ids=vehicles,
+            )
+        click.echo(f"Administrator {user.username} created")
+        if not vehicles:
+            click.echo(
+                "This laptop is not enrolled to a vehicle yet: the administrator can log in "
+                "once it is enrolled and the user is assigned to its vehicle."
+            )
+
+
+def _create_app() -> object:
+    from edge import create_app
+
+    config = _config()
+    return create_app({"DB_KEY": unlocked_key(config).hex()})
+
+
+main.add_command(
+    serve_command(
+        _create_app,
+        5000,
+        "Serve the crew app on the vehicle LAN: waitress over HTTP, or HTTPS with "
+        "--tls-cert/--tls-key (made by `clinic-provision tls-cert`). Asks for the unlock "
+        "PIN when the database key is wrapped and no secret is configured.",
+        tls_envvar_prefix="EDGE",
+    )
+)
+main.add_command(audit_group(lambda: open_engine(_config())))

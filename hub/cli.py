@@ -1,0 +1,79 @@
+"""`clinic-hub`: run and administer head office's hub."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from sqlalchemy import Engine
+
+from common.cli import audit_group, friendly_errors, read_password, serve_command
+from common.config import ensure_secret_file
+from common.database import new_session, plain_engine
+from common.node import HUB_NODE_ID, ensure_node
+from common.permission import Role
+from common.users import create_user
+from hub import config as hub_config
+from schema import migrate as migrations
+
+
+def _config() -> dict[str, object]:
+    return hub_config.from_env(os.environ)
+
+
+def open_engine(config: dict[str, object]) -> Engine:
+    url = str(config["DATABASE_URL"])
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return plain_engine(url)
+
+
+@click.group(help="Run and administer the head-office hub.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Create or upgrade the hub database and its signing secret.")
+def migrate() -> None:
+    config = _config()
+    with friendly_errors():
+        if ensure_secret_file(Path(str(config["SECRET_KEY_FILE"]))):
+            click.echo(f"Created the signing secret in {config['SECRET_KEY_FILE']}")
+        engine = open_engine(config)
+        before = migrations.current_revision(engine)
+        migrations.upgrade(engine)
+        with new_session(engine) as session, session.begin():
+            ensure_node(session, HUB_NODE_ID, "hub")
+        click.echo(f"Hub database at {migrations.head_revision()} (was {before or 'empty'})")
+
+
+@main.command("create-admin", help="Create a head-office administrator.")
+@click.option("--username", required=True, help="Login name (lowercase).")
+@click.option("--full-name", required=True, help="The person's name as shown in the app.")
+@click.option("--email", default=None, help="Email address (optional).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_admin(username: str, full_name: str, email: str | None, password_stdin: bool) -> None:
+    password = read_password(password_stdin)
+    with friendly_errors():
+        engine = open_engine(_config())
+        with new_session(engine) as session, session.begin():
+            user = create_user(
+                session,
+                username=username,
+                full_name=full_name,
+                role=Role.ADMINISTRATOR,
+                password=password,
+                email=email,
+            )
+        click.echo(f"Administrator {user.username} created")
+
+
+def _create_app() -> object:
+    from hub import create_app
+
+    return create_app()
+
+
+main.add_command(serve_command(_create_app, 5100, "Serve the hub with waitress."))
+main.add_command(audit_group(lambda: open_engine(_config())))

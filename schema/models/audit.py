@@ -1,0 +1,55 @@
+"""The append-only, hash-chained audit trail of logins, denials and patient data access."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Date, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from schema.base import ID_LENGTH, NODE_LENGTH, Base, JSONText, SyncedRow, UTCDateTime
+from sync.policy import Policy, Scope, synced
+
+
+class AuditRecord(SyncedRow, Base):
+    """`chain_seq` and `hash` chain each record to the previous one made on the same
+    node (`origin_node`), so an edited or deleted record breaks the chain."""
+
+    __tablename__ = "audit_record"
+    __table_args__ = (
+        UniqueConstraint("origin_node", "chain_seq"),
+        Index("ix_audit_record_user_at", "user_id", "at"),
+        Index("ix_audit_record_patient_at", "patient_id", "at"),
+        Index("ix_audit_record_at", "at"),
+        Index("ix_audit_record_vehicle_at", "vehicle_id", "at"),
+        {"info": synced(Policy.APPEND_ONLY, Scope.HUB)},
+    )
+
+    chain_seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    username: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(24))
+    action: Mapped[str] = mapped_column(String(48))
+    resource_type: Mapped[str | None] = mapped_column(String(32))
+    resource_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    patient_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    outcome: Mapped[str] = mapped_column(String(16))
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    vehicle_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    detail: Mapped[dict[str, object] | None] = mapped_column(JSONText)
+    retention_until: Mapped[dt.date] = mapped_column(Date)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChain(Base):
+    """The head of this node's audit chain; locked while a record is appended."""
+
+    __tablename__ = "audit_chain"
+
+    node: Mapped[str] = mapped_column(String(NODE_LENGTH), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,90 @@
+"""Medical-aid claims drafted at visit closure and pushed to PALMED by the hub."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from schema.base import ID_LENGTH, Base, JSONText, Money, SyncedRow, UTCDateTime
+from sync.policy import Policy, Scope, synced
+
+
+class Claim(SyncedRow, Base):
+    """Drafted by the vehicle; status and corrections come from the hub (shared, by field)."""
+
+    __tablename__ = "claim"
+    __table_args__ = (
+        Index("ix_claim_status", "status", "updated_at"),
+        Index("ix_claim_vehicle_date", "vehicle_id", "service_date"),
+        {"info": synced(Policy.SHARED, Scope.VEHICLE, "vehicle_id")},
+    )
+
+    visit_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("visit.id"), unique=True)
+    patient_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("patient.id"))
+    vehicle_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("vehicle.id"))
+    member_number: Mapped[str | None] = mapped_column(String(20))
+    dependant_code: Mapped[str | None] = mapped_column(String(3))
+    practice_number: Mapped[str | None] = mapped_column(String(20))
+    service_date: Mapped[dt.date] = mapped_column(Date)
+    icd10_codes: Mapped[list[str]] = mapped_column(JSONText, default=list)
+    total_amount: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(24))
+    problems: Mapped[list[str]] = mapped_column(JSONText, default=list)
+    palmed_claim_id: Mapped[str | None] = mapped_column(String(64))
+    rejection_codes: Mapped[list[str]] = mapped_column(JSONText, default=list)
+    paid_amount: Mapped[Decimal | None] = mapped_column(Money)
+    created_by: Mapped[str] = mapped_column(String(ID_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ClaimLine(SyncedRow, Base):
+    __tablename__ = "claim_line"
+    __table_args__ = {"info": synced(Policy.SHARED, Scope.VEHICLE, "vehicle_id")}
+
+    claim_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("claim.id"), index=True)
+    vehicle_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("vehicle.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(255))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
+class ClaimSubmission(Base):
+    """The hub's exactly-once bookkeeping for one claim at PALMED (hub only).
+
+    The idempotency key is stored before the first call, so every retry reuses it."""
+
+    __tablename__ = "claim_submission"
+    __table_args__ = (Index("ix_claim_submission_due", "state", "next_attempt_at"),)
+
+    claim_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("claim.id"), primary_key=True
+    )
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ClaimAttempt(Base):
+    """Every call made to PALMED for a claim and what came back (hub only, append-only)."""
+
+    __tablename__ = "claim_attempt"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("claim.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(24))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,182 @@
+"""Start a local hub and one edge node with demo data; print the URLs and a login.
+
+Run through scripts/demo.sh, which prepares the virtualenv. Everything lives under
+var/demo; the demo password is generated on first run and kept in an owner-only file.
+Ctrl+C stops every process.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = Path(os.environ.get("DEMO_DIR", ROOT / "var" / "demo"))
+HUB_PORT = int(os.environ.get("DEMO_HUB_PORT", "5100"))
+EDGE_PORT = int(os.environ.get("DEMO_EDGE_PORT", "5000"))
+ADMIN = "admin"
+# Until enrollment exists, the demo makes one vehicle (the same id at the hub and on the
+# edge) and binds the edge node to it, so the demo login works on both apps.
+DEMO_VEHICLE_ID = "0190d1a0-0000-7000-8000-00000000de00"
+
+ENV = {
+    **os.environ,
+    "HUB_DATA_DIR": str(VAR / "hub"),
+    "HUB_SECRETS_DIR": str(VAR / "secrets" / "hub"),
+    "EDGE_DATA_DIR": str(VAR / "edge"),
+    "EDGE_SECRETS_DIR": str(VAR / "secrets" / "edge"),
+    "EDGE_HUB_URL": f"http://127.0.0.1:{HUB_PORT}",
+    # Served over plain HTTP on localhost for the demo; the vehicle uses HTTPS.
+    "EDGE_COOKIE_SECURE": "false",
+    "HUB_COOKIE_SECURE": "false",
+}
+
+
+def run(
+    *args: str, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - fixed commands of this project
+        args, env=ENV, input=stdin, text=True, capture_output=True, check=check, cwd=ROOT
+    )
+
+
+def step(message: str) -> None:
+    print(f"  - {message}", flush=True)
+
+
+def demo_password() -> str:
+    path = VAR / "secrets" / "demo-login"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    password = "demo-" + secrets.token_urlsafe(9)
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    return password
+
+
+def ensure_admin(cli: str, password: str) -> None:
+    result = run(
+        cli,
+        "create-admin",
+        "--username",
+        ADMIN,
+        "--full-name",
+        "Demo Administrator",
+        "--password-stdin",
+        stdin=password + "\n",
+        check=False,
+    )
+    if result.returncode != 0 and "already exists" not in result.stderr + result.stdout:
+        sys.exit(f"{cli} create-admin failed:\n{result.stdout}{result.stderr}")
+
+
+def set_up(password: str) -> None:
+    print("Setting up the demo in", VAR)
+    step("hub database: " + run("clinic-hub", "migrate").stdout.strip().splitlines()[-1])
+    ensure_admin("clinic-hub", password)
+    step("edge node: " + run("clinic-edge", "init").stdout.strip().splitlines()[-1])
+    ensure_admin("clinic-edge", password)
+    ensure_demo_vehicle()
+    step(f"demo vehicle {DEMO_VEHICLE_ID}: edge bound to it, {ADMIN} assigned")
+
+
+def ensure_demo_vehicle() -> None:
+    """The demo vehicle at the hub and on the edge, the edge bound to it and the
+    administrator assigned to it (what enrollment and sync will do later)."""
+    from common.database import new_session
+    from common.node import bind_vehicle, this_node
+    from common.users import assign_vehicle, find_by_username
+    from edge import cli as edge_cli
+    from edge import config as edge_config
+    from hub import cli as hub_cli
+    from hub import config as hub_config
+    from schema.models import Vehicle
+
+    engines = [
+        hub_cli.open_engine(hub_config.from_env(ENV)),
+        edge_cli.open_engine(edge_config.from_env(ENV)),
+    ]
+    for engine in engines:
+        with new_session(engine) as session, session.begin():
+            vehicle = session.get(Vehicle, DEMO_VEHICLE_ID) or Vehicle(
+                id=DEMO_VEHICLE_ID,
+                name="Demo Clinic 1",
+                registration_plate="DEMO001GP",
+                practice_number="0000001",
+                status="active",
+            )
+            session.add(vehicle)
+            session.flush()
+            node = this_node(session)
+            if node is not None and node.kind == "edge":
+                bind_vehicle(session, vehicle)
+            admin = find_by_username(session, ADMIN)
+            if admin is not None:
+                assign_vehicle(session, admin, vehicle.id)
+        engine.dispose()
+
+
+def start(name: str, *args: str) -> subprocess.Popen[bytes]:
+    log = (VAR / f"{name}.log").open("ab")
+    return subprocess.Popen(  # noqa: S603 - fixed commands of this project
+        args, env=ENV, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def wait_healthy(name: str, url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{name} stopped at start-up; see {VAR / (name + '.log')}")
+        try:
+            with urllib.request.urlopen(url + "/api/health", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.3)
+    sys.exit(f"{name} did not answer at {url} within 30 s; see {VAR / (name + '.log')}")
+
+
+def main() -> None:
+    VAR.mkdir(parents=True, exist_ok=True)
+    password = demo_password()
+    set_up(password)
+    hub_url, edge_url = f"http://127.0.0.1:{HUB_PORT}", f"http://127.0.0.1:{EDGE_PORT}"
+    processes = {
+        "hub": start("hub", "clinic-hub", "serve", "--port", str(HUB_PORT)),
+        "edge": start("edge", "clinic-edge", "serve", "--port", str(EDGE_PORT)),
+    }
+    try:
+        wait_healthy("hub", hub_url, processes["hub"])
+        wait_healthy("edge", edge_url, processes["edge"])
+        print()
+        print("Mobile Clinic demo is running:")
+        print(f"  Head office (hub):   {hub_url}/")
+        print(f"  Vehicle (edge node): {edge_url}/")
+        print(f"  Login:               {ADMIN} / {password}")
+        print(f"  Logs:                {VAR}/*.log")
+        print("Press Ctrl+C to stop.", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(1)
+        stopped = [name for name, p in processes.items() if p.poll() is not None]
+        sys.exit(f"{', '.join(stopped)} stopped unexpectedly; see the logs in {VAR}")
+    except KeyboardInterrupt:
+        print("\nStopping ...")
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""How each synced table travels between nodes and how its conflicts resolve.
+
+Models declare a `SyncSpec` in their table info; everything in `sync/` reads the
+policy from there, so a new table gets the right behaviour by declaring it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Table
+
+
+class Policy(StrEnum):
+    APPEND_ONLY = "append_only"  # inserts only: never conflicts, never edited
+    OWNED = "owned"  # edited only by the owning vehicle's nodes (or the hub)
+    SHARED = "shared"  # any node edits; merged field by field by clock
+    REFERENCE = "reference"  # edited only at the hub
+
+
+class Scope(StrEnum):
+    ALL = "all"  # every vehicle receives it
+    VEHICLE = "vehicle"  # the vehicle named by the scope column
+    PATIENT = "patient"  # the vehicles that need this patient
+    USER = "user"  # the vehicles the user is assigned to
+    HUB = "hub"  # travels up to the hub only (audit)
+
+
+@dataclass(frozen=True)
+class SyncSpec:
+    policy: Policy
+    scope: Scope
+    scope_column: str | None = None
+    union_columns: tuple[str, ...] = ()
+    local_columns: tuple[str, ...] = ()
+
+
+def synced(
+    policy: Policy,
+    scope: Scope,
+    scope_column: str | None = None,
+    *,
+    union_columns: tuple[str, ...] = (),
+    local_columns: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Table info that marks a table as synced with the given policy."""
+    return {"sync": SyncSpec(policy, scope, scope_column, union_columns, local_columns)}
+
+
+def sync_spec(table: Table) -> SyncSpec | None:
+    """The table's sync policy, or None for node-local tables."""
+    return table.info.get("sync")
+
+
+def synced_tables(tables: list[Table]) -> list[Table]:
+    """The synced tables among `tables`, in dependency order."""
+    return [t for t in tables if sync_spec(t) is not None]

@@ -1,0 +1,69 @@
+"""Commit order for the change log.
+
+`sync_change.seq` is handed out when a row is inserted; on MySQL two transactions can
+commit in the opposite order, and a reader paging by `seq` would skip the one that
+committed late. As a transaction commits, its changes receive `commit_seq` values under
+a short lock on `sync_counter`, so `commit_seq` order is commit order. SQLite has one
+writer at a time, so there `commit_seq` is simply `seq`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event, text
+
+COUNTER = "commit"
+_CHUNK = 1000
+
+
+def install(engine: Engine) -> None:
+    """Assign commit sequence numbers in every transaction committed through `engine`."""
+    event.listen(engine, "commit", _assign)
+
+
+def _assign(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(
+            "UPDATE sync_change SET commit_seq = seq WHERE commit_seq IS NULL"
+        )
+        return
+    # A plain (non-locking) read finds this transaction's own changes; they are then
+    # numbered by primary key, so no other transaction's rows are ever locked.
+    tx = connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+    pending = [
+        row[0]
+        for row in connection.execute(
+            text("SELECT seq FROM sync_change WHERE tx = :tx AND commit_seq IS NULL ORDER BY seq"),
+            {"tx": tx},
+        )
+    ]
+    if not pending:
+        return
+    base = connection.execute(
+        text("SELECT value FROM sync_counter WHERE name = :n FOR UPDATE"), {"n": COUNTER}
+    ).scalar_one()
+    for start in range(0, len(pending), _CHUNK):
+        chunk = pending[start : start + _CHUNK]
+        arms = " ".join(
+            f"WHEN {int(seq)} THEN {base + start + i + 1}" for i, seq in enumerate(chunk)
+        )
+        keys = ", ".join(str(int(seq)) for seq in chunk)
+        connection.exec_driver_sql(
+            f"UPDATE sync_change SET commit_seq = CASE seq {arms} END WHERE seq IN ({keys})"  # noqa: S608 - integers only
+        )
+    connection.execute(
+        text("UPDATE sync_counter SET value = :v WHERE name = :c"),
+        {"v": base + len(pending), "c": COUNTER},
+    )
+
+
+def visible_through(connection: Connection) -> int:
+    """The highest commit_seq below which every change is committed and visible."""
+    if connection.dialect.name == "sqlite":
+        value: Any = connection.execute(text("SELECT max(commit_seq) FROM sync_change")).scalar()
+    else:
+        value = connection.execute(
+            text("SELECT value FROM sync_counter WHERE name = :n"), {"n": COUNTER}
+        ).scalar()
+    return int(value or 0)

@@ -1,0 +1,113 @@
+"""Give every write of a synced row its origin node and a fresh clock version.
+
+ORM writes are stamped here; the capture triggers refuse any write (raw SQL included)
+that does not carry a new version, so nothing reaches the database unversioned.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event, inspect, text
+from sqlalchemy.orm import Mapper
+
+from sync import capture
+from sync.clock import HybridLogicalClock
+
+FLOOR_RECHECK_SECONDS = 1.0
+
+
+class NodeIdentityMissing(RuntimeError):
+    """The database has not been initialised as a node (no row in sync_node)."""
+
+
+class NodeClock:
+    """The clock of the node a database belongs to, loaded from that database on first use.
+
+    The highest version the node has applied from elsewhere (`sync_node.hlc_floor`) is
+    re-read now and then, so a change made right after a sync orders after what it saw,
+    even when the sync ran in another process."""
+
+    def __init__(self) -> None:
+        self._clock: HybridLogicalClock | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def tick(self, connection: Connection) -> str:
+        clock = self._load(connection)
+        if time.monotonic() - self._checked > FLOOR_RECHECK_SECONDS:
+            self._observe_floor(connection, clock)
+        return clock.tick()
+
+    def node(self, connection: Connection) -> str:
+        return self._load(connection).node
+
+    def observe(self, version: str) -> None:
+        if self._clock is not None:
+            self._clock.observe(version)
+
+    def _load(self, connection: Connection) -> HybridLogicalClock:
+        with self._lock:
+            if self._clock is None:
+                row = connection.execute(text("SELECT id FROM sync_node")).first()
+                if row is None:
+                    raise NodeIdentityMissing(
+                        "this database has no node identity; initialise it first "
+                        "(clinic-edge init / clinic-hub migrate)"
+                    )
+                self._clock = HybridLogicalClock(row.id)
+            return self._clock
+
+    def _observe_floor(self, connection: Connection, clock: HybridLogicalClock) -> None:
+        floor = connection.execute(text("SELECT hlc_floor FROM sync_node")).scalar()
+        if floor:
+            clock.observe(floor)
+        self._checked = time.monotonic()
+
+
+_clocks: weakref.WeakKeyDictionary[Engine, NodeClock] = weakref.WeakKeyDictionary()
+_clocks_lock = threading.Lock()
+
+
+def clock_for(engine: Engine) -> NodeClock:
+    """The node clock of the database behind `engine` (one per engine, made on demand)."""
+    with _clocks_lock:
+        clock = _clocks.get(engine)
+        if clock is None:
+            clock = _clocks[engine] = NodeClock()
+        return clock
+
+
+def _stamp_insert(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
+    clock = clock_for(connection.engine)
+    if target.origin_node is None:
+        target.origin_node = clock.node(connection)
+    target.version = clock.tick(connection)
+
+
+def _stamp_update(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
+    state = inspect(target)
+    changed = any(
+        state.attrs[attr.key].history.has_changes()
+        for attr in mapper.column_attrs
+        if attr.key != "version"
+    )
+    if changed:
+        target.version = clock_for(connection.engine).tick(connection)
+
+
+def _stamp_delete(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
+    """ORM deletes record the tombstone the delete trigger requires."""
+    version = clock_for(connection.engine).tick(connection)
+    capture.record_tombstone(connection, target.__table__.name, target.id, version)
+
+
+def install(base: type) -> None:
+    """Stamp every mapped subclass of `base` (the synced-row mixin) on insert, update
+    and delete."""
+    event.listen(base, "before_insert", _stamp_insert, propagate=True)
+    event.listen(base, "before_update", _stamp_update, propagate=True)
+    event.listen(base, "before_delete", _stamp_delete, propagate=True)

@@ -1,0 +1,220 @@
+"""Logging in through the API: credentials, lockout, the vehicle rule, rate limiting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from common.auth import service
+from schema.models import AuditRecord, LoginState
+from tests.conftest import edge_config
+from tests.support.clock import movable_clock
+from tests.support.identity import NodeApp, Staff, make_vehicle
+from tests.support.tables import row_counts
+
+
+def login(client: Any, username: str, password: str, **extra: Any) -> Any:
+    return client.post(
+        "/api/auth/login", json={"username": username, "password": password, **extra}
+    )
+
+
+def actions(engine: Engine) -> list[tuple[str, str, str | None]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(AuditRecord.action, AuditRecord.outcome, AuditRecord.user_id).order_by(
+                AuditRecord.chain_seq
+            )
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[dt.timedelta], None]:
+    """Move the login service's clock forward."""
+    return movable_clock(monkeypatch, service)
+
+
+def test_login_returns_tokens_and_the_user(node_app: NodeApp) -> None:
+    doctor = node_app.user("doctor")
+    response = login(node_app.client, doctor.username.upper() + " ", doctor.password)
+    assert response.status_code == 200
+    data = response.get_json()["data"]
+    assert data["token_type"] == "Bearer" and data["expires_in"] == 15 * 60
+    assert data["refresh_expires_in"] == 7 * 24 * 3600
+    assert data["user"]["id"] == doctor.id and data["user"]["role"] == "doctor"
+    assert "password_hash" not in data["user"]
+    me = node_app.client.get(
+        "/api/auth/me", headers={"Authorization": f"Bearer {data['access_token']}"}
+    )
+    assert me.get_json()["data"]["user"]["username"] == doctor.username
+    assert "patients:read" in me.get_json()["data"]["permissions"]
+    assert actions(node_app.engine) == [("login", "success", doctor.id)]
+
+
+def test_unknown_user_and_wrong_password_look_the_same(node_app: NodeApp) -> None:
+    nurse = node_app.user("nurse")
+    wrong = login(node_app.client, nurse.username, "Wrong-password-1")
+    unknown = login(node_app.client, "nobody-here", "Wrong-password-1")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.get_json() == unknown.get_json()
+    assert wrong.get_json() == {"success": False, "error": "Wrong username or password"}
+    # Both are recorded; the unknown name is not kept (it may be a mistyped password).
+    assert actions(node_app.engine) == [
+        ("login_failed", "failure", nurse.id),
+        ("login_failed", "failure", None),
+    ]
+    with node_app.engine.connect() as connection:
+        assert (
+            connection.scalar(select(AuditRecord.username).where(AuditRecord.user_id.is_(None)))
+            is None
+        )
+
+
+def test_lockout_after_five_failures_and_unlock_after_the_window(
+    node_app: NodeApp, clock: Callable[[dt.timedelta], None]
+) -> None:
+    clerk = node_app.user("clerk")
+    for attempt in range(4):
+        response = login(node_app.client, clerk.username, f"Wrong-password-{attempt}")
+        assert response.status_code == 401
+    fifth = login(node_app.client, clerk.username, "Wrong-password-5")
+    assert fifth.status_code == 403
+    assert fifth.get_json()["error"] == (
+        "Too many failed logins: this account is locked. Try again in 15 minutes."
+    )
+    right_but_locked = login(node_app.client, clerk.username, clerk.password)
+    assert right_but_locked.status_code == 403
+    assert "locked" in right_but_locked.get_json()["error"]
+    clock(dt.timedelta(minutes=14))
+    assert login(node_app.client, clerk.username, clerk.password).status_code == 403
+    clock(dt.timedelta(minutes=1, seconds=1))
+    assert login(node_app.client, clerk.username, clerk.password).status_code == 200
+    recorded = [action for action, _outcome, _user in actions(node_app.engine)]
+    assert recorded == ["login_failed"] * 5 + ["lockout", "login_locked", "login_locked", "login"]
+    with node_app.engine.connect() as connection:
+        state = connection.execute(select(LoginState).filter_by(user_id=clerk.id)).one()
+    assert state.failed_count == 0 and state.locked_until is None
+
+
+def test_unknown_names_lock_like_real_ones(edge_client: Any, edge_vehicle: str) -> None:
+    answers = [login(edge_client, "ghost", f"Wrong-password-{n}") for n in range(6)]
+    assert [a.status_code for a in answers] == [401, 401, 401, 401, 403, 403]
+    assert "locked" in answers[-1].get_json()["error"]
+
+
+def test_a_success_resets_the_failure_count(
+    edge_client: Any, edge_user: Callable[..., Staff]
+) -> None:
+    nurse = edge_user("nurse")
+    for _ in range(4):
+        login(edge_client, nurse.username, "Wrong-password-1")
+    assert login(edge_client, nurse.username, nurse.password).status_code == 200
+    for _ in range(4):
+        assert login(edge_client, nurse.username, "Wrong-password-1").status_code == 401
+
+
+def test_a_deactivated_user_cannot_log_in(node_app: NodeApp) -> None:
+    viewer = node_app.user("viewer", active=False)
+    response = login(node_app.client, viewer.username, viewer.password)
+    assert response.status_code == 403
+    assert response.get_json()["error"] == service.DEACTIVATED
+    assert actions(node_app.engine)[-1] == ("login_refused", "denied", viewer.id)
+
+
+def test_a_user_of_another_vehicle_is_refused(
+    edge_client: Any, edge_engine: Engine, edge_user: Callable[..., Staff]
+) -> None:
+    other = make_vehicle(edge_engine)
+    stranger = edge_user("doctor", assigned=False, vehicle_ids=[other])
+    response = login(edge_client, stranger.username, stranger.password)
+    assert response.status_code == 403
+    assert response.get_json()["error"] == service.NOT_ASSIGNED
+    assert actions(edge_engine) == [("login_refused", "denied", stranger.id)]
+
+
+def test_an_edge_without_a_vehicle_says_it_is_not_enrolled(
+    edge_app: Any, edge_engine: Engine
+) -> None:
+    from tests.support.identity import make_staff
+
+    admin = make_staff(edge_app, edge_engine, "administrator")
+    response = login(edge_app.test_client(), admin.username, admin.password)
+    assert response.status_code == 403
+    assert "not enrolled to a vehicle yet" in response.get_json()["error"]
+
+
+def test_the_hub_needs_no_vehicle(hub_client: Any, hub_user: Callable[..., Staff]) -> None:
+    finance = hub_user("finance")
+    assert login(hub_client, finance.username, finance.password).status_code == 200
+
+
+def test_login_is_rate_limited_by_client_address(
+    edge_db: Path, edge_key: bytes, edge_user: Callable[..., Staff]
+) -> None:
+    from edge import create_app
+
+    nurse = edge_user("nurse")
+    client = create_app(
+        edge_config(edge_db, edge_key, LOGIN_RATE_LIMIT="3 per minute")
+    ).test_client()
+    for _ in range(3):
+        assert login(client, nurse.username, "Wrong-password-1").status_code == 401
+    limited = login(client, nurse.username, nurse.password)
+    assert limited.status_code == 429
+    assert limited.get_json() == {"success": False, "error": "Too many requests; try again later"}
+    other = client.post(
+        "/api/auth/login",
+        json={"username": nurse.username, "password": nurse.password},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
+    assert other.status_code == 200  # another tablet is not held back
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({}, "Invalid input"),
+        ({"username": "someone"}, "Invalid input"),
+        ({"username": 5, "password": ["x"]}, "Invalid input"),
+        ({"username": "a", "password": "b", "admin": True}, "Invalid input"),
+        ({"username": "a" * 65, "password": "b"}, "Invalid input"),
+        ({"username": "a", "password": "b" * 1025}, "Invalid input"),
+        ({"username": "a", "password": "b", "totp": "12ab56"}, "Invalid input"),
+        ("not an object", "Invalid input"),
+    ],
+)
+def test_bad_login_input_is_400_and_changes_nothing(
+    edge_client: Any, edge_engine: Engine, edge_vehicle: str, body: Any, error: str
+) -> None:
+    before = row_counts(edge_engine)
+    response = edge_client.post("/api/auth/login", json=body)
+    assert response.status_code == 400
+    assert response.get_json()["success"] is False and response.get_json()["error"] == error
+    assert row_counts(edge_engine) == before
+
+
+def test_a_huge_login_body_is_413_and_changes_nothing(
+    edge_client: Any, edge_engine: Engine
+) -> None:
+    before = row_counts(edge_engine)
+    huge = '{"username": "' + "a" * (11 * 1024 * 1024) + '"}'
+    response = edge_client.post("/api/auth/login", data=huge, content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["success"] is False
+    assert row_counts(edge_engine) == before
+
+
+def test_a_malformed_rate_limit_is_a_clear_configuration_error(
+    edge_db: Path, edge_key: bytes
+) -> None:
+    from common.config import ConfigError
+    from edge import create_app
+
+    with pytest.raises(ConfigError, match="LOGIN_RATE_LIMIT must look like"):
+        create_app(edge_config(edge_db, edge_key, LOGIN_RATE_LIMIT="lots"))

@@ -1,0 +1,97 @@
+"""The edge database is encrypted at rest and durable: unreadable without its key, a
+clear error with the wrong one, WAL with synchronous=FULL and foreign keys on."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from common.database import DatabaseKeyError, parse_key, sqlcipher_connect, sqlcipher_engine
+from tests.conftest import migrated_edge_file
+
+CANARY = "Nomvula-Canary-Zwane"
+
+
+@pytest.fixture
+def encrypted(tmp_path: Path) -> tuple[Path, bytes]:
+    key = secrets.token_bytes(32)
+    path = tmp_path / "edge.db"
+    conn = sqlcipher_connect(path, key)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE note (body TEXT)")
+    conn.execute("INSERT INTO note VALUES (?)", (CANARY,))
+    conn.close()
+    return path, key
+
+
+def test_readable_with_the_key(encrypted: tuple[Path, bytes]) -> None:
+    path, key = encrypted
+    conn = sqlcipher_connect(path, key)
+    assert conn.execute("SELECT body FROM note").fetchone() == (CANARY,)
+    conn.close()
+
+
+def test_unreadable_without_a_key(encrypted: tuple[Path, bytes]) -> None:
+    path, _ = encrypted
+    plain = sqlite3.connect(path)
+    with pytest.raises(sqlite3.DatabaseError, match="not a database"):
+        plain.execute("SELECT * FROM sqlite_master").fetchall()
+    plain.close()
+
+
+def test_wrong_key_is_a_clear_error(encrypted: tuple[Path, bytes]) -> None:
+    path, _ = encrypted
+    with pytest.raises(DatabaseKeyError, match="cannot be opened with this key"):
+        sqlcipher_connect(path, secrets.token_bytes(32))
+
+
+def test_wrong_key_through_the_engine_is_the_same_clear_error(
+    encrypted: tuple[Path, bytes],
+) -> None:
+    path, _ = encrypted
+    engine = sqlcipher_engine(path, secrets.token_bytes(32))
+    with pytest.raises(DatabaseKeyError):
+        engine.connect()
+    engine.dispose()
+
+
+def test_no_plaintext_on_disk(encrypted: tuple[Path, bytes]) -> None:
+    path, _ = encrypted
+    for file in path.parent.iterdir():
+        assert CANARY.encode() not in file.read_bytes(), file.name
+
+
+def test_no_plaintext_in_a_migrated_database_with_wal(tmp_path: Path) -> None:
+    key = secrets.token_bytes(32)
+    path = migrated_edge_file(tmp_path / "edge.db", key)
+    engine = sqlcipher_engine(path, key)
+    with engine.begin() as conn:  # keep the WAL alive while we look
+        conn.execute(
+            text("INSERT INTO audit_chain (node, last_seq, last_hash) VALUES (:n, 0, '')"),
+            {"n": CANARY},
+        )
+        for file in tmp_path.iterdir():
+            assert CANARY.encode() not in file.read_bytes(), file.name
+        assert b"CREATE TABLE" not in path.read_bytes()
+    engine.dispose()
+
+
+def test_connection_settings(tmp_path: Path) -> None:
+    engine = sqlcipher_engine(tmp_path / "edge.db", secrets.token_bytes(32))
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        assert conn.execute(text("PRAGMA cipher_version")).scalar()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "zz" * 32, "ab" * 31, "ab" * 33])
+def test_malformed_keys_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="64 hexadecimal"):
+        parse_key(bad)

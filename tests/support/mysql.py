@@ -1,0 +1,74 @@
+"""A private MySQL/MariaDB database per test session, on the server named by
+HUB_TEST_DATABASE_URL. Missing configuration or server fails loudly: never a skip."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+ENV = "HUB_TEST_DATABASE_URL"
+KEEP = frozenset({"alembic_version", "sync_node", "sync_counter"})
+
+
+def server_url() -> str:
+    url = os.environ.get(ENV)
+    if not url:
+        pytest.fail(
+            f"{ENV} is not set. Hub tests need a real MySQL/MariaDB, e.g. "
+            f"{ENV}=mysql+pymysql://root@127.0.0.1:3306/test (scripts/test.sh sets this)",
+            pytrace=False,
+        )
+    return url
+
+
+def create_database() -> str:
+    """Create an empty database and return its URL."""
+    base = make_url(server_url())
+    name = f"ct_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = create_engine(base)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    except Exception as error:  # noqa: BLE001 - any failure means no usable server
+        pytest.fail(f"cannot reach the MySQL server at {base.host}:{base.port}: {error}", False)
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database=make_url(server_url()).database))
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
+    admin.dispose()
+
+
+def empty_tables(engine: Engine) -> None:
+    """Empty every table that holds rows (TRUNCATE: no triggers, fresh auto-increments)."""
+    with engine.connect() as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                text(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+                )
+            )
+            if row[0] not in KEEP
+        ]
+        probe = " UNION ALL ".join(
+            f"SELECT '{name}' FROM (SELECT 1 FROM `{name}` LIMIT 1) AS t{i}"
+            for i, name in enumerate(tables)
+        )
+        used = [row[0] for row in conn.execute(text(probe))]
+        conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
+        for name in used:
+            conn.execute(text(f"TRUNCATE TABLE `{name}`"))
+        conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
+        conn.execute(text("UPDATE sync_counter SET value = 0"))
+        conn.commit()
