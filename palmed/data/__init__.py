@@ -1,0 +1,1 @@
+"""Reference data shipped with the sandbox: the demo roster, NAPPI products, tariffs."""
