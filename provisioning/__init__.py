@@ -1,0 +1,1 @@
+"""Field technicians' tools for preparing, maintaining and retiring vehicle laptops."""

@@ -1,0 +1,104 @@
+"""`backup`, `verify-backup`, `restore`: the edge database on a USB stick and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provisioning import backup as backup_lib
+from provisioning import keygen
+from provisioning import restore as restore_lib
+from provisioning.commands import database_key, errors, paths, settings, unlock_secret
+from provisioning.errors import DatabaseInUse
+from provisioning.key import fingerprint
+from provisioning.systemd import EDGE_UNIT, SCHEDULER_UNIT, service_state
+
+FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+@click.command(
+    help="Back up the edge database, encrypted with its own key, into a new folder under "
+    "TARGET (e.g. a USB stick), with a checksum and a manifest. Safe while the edge serves."
+)
+@click.argument("target", type=FOLDER)
+def backup(target: Path) -> None:
+    config = settings()
+    where = paths(config)
+    with errors():
+        key = database_key(config)
+        folder = backup_lib.backup(where.database, key, target, report=click.echo)
+        manifest = backup_lib.read_manifest(folder)
+    _describe(folder, manifest)
+    click.echo(f"Backup complete: {folder}")
+
+
+@click.command(
+    "verify-backup",
+    help="Check a backup folder: checksum, manifest, that this laptop's key opens it, and "
+    "the database's integrity. Exit 1 when anything is wrong.",
+)
+@click.argument("folder", type=FOLDER)
+def verify_backup(folder: Path) -> None:
+    config = settings()
+    with errors():
+        manifest = backup_lib.read_manifest(folder)
+        backup_lib.verify(folder, _backup_key(config, manifest), report=click.echo)
+    _describe(folder, manifest)
+    click.echo(f"Backup is good: {folder}")
+
+
+@click.command(
+    help="Restore a backup over the edge database. Stop the edge first. The current database "
+    "is kept aside (renamed, never deleted). A backup from another vehicle is refused unless "
+    "--force, which asks you to type that vehicle's id."
+)
+@click.argument("folder", type=FOLDER)
+@click.option("--force", is_flag=True, help="Allow a backup from another vehicle.")
+def restore(folder: Path, force: bool) -> None:
+    config = settings()
+    where = paths(config)
+    with errors():
+        for unit in (EDGE_UNIT, SCHEDULER_UNIT):
+            if service_state(unit) in ("active", "activating", "reloading"):
+                raise DatabaseInUse(f"{unit} is running; stop it first: sudo systemctl stop {unit}")
+        key = database_key(config)
+        manifest = backup_lib.read_manifest(folder)
+        backup_key = _backup_key(config, manifest, key)
+        mismatch = restore_lib.clinic_mismatch(manifest, where.database, key)
+        if mismatch:
+            _confirm_other_clinic(mismatch, manifest, force)
+        result = restore_lib.restore(
+            folder, backup_key, key, where.database, allow_other_clinic=True, report=click.echo
+        )
+    _describe(folder, result.manifest)
+    click.echo(f"Restored {where.database} from {folder}")
+    if result.previous:
+        click.echo(f"The previous database is kept at {result.previous}; delete it once checked.")
+
+
+def _backup_key(
+    config: dict[str, Any], manifest: backup_lib.Manifest, key: bytes | None = None
+) -> bytes:
+    key = key if key is not None else database_key(config)
+    if fingerprint(key) == manifest.key_fingerprint:
+        return key
+    return keygen.retired_key(paths(config), unlock_secret(config), manifest.key_fingerprint)
+
+
+def _confirm_other_clinic(mismatch: str, manifest: backup_lib.Manifest, force: bool) -> None:
+    if not force:
+        raise click.ClickException(f"{mismatch}; restore it here only with --force")
+    expected = manifest.vehicle_id or manifest.node_id or ""
+    click.echo(f"Warning: {mismatch}.")
+    typed = click.prompt(f"Type {expected} to replace this laptop's data with that backup")
+    if typed.strip() != expected:
+        raise click.ClickException("confirmation did not match; nothing was changed")
+
+
+def _describe(folder: Path, manifest: backup_lib.Manifest) -> None:
+    rows = sum(manifest.row_counts.values())
+    click.echo(f"  {manifest.clinic()}, schema {manifest.schema_revision}")
+    click.echo(f"  made {manifest.created_at}, key {manifest.key_fingerprint}, {rows} rows")
+    click.echo(f"  sha256 {manifest.sha256}")

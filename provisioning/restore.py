@@ -1,0 +1,140 @@
+"""Restoring a backup over the edge database, never losing the database it replaces.
+
+The backup is verified, copied beside the database and verified again there (re-keyed to
+this laptop's current key if it was made before a key rotation); only then is the current
+database renamed aside (kept, never deleted) and the copy renamed into place. If the
+restored database then fails its check, the old one is put back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3
+
+from common.database import DatabaseKeyError
+from common.files import fsync_file, rename_durably
+from provisioning import edgedb
+from provisioning.backup import (
+    SPACE_MARGIN_BYTES,
+    BackupError,
+    Manifest,
+    Report,
+    check_database,
+    describe_clinic,
+    quiet,
+    require_space,
+    same_clinic,
+    sha256_file,
+    verify,
+)
+
+SIDECARS = ("", "-wal", "-shm")
+
+
+@dataclass(frozen=True)
+class Restored:
+    manifest: Manifest
+    previous: Path | None  # where the replaced database was kept
+
+
+def restore(
+    folder: Path,
+    backup_key: bytes,
+    key: bytes,
+    database: Path,
+    allow_other_clinic: bool = False,
+    report: Report = quiet,
+    now: dt.datetime | None = None,
+) -> Restored:
+    """Replace `database` with the backup in `folder`. `backup_key` opens the backup; `key`
+    is the laptop's current key, which the restored database ends up under."""
+    manifest = verify(folder, backup_key, report)
+    mismatch = clinic_mismatch(manifest, database, key)
+    if mismatch and not allow_other_clinic:
+        raise BackupError(f"{mismatch}; restore it here only with --force")
+    current = _current_facts(database, key)
+    database.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    require_space(database.parent, manifest.size_bytes + SPACE_MARGIN_BYTES)
+    staging = database.with_name(database.name + ".restoring")
+    try:
+        _stage(folder / manifest.database_file, staging, manifest, backup_key, key, report)
+        report("Swapping the restored database into place ...")
+        previous = _swap(staging, database, key, current is not None, now)
+    finally:
+        staging.unlink(missing_ok=True)
+    try:
+        check_database(database, key, manifest)
+    except BackupError:
+        _put_back(database, previous)
+        raise
+    return Restored(manifest, previous)
+
+
+def clinic_mismatch(manifest: Manifest, database: Path, key: bytes) -> str | None:
+    """Why the backup belongs to another clinic than this laptop's database, or None."""
+    current = _current_facts(database, key)
+    if current is None or same_clinic(manifest, current):
+        return None
+    here = describe_clinic(current.vehicle_id, current.node_id)
+    return f"this backup is from {manifest.clinic()} but this laptop is {here}"
+
+
+def _current_facts(database: Path, key: bytes) -> edgedb.Facts | None:
+    """The current database's identity; None when there is none or it cannot be read
+    (a damaged database is exactly what a restore is for)."""
+    if not database.exists():
+        return None
+    try:
+        with edgedb.read_only(database, key) as conn:
+            return edgedb.facts(conn)
+    except (DatabaseKeyError, sqlcipher3.DatabaseError):
+        return None
+
+
+def _stage(
+    source: Path, staging: Path, manifest: Manifest, backup_key: bytes, key: bytes, report: Report
+) -> None:
+    report(f"Copying the backup beside the database ({staging}) ...")
+    shutil.copyfile(source, staging)
+    staging.chmod(0o600)
+    fsync_file(staging)
+    if sha256_file(staging) != manifest.sha256:
+        raise BackupError("the copy of the backup does not match its checksum (failing disk?)")
+    if backup_key != key:
+        report("Re-keying the restored copy to this laptop's current key ...")
+        with edgedb.exclusive(staging, backup_key) as conn:
+            conn.execute(f"PRAGMA rekey = \"x'{key.hex()}'\"")
+    report("Verifying the copy ...")
+    check_database(staging, key, manifest)
+
+
+def _swap(
+    staging: Path, database: Path, key: bytes, readable: bool, now: dt.datetime | None
+) -> Path | None:
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    aside = database.with_name(f"{database.name}.before-restore-{stamp}")
+    if not database.exists():
+        rename_durably(staging, database)
+        return None
+    guard: Any = edgedb.exclusive(database, key) if readable else nullcontext()
+    with guard:  # refuses while the edge server has the database open
+        for suffix in SIDECARS:
+            if Path(f"{database}{suffix}").exists():
+                rename_durably(Path(f"{database}{suffix}"), Path(f"{aside}{suffix}"))
+        rename_durably(staging, database)
+    return aside
+
+
+def _put_back(database: Path, previous: Path | None) -> None:
+    if previous is None:
+        return
+    database.unlink(missing_ok=True)
+    for suffix in SIDECARS:
+        if Path(f"{previous}{suffix}").exists():
+            rename_durably(Path(f"{previous}{suffix}"), Path(f"{database}{suffix}"))
