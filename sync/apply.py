@@ -1,0 +1,382 @@
+"""Applying changes from a peer: field-by-field merge by version, policy checks,
+three-way merge of union columns at the hub, and quarantine of what cannot be applied.
+
+Each change is applied in its own savepoint. A change that is malformed, refused by the
+rules or rejected by the database (a missing parent row, a constraint) is rolled back
+alone and quarantined with its reason; the changes after it still apply. Lock and
+deadlock errors are not quarantined: they abort the whole batch so it can be retried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Row, Table, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from sync import codec
+from sync.capture import captured_columns, delete_row, record_tombstone
+from sync.change import FULL_OPS, Change, ProtocolError, column_versions
+from sync.clock import node_of
+from sync.merge import merge_lists, same_list
+from sync.policy import Policy, SyncSpec, sync_spec
+
+_RETRYABLE_MYSQL = {1205, 1213, 2006, 2013}
+
+
+class Refused(Exception):
+    """The rules do not allow this change; the message says why."""
+
+
+class Rules(Protocol):
+    """What a node accepts from the peer whose changes it is applying."""
+
+    merges_unions: bool
+
+    def refusal(
+        self,
+        change: Change,
+        table: Table,
+        spec: SyncSpec,
+        current: Row[Any] | None,
+        decoded: Mapping[str, Any],
+    ) -> str | None: ...
+
+    def held_columns(self, connection: Connection, change: Change, spec: SyncSpec) -> set[str]: ...
+
+
+@dataclass
+class Outcome:
+    applied: int = 0
+    unchanged: int = 0
+    quarantined: list[tuple[Change, str]] = field(default_factory=list)
+    conflicts: int = 0
+    highest: str | None = None
+
+    def saw(self, version: str) -> None:
+        if self.highest is None or version > self.highest:
+            self.highest = version
+
+
+def is_retryable(error: DBAPIError) -> bool:
+    """Lock waits, deadlocks and lost connections: retry the batch, do not quarantine."""
+    orig = error.orig
+    code = orig.args[0] if orig is not None and orig.args else None
+    if isinstance(code, int) and code in _RETRYABLE_MYSQL:
+        return True
+    message = str(orig).lower()
+    return "database is locked" in message or "database table is locked" in message
+
+
+class Applier:
+    """Applies one peer's changes on one connection inside the caller's transaction."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        tables: Mapping[str, Table],
+        rules: Rules,
+        *,
+        peer: str,
+        tick: Callable[[], str],
+        now: Callable[[], dt.datetime],
+    ) -> None:
+        self.connection = connection
+        self.tables = tables
+        self.rules = rules
+        self.peer = peer
+        self.tick = tick
+        self.now = now
+        self._order = {name: index for index, name in enumerate(tables)}
+
+    def apply(self, changes: Sequence[Change], batch_id: str | None = None) -> Outcome:
+        outcome = Outcome()
+        for change in self._ordered(changes):
+            reason = self._try(change, outcome)
+            if reason is not None:
+                outcome.quarantined.append((change, reason))
+                self._quarantine(change, reason, batch_id)
+        return outcome
+
+    def retry_quarantined(self, limit: int = 200) -> int:
+        """Apply again what this peer's changes left in quarantine (a parent row may have
+        arrived since); returns how many now applied."""
+        held = self.connection.execute(
+            text(
+                "SELECT id, change FROM sync_quarantine WHERE peer = :p AND resolved_at IS NULL "
+                "ORDER BY at LIMIT :n"
+            ),
+            {"p": self.peer, "n": limit},
+        ).all()
+        resolved = 0
+        for row in held:
+            change = Change.from_wire(json.loads(row.change))
+            reason = self._try(change, Outcome())
+            if reason is None:
+                resolved += 1
+                self.connection.execute(
+                    text(
+                        "UPDATE sync_quarantine SET resolved_at = :at, resolved_by = 'sync' "
+                        "WHERE id = :id"
+                    ),
+                    {"at": _naive(self.now()), "id": row.id},
+                )
+            else:
+                self.connection.execute(
+                    text("UPDATE sync_quarantine SET reason = :r WHERE id = :id"),
+                    {"r": reason[:2000], "id": row.id},
+                )
+        return resolved
+
+    # ------------------------------------------------------------ one change
+
+    def _try(self, change: Change, outcome: Outcome) -> str | None:
+        try:
+            with self.connection.begin_nested():
+                applied = self._apply_one(change, outcome)
+        except (Refused, ProtocolError, codec.DecodeError) as error:
+            return str(error)
+        except DBAPIError as error:
+            if is_retryable(error):
+                raise
+            return _database_reason(error)
+        if applied:
+            outcome.applied += 1
+            outcome.saw(change.version)
+        else:
+            outcome.unchanged += 1
+        return None
+
+    def _apply_one(self, change: Change, outcome: Outcome) -> bool:
+        table = self.tables.get(change.table)
+        spec = sync_spec(table) if table is not None else None
+        if table is None or spec is None:
+            raise Refused(f"{change.table} is not a synced table")
+        current = self.connection.execute(
+            select(table).where(table.c.id == change.row_id).with_for_update()
+        ).first()
+        clock = self._clock(table.name, change.row_id)
+        if clock is not None and clock.deleted:
+            return False  # deletes win: the row stays a tombstone
+        decoded = _decode(table, change)
+        reason = self.rules.refusal(change, table, spec, current, decoded)
+        if reason:
+            raise Refused(reason)
+        if change.op == "d":
+            return self._delete(table, change, current)
+        if current is None:
+            return self._insert(table, change, decoded)
+        if spec.policy is Policy.APPEND_ONLY:
+            return False
+        return self._merge(table, spec, change, decoded, current, clock, outcome)
+
+    def _delete(self, table: Table, change: Change, current: Row[Any] | None) -> bool:
+        if current is None:
+            record_tombstone(self.connection, table.name, change.row_id, change.version)
+        else:
+            delete_row(self.connection, table, change.row_id, change.version)
+        return True
+
+    def _insert(self, table: Table, change: Change, decoded: Mapping[str, Any]) -> bool:
+        if change.op not in FULL_OPS:
+            raise Refused("an update for a row this node does not have")
+        origin = change.origin or node_of(change.version)
+        self.connection.execute(
+            insert(table).values(
+                id=change.row_id, origin_node=origin, version=change.version, **decoded
+            )
+        )
+        if change.versions:
+            self._set_clocks(table.name, change.row_id, change.version, change.versions)
+        return True
+
+    def _merge(
+        self,
+        table: Table,
+        spec: SyncSpec,
+        change: Change,
+        decoded: Mapping[str, Any],
+        current: Row[Any],
+        clock: Any,
+        outcome: Outcome,
+    ) -> bool:
+        held = self.rules.held_columns(self.connection, change, spec)
+        now_versions = column_versions(current, clock, decoded.keys())
+        winners: dict[str, tuple[Any, str]] = {}
+        merged: dict[str, Any] = {}
+        for column, value in decoded.items():
+            if column in held:
+                continue
+            incoming = change.column_version(column)
+            if self._is_union(spec, change, column):
+                result = self._union(table, change, column, value, current, now_versions[column])
+                if result is not _LWW:
+                    if result is not _KEPT:
+                        merged[column] = result
+                    outcome.conflicts += 1
+                    continue
+            if incoming > now_versions[column]:
+                winners[column] = (value, incoming)
+        if winners:
+            self._write(
+                table,
+                change.row_id,
+                {c: v for c, (v, _) in winners.items()},
+                {c: ver for c, (_, ver) in winners.items()},
+                current.version,
+            )
+        if merged:
+            version = self.tick()
+            self._write(
+                table, change.row_id, merged, dict.fromkeys(merged, version), current.version
+            )
+        return bool(winners or merged)
+
+    def _write(
+        self,
+        table: Table,
+        row_id: str,
+        values: Mapping[str, Any],
+        versions: Mapping[str, str],
+        base: str,
+    ) -> None:
+        top = max(versions.values())
+        self.connection.execute(
+            update(table).where(table.c.id == row_id).values(**values, version=top)
+        )
+        self._set_clocks(table.name, row_id, base, versions)
+
+    # ------------------------------------------------------------ union columns
+
+    def _is_union(self, spec: SyncSpec, change: Change, column: str) -> bool:
+        return self.rules.merges_unions and column in spec.union_columns and column in change.prior
+
+    def _union(
+        self,
+        table: Table,
+        change: Change,
+        column: str,
+        incoming: Any,
+        current: Row[Any],
+        current_version: str,
+    ) -> Any:
+        """Three-way merge when someone else edited the list since the writer last saw it."""
+        prior = change.prior[column]
+        here = getattr(current, column)
+        if not isinstance(prior, list) or same_list(prior, here):
+            return _LWW
+        result = merge_lists(prior, here, incoming)
+        self.connection.execute(
+            text(
+                "INSERT INTO sync_conflict (id, table_name, row_id, column_name, local_value, "
+                "remote_value, merged_value, local_version, remote_version, resolution, status, "
+                "created_at) VALUES (:id, :t, :r, :c, :lv, :rv, :mv, :lver, :rver, 'union', "
+                "'open', :at)"
+            ),
+            {
+                "id": str(uuid.uuid4()),
+                "t": table.name,
+                "r": change.row_id,
+                "c": column,
+                "lv": json.dumps(here),
+                "rv": json.dumps(incoming),
+                "mv": json.dumps(result),
+                "lver": current_version,
+                "rver": change.column_version(column),
+                "at": _naive(self.now()),
+            },
+        )
+        return _KEPT if same_list(result, here) else result
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def _clock(self, table_name: str, row_id: str) -> Any:
+        return self.connection.execute(
+            text(
+                "SELECT base, clocks, deleted FROM sync_clock WHERE table_name = :t AND row_id = :r"
+            ),
+            {"t": table_name, "r": row_id},
+        ).first()
+
+    def _set_clocks(
+        self, table_name: str, row_id: str, base: str, versions: Mapping[str, str]
+    ) -> None:
+        existing = self._clock(table_name, row_id)
+        if existing is None:
+            self.connection.execute(
+                text(
+                    "INSERT INTO sync_clock (table_name, row_id, base, clocks, deleted) "
+                    "VALUES (:t, :r, :b, :c, NULL)"
+                ),
+                {"t": table_name, "r": row_id, "b": base, "c": json.dumps(dict(versions))},
+            )
+            return
+        clocks = json.loads(existing.clocks) if existing.clocks else {}
+        clocks.update(versions)
+        self.connection.execute(
+            text("UPDATE sync_clock SET clocks = :c WHERE table_name = :t AND row_id = :r"),
+            {"t": table_name, "r": row_id, "c": json.dumps(clocks)},
+        )
+
+    def _quarantine(self, change: Change, reason: str, batch_id: str | None) -> None:
+        self.connection.execute(
+            text(
+                "INSERT INTO sync_quarantine (id, peer, batch_id, table_name, row_id, change, "
+                "reason, at) VALUES (:id, :p, :b, :t, :r, :c, :reason, :at)"
+            ),
+            {
+                "id": str(uuid.uuid4()),
+                "p": self.peer,
+                "b": batch_id,
+                "t": change.table[:64],
+                "r": change.row_id[:36],
+                "c": json.dumps(change.to_wire()),
+                "reason": reason[:2000],
+                "at": _naive(self.now()),
+            },
+        )
+
+    def _ordered(self, changes: Sequence[Change]) -> list[Change]:
+        """Parents before children; deletes last, children's first."""
+        last = len(self._order)
+        upserts = [c for c in changes if c.op != "d"]
+        deletes = [c for c in changes if c.op == "d"]
+        upserts.sort(key=lambda c: self._order.get(c.table, last))
+        deletes.sort(key=lambda c: -self._order.get(c.table, last))
+        return upserts + deletes
+
+
+class _Marker:
+    pass
+
+
+_LWW = _Marker()  # not a concurrent union edit: ordinary last-writer-wins
+_KEPT = _Marker()  # concurrent, but the merge changes nothing here
+
+
+def _decode(table: Table, change: Change) -> dict[str, Any]:
+    allowed = set(captured_columns(table))
+    unknown = set(change.values) - allowed
+    if unknown:
+        raise Refused(f"unknown columns for {table.name}: {', '.join(sorted(unknown))}")
+    if set(change.versions) - set(change.values):
+        raise Refused("column versions given for columns not in the change")
+    if change.op in FULL_OPS:
+        missing = {c for c in allowed if not table.c[c].nullable} - set(change.values)
+        if missing:
+            raise Refused(f"a new {table.name} row lacks {', '.join(sorted(missing))}")
+    return {column: codec.decode(table.c[column], raw) for column, raw in change.values.items()}
+
+
+def _database_reason(error: DBAPIError) -> str:
+    message = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+    return f"the database refused it: {message}"[:2000]
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)

@@ -1,0 +1,119 @@
+"""Column values on the wire: one canonical JSON form per column type, checked on the way in.
+
+Values are read and written through SQLAlchemy's column types, so SQLite and MySQL give
+the same JSON for the same value, and anything a peer sends that does not fit the column
+(wrong type, too long, not a date) is refused before it reaches the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Column, Date, DateTime, Integer, Numeric, String, Text
+from sqlalchemy.types import Boolean, TypeDecorator
+
+
+class DecodeError(ValueError):
+    """A value from a peer does not fit its column."""
+
+
+def _base_type(column: Column[Any]) -> Any:
+    kind = column.type
+    if isinstance(kind, TypeDecorator):
+        return kind, kind.impl_instance
+    return kind, kind
+
+
+def encode(column: Column[Any], value: Any) -> Any:
+    """The canonical JSON form of a Python value of `column`."""
+    if value is None:
+        return None
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | dict):
+        return value
+    raise TypeError(f"cannot encode {type(value).__name__} for column {column.name}")
+
+
+def decode(column: Column[Any], raw: Any) -> Any:
+    """The Python value for `column` from its canonical JSON form; DecodeError if unfit."""
+    if raw is None:
+        if not column.nullable:
+            raise DecodeError(f"{column.name} may not be empty")
+        return None
+    outer, base = _base_type(column)
+    try:
+        return _decode(outer, base, raw, column.name)
+    except DecodeError:
+        raise
+    except (ValueError, TypeError, InvalidOperation) as error:
+        raise DecodeError(f"{column.name}: {error}") from None
+
+
+def _decode(outer: Any, base: Any, raw: Any, name: str) -> Any:
+    kind = getattr(outer, "sync_kind", None)  # custom column types say how they travel
+    if kind == "json":
+        if not isinstance(raw, list | dict):
+            raise DecodeError(f"{name} must be a JSON list or object")
+        return raw
+    if kind == "utc_datetime" or isinstance(base, DateTime):
+        if not isinstance(raw, str):
+            raise DecodeError(f"{name} must be a timestamp")
+        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if value.tzinfo is None:
+            raise DecodeError(f"{name} must carry a time zone")
+        return value.astimezone(dt.UTC)
+    if isinstance(base, Boolean):
+        if not isinstance(raw, bool):
+            raise DecodeError(f"{name} must be true or false")
+        return raw
+    if isinstance(base, Integer):
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise DecodeError(f"{name} must be a whole number")
+        return raw
+    if isinstance(base, Numeric):
+        if isinstance(raw, bool) or not isinstance(raw, str | int):
+            raise DecodeError(f"{name} must be a decimal in a string")
+        number = Decimal(str(raw))
+        if not number.is_finite():
+            raise DecodeError(f"{name} must be a finite number")
+        _fits(number, base, name)
+        return number
+    if isinstance(base, Date):
+        if not isinstance(raw, str):
+            raise DecodeError(f"{name} must be a date")
+        return dt.date.fromisoformat(raw)
+    if isinstance(base, String | Text):
+        if not isinstance(raw, str):
+            raise DecodeError(f"{name} must be text")
+        length = getattr(base, "length", None)
+        if length is not None and len(raw) > length:
+            raise DecodeError(f"{name} is longer than {length} characters")
+        return raw
+    raise DecodeError(f"{name} has a type sync cannot carry")
+
+
+def _fits(number: Decimal, kind: Numeric[Any], name: str) -> None:
+    """Refuse a decimal the column would round or overflow."""
+    exponent = number.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    if kind.scale is not None and places > kind.scale:
+        raise DecodeError(f"{name} has more than {kind.scale} decimal places")
+    if kind.precision is not None and kind.scale is not None:
+        whole = len(str(abs(int(number)))) if int(number) else 0
+        if whole > kind.precision - kind.scale:
+            raise DecodeError(f"{name} is too large")
+
+
+def canonical(value: Any) -> bytes:
+    """Stable bytes of a JSON value, for digests and signatures."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -1,0 +1,178 @@
+"""Who receives what: the hub's filtered pull (protocol, section 4).
+
+A vehicle receives reference data (`all`), its own rows (`vehicle`), and the patients and
+users it is subscribed to. Subscriptions are derived from the vehicle's own data as it
+changes: a visit, appointment or claim of the vehicle subscribes it to that patient; a
+patient its devices registered or edited, too; a user assignment to the user. A new
+subscription appends a snapshot entry to the log, so the row's current state is sent
+once, in commit order, before any later change of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Table, bindparam, select, text
+
+from sync.change import ENTRY_COLUMNS, Entry
+from sync.sequence import visible_through
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    device: str
+    vehicle_id: str
+
+
+@dataclass(frozen=True)
+class ScopeTables:
+    """The tables subscriptions are derived from."""
+
+    patient: str = "patient"
+    user: str = "user"
+    user_link: str = "user_vehicle"
+    device: str = "device"
+
+
+def pull_entries(
+    connection: Connection, who: Subscriber, after: int, through: int, limit: int
+) -> list[Entry]:
+    """Changes this vehicle should receive, in commit order, excluding its device's own."""
+    rows = connection.execute(
+        text(
+            f"SELECT {ENTRY_COLUMNS} FROM sync_change AS c "  # noqa: S608 - fixed column list
+            "WHERE c.commit_seq > :after AND c.commit_seq <= :through AND c.node <> :device "
+            "AND (c.scope_kind = 'all' "
+            "  OR (c.scope_kind = 'vehicle' AND c.scope_id = :vehicle) "
+            "  OR (c.scope_kind IN ('patient', 'user') AND EXISTS ("
+            "      SELECT 1 FROM sync_subscription AS s WHERE s.vehicle_id = :vehicle "
+            "      AND s.scope_kind = c.scope_kind AND s.scope_id = c.scope_id))) "
+            "ORDER BY c.commit_seq LIMIT :limit"
+        ),
+        {
+            "after": after,
+            "through": through,
+            "device": who.device,
+            "vehicle": who.vehicle_id,
+            "limit": limit,
+        },
+    )
+    return [Entry.from_row(row) for row in rows]
+
+
+def refresh(
+    connection: Connection,
+    tables: Mapping[str, Table],
+    who: Subscriber,
+    after: int,
+    names: ScopeTables = ScopeTables(),
+) -> int:
+    """Subscribe the vehicle to what its changes since `after` make it need; returns the
+    commit sequence the refresh has seen up to (store it as the next `after`)."""
+    through = visible_through(connection)
+    entries = _vehicle_entries(connection, who, after, through, names.device)
+    patients: set[str] = set()
+    users: set[str] = set()
+    for table_name, row_ids in _by_table(entries).items():
+        table = tables.get(table_name)
+        if table is None:
+            continue
+        if table_name == names.user_link:
+            users |= _column_values(connection, table, row_ids, "user_id")
+        elif table_name == names.patient:
+            patients |= set(row_ids)
+        elif "patient_id" in table.c:
+            patients |= _column_values(connection, table, row_ids, "patient_id")
+    patient_table = tables.get(names.patient)
+    user_table = tables.get(names.user)
+    if patient_table is not None:
+        _subscribe(connection, who, "patient", patient_table, patients)
+    if user_table is not None:
+        _subscribe(connection, who, "user", user_table, users)
+    return through
+
+
+def _vehicle_entries(
+    connection: Connection, who: Subscriber, after: int, through: int, device_table: str
+) -> list[tuple[str, str]]:
+    """(table, row) touched since `after` in the vehicle's scope, or patients its devices
+    wrote."""
+    rows = connection.execute(
+        text(
+            "SELECT table_name, row_id FROM sync_change WHERE commit_seq > :after "  # noqa: S608
+            "AND commit_seq <= :through AND op <> 's' AND ("
+            "  (scope_kind = 'vehicle' AND scope_id = :vehicle) OR "
+            "  (scope_kind = 'patient' AND node IN ("
+            f"     SELECT id FROM {device_table} WHERE vehicle_id = :vehicle)))"
+        ),
+        {"after": after, "through": through, "vehicle": who.vehicle_id},
+    )
+    return [(row.table_name, row.row_id) for row in rows]
+
+
+def _by_table(entries: list[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for table_name, row_id in entries:
+        grouped.setdefault(table_name, []).append(row_id)
+    return grouped
+
+
+def _column_values(
+    connection: Connection, table: Table, row_ids: list[str], column: str
+) -> set[str]:
+    found: set[str] = set()
+    unique = sorted(set(row_ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        query = select(table.c[column]).where(table.c.id.in_(chunk)).distinct()
+        found |= {value for value in connection.scalars(query) if value}
+    return found
+
+
+def _subscribe(
+    connection: Connection, who: Subscriber, kind: str, table: Table, ids: set[str]
+) -> None:
+    if not ids:
+        return
+    existing = set(
+        connection.scalars(
+            text(
+                "SELECT scope_id FROM sync_subscription WHERE vehicle_id = :v "
+                "AND scope_kind = :k AND scope_id IN :ids"
+            ).bindparams(bindparam("ids", expanding=True)),
+            {"v": who.vehicle_id, "k": kind, "ids": sorted(ids)},
+        )
+    )
+    for scope_id in sorted(ids - existing):
+        version = connection.scalar(select(table.c.version).where(table.c.id == scope_id))
+        if version is None:
+            continue  # not here (yet): a later refresh will find it again
+        connection.execute(
+            text(
+                "INSERT INTO sync_subscription (vehicle_id, scope_kind, scope_id, since_seq, "
+                "backfilled) VALUES (:v, :k, :s, :since, :b)"
+            ),
+            {
+                "v": who.vehicle_id,
+                "k": kind,
+                "s": scope_id,
+                "since": visible_through(connection),
+                "b": True,
+            },
+        )
+        _snapshot(connection, who, table.name, scope_id, version)
+
+
+def _snapshot(
+    connection: Connection, who: Subscriber, table_name: str, row_id: str, version: str
+) -> None:
+    tx = "CONNECTION_ID()" if connection.dialect.name != "sqlite" else "NULL"
+    connection.execute(
+        text(
+            "INSERT INTO sync_change (table_name, row_id, op, columns, prior, version, node, "  # noqa: S608
+            f"scope_kind, scope_id, tx) VALUES (:t, :r, 's', NULL, NULL, :ver, 'hub', "
+            f"'vehicle', :v, {tx})"
+        ),
+        {"t": table_name, "r": row_id, "ver": version, "v": who.vehicle_id},
+    )

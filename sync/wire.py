@@ -1,0 +1,36 @@
+"""Bytes on the wire: JSON compressed with zstd, with a hard limit on what a peer can
+make us decompress."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import zstandard
+
+from sync.change import ProtocolError
+
+LEVEL = 9
+MAX_DECOMPRESSED = 32 * 1024 * 1024
+CONTENT_TYPE = "application/vnd.clinic-sync+zstd"
+
+
+def pack(message: Any) -> bytes:
+    raw = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    return zstandard.ZstdCompressor(level=LEVEL).compress(raw)
+
+
+def unpack(body: bytes, limit: int = MAX_DECOMPRESSED) -> Any:
+    """The message in `body`; ProtocolError when it is not zstd JSON or too large."""
+    try:
+        reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body))
+        raw = reader.read(limit + 1)
+    except zstandard.ZstdError:
+        raise ProtocolError("the body is not zstd-compressed") from None
+    if len(raw) > limit:
+        raise ProtocolError("the body decompresses to more than the limit")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ProtocolError("the body is not JSON") from None
