@@ -15,7 +15,6 @@ metadata = Base.metadata
 stamp.install(SyncedRow)
 
 
-
 def synced_tables() -> dict[str, Table]:
     """The synced tables by name, parents before children (the order changes apply in)."""
     return {table.name: table for table in _synced(list(metadata.sorted_tables))}

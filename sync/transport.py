@@ -86,7 +86,8 @@ class HttpTransport:
 def refusal(status: int, payload: dict[str, object]) -> SyncError:
     """The error for a non-200 answer from the hub."""
     message = str(payload.get("error") or f"HTTP {status}")
-    hub_time = payload.get("hub_time")
+    details = payload.get("details")
+    hub_time = details.get("hub_time") if isinstance(details, dict) else None
     if status == 401 and isinstance(hub_time, int):
         return StaleClock(message, hub_time)
     if status >= 500 or status in (408, 429):

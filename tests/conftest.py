@@ -108,11 +108,16 @@ def hub_engine(hub_database_url: str) -> Iterator[Engine]:
 
 
 def hub_config(url: str, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    from hub.sync.exchange import ensure_receipt_key
+
+    key_file = tmp_path / "hub" / "sync-receipt.key"
+    ensure_receipt_key(key_file)
     return {
         "TESTING": True,
         "DATA_DIR": str(tmp_path / "hub"),
         "DATABASE_URL": url,
         "SECRET_KEY": TEST_SECRET,
+        "SYNC_KEY_FILE": str(key_file),
         **extra,
     }
 
