@@ -21,7 +21,7 @@ from sqlalchemy import column as col
 from sqlalchemy.exc import DBAPIError
 
 from sync import codec
-from sync.capture import captured_columns, delete_row, record_tombstone
+from sync.capture import captured_columns, delete_row, log_rewrite, record_tombstone
 from sync.change import FULL_OPS, Change, ProtocolError, column_versions
 from sync.clock import naive_utc, node_of
 from sync.merge import merge_lists, same_list
@@ -84,7 +84,7 @@ class Applier:
         rules: Rules,
         *,
         peer: str,
-        tick: Callable[[], str],
+        tick: Callable[[str], str],
         now: Callable[[], dt.datetime],
     ) -> None:
         self.connection = connection
@@ -217,8 +217,7 @@ class Applier:
             if self._is_union(spec, change, column):
                 result = self._union(table, change, column, value, current, now_versions[column])
                 if result is not _LWW:
-                    if result is not _KEPT:
-                        merged[column] = result
+                    merged[column] = result
                     outcome.conflicts += 1
                     continue
             if incoming > now_versions[column]:
@@ -232,10 +231,16 @@ class Applier:
                 current.version,
             )
         if merged:
-            version = self.tick()
+            # a new version above both sides, written even where the merge kept this node's
+            # value: the writer's replica differs and must receive the merged result
+            seen = max([change.version, *now_versions.values()])
+            version = self.tick(seen)
             self._write(
                 table, change.row_id, merged, dict.fromkeys(merged, version), current.version
             )
+            unchanged = [c for c, value in merged.items() if value == getattr(current, c)]
+            if unchanged:
+                log_rewrite(self.connection, table, current, unchanged, version)
         return bool(winners or merged)
 
     def _write(
@@ -292,7 +297,7 @@ class Applier:
                 "at": naive_utc(self.now()),
             },
         )
-        return _KEPT if same_list(result, here) else result
+        return result
 
     # ------------------------------------------------------------ bookkeeping
 
@@ -380,7 +385,6 @@ class _Marker:
 
 
 _LWW = _Marker()  # not a concurrent union edit: ordinary last-writer-wins
-_KEPT = _Marker()  # concurrent, but the merge changes nothing here
 
 
 def _decode(table: Table, change: Change) -> dict[str, Any]:

@@ -9,9 +9,11 @@ changes a table re-installs its triggers to match (`install(connection, [table])
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Table, inspect, text
 
@@ -245,6 +247,34 @@ SELECT '{t.name}', OLD.id, 'd', NULL, NULL, c.deleted, SUBSTRING(c.deleted, {NOD
 FROM sync_clock AS c WHERE c.table_name = '{t.name}' AND c.row_id = OLD.id""",
     ]
     return statements
+
+
+def log_rewrite(
+    connection: Connection, table: Table, row: Any, columns: list[str], version: str
+) -> None:
+    """Log columns rewritten with their unchanged values under a new version. The triggers
+    log only changed values; a merge that keeps this node's value must still reach the
+    node whose value differs (the hub's three-way merge of union columns)."""
+    spec = sync_spec(table)
+    if spec is None:
+        raise ValueError(f"{table.name} is not synced")
+    scope_id = getattr(row, spec.scope_column) if spec.scope_column else None
+    tx = "CONNECTION_ID()" if connection.dialect.name != "sqlite" else "NULL"
+    connection.execute(
+        text(
+            "INSERT INTO sync_change (table_name, row_id, op, columns, prior, version, node, "  # noqa: S608
+            f"scope_kind, scope_id, tx) VALUES (:t, :r, 'u', :c, NULL, :v, :n, :k, :s, {tx})"
+        ),
+        {
+            "t": table.name,
+            "r": row.id,
+            "c": json.dumps(dict.fromkeys(columns, version)),
+            "v": version,
+            "n": version.partition("@")[2],
+            "k": spec.scope.value,
+            "s": scope_id,
+        },
+    )
 
 
 def delete_row(connection: Connection, table: Table, row_id: str, version: str) -> None:

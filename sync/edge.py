@@ -229,7 +229,7 @@ class EdgeSync:
             self.tables,
             HubRules(node, link.pushed_seq),
             peer=HUB,
-            tick=lambda: self.clock.tick(connection),
+            tick=lambda seen: self.clock.tick_after(connection, seen),
             now=lambda: dt.datetime.now(dt.UTC),
         )
         outcome = applier.apply(pull.changes)

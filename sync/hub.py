@@ -152,7 +152,7 @@ class HubExchange:
             self.tables,
             DeviceRules(device.id, device.vehicle_id),
             peer=device.id,
-            tick=lambda: clock.tick(connection),
+            tick=lambda seen: clock.tick_after(connection, seen),
             now=self.now,
         )
         outcome = applier.apply(batch.changes, batch.id)

@@ -15,9 +15,10 @@ def _key(item: Any) -> Any:
 
 
 def same_list(a: Any, b: Any) -> bool:
+    """Whether two lists hold the same items (as sets: an allergy listed twice is once)."""
     if not isinstance(a, list) or not isinstance(b, list):
         return a == b
-    return sorted(map(repr, map(_key, a))) == sorted(map(repr, map(_key, b)))
+    return {repr(_key(item)) for item in a} == {repr(_key(item)) for item in b}
 
 
 def merge_lists(prior: list[Any], current: list[Any], incoming: list[Any]) -> list[Any]:

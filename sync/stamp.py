@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, inspect, text
@@ -42,8 +43,19 @@ class NodeClock:
             self._observe_floor(connection, clock)
         return clock.tick()
 
+    def tick_after(self, connection: Connection, seen: str) -> str:
+        """A new version greater than `seen` (a version from elsewhere) and all before."""
+        clock = self._load(connection)
+        clock.observe(seen)
+        return self.tick(connection)
+
     def node(self, connection: Connection) -> str:
         return self._load(connection).node
+
+    def use_wall(self, node: str, wall: Callable[[], int]) -> None:
+        """Read time from `wall` (a simulated laptop whose clock is wrong)."""
+        with self._lock:
+            self._clock = HybridLogicalClock(node, wall)
 
     def observe(self, version: str) -> None:
         if self._clock is not None:

@@ -112,7 +112,7 @@ def sync_net(
     engines: list[Engine] = []
 
     def make_engine(node: str) -> Engine:
-        path = tmp_path / f"{node}.db"
+        path = tmp_path / f"{node}-{len(engines)}.db"  # a new file even for a reused node id
         shutil.copyfile(edge_template, path)
         engine = sqlcipher_engine(path, edge_key)
         with engine.begin() as connection:

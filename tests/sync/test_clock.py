@@ -1,0 +1,42 @@
+"""Invariant 3: versions from one clock strictly increase, survive a wall clock going
+backwards, and order after every remote version the node has observed."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sync.clock import HybridLogicalClock, Version, node_of
+
+
+def test_versions_increase_while_the_wall_clock_goes_backwards() -> None:
+    walls = iter([5_000, 5_000, 4_000, 3_000, 6_000])
+    clock = HybridLogicalClock("d1", wall=lambda: next(walls))
+    versions = [clock.tick() for _ in range(5)]
+    assert versions == sorted(versions) and len(set(versions)) == 5
+    assert Version.parse(versions[-1]).millis == 6_000
+
+
+def test_a_local_change_orders_after_an_observed_remote_one() -> None:
+    behind = HybridLogicalClock("d1", wall=lambda: 1_000)  # a laptop days behind
+    ahead = HybridLogicalClock("d2", wall=lambda: 9_000_000)
+    remote = ahead.tick()
+    behind.observe(remote)
+    assert behind.tick() > remote
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**40), min_size=1, max_size=60))
+def test_any_wall_clock_sequence_gives_strictly_increasing_versions(walls: list[int]) -> None:
+    readings = iter(walls)
+    clock = HybridLogicalClock("d9", wall=lambda: next(readings))
+    versions = [clock.tick() for _ in walls]
+    assert all(a < b for a, b in zip(versions, versions[1:], strict=False))
+
+
+def test_versions_name_their_node_and_reject_garbage() -> None:
+    version = HybridLogicalClock("dabc").tick()
+    assert node_of(version) == "dabc"
+    for bad in ("", "123@x", "zzzzzzzzzzzzzzzz@x", "0000000000000001@"):
+        with pytest.raises(ValueError):
+            Version.parse(bad)
