@@ -15,6 +15,7 @@ from common.node import HUB_NODE_ID, ensure_node
 from common.permission import Role
 from common.users import create_user
 from hub import config as hub_config
+from hub.claims import cli as claims_cli
 from schema import migrate as migrations
 
 
@@ -77,3 +78,5 @@ def _create_app() -> object:
 
 main.add_command(serve_command(_create_app, 5100, "Serve the hub with waitress."))
 main.add_command(audit_group(lambda: open_engine(_config())))
+for _command in claims_cli.commands(_config, open_engine):
+    main.add_command(_command)
