@@ -85,8 +85,9 @@ def follow(
 def verify(engine: Engine, client: palmed.PalmedClient, today: dt.date, limit: int = 200) -> int:
     """Look up patients registered as unverified (a member not in a vehicle's copy)."""
     with new_session(engine) as session:
-        members = set(
-            session.execute(
+        members = {
+            (number, dependant)
+            for number, dependant in session.execute(
                 select(Patient.medical_aid_number, Patient.dependant_code)
                 .where(
                     Patient.member_status == UNVERIFIED,
@@ -95,8 +96,8 @@ def verify(engine: Engine, client: palmed.PalmedClient, today: dt.date, limit: i
                     Patient.merged_into_id.is_(None),
                 )
                 .limit(limit)
-            ).tuples()
-        )
+            )
+        }
     standings = _standings(client, members, today)
     with new_session(engine) as session, session.begin():
         return _write(session, standings, utcnow())
@@ -119,13 +120,14 @@ def _members_held(engine: Engine, members: set[Member]) -> set[Member]:
     if not members:
         return set()
     with new_session(engine) as session:
-        return set(
-            session.execute(
+        return {
+            (number, dependant)
+            for number, dependant in session.execute(
                 select(Patient.medical_aid_number, Patient.dependant_code).where(
-                    tuple_(Patient.medical_aid_number, Patient.dependant_code).in_(members)
+                    tuple_(Patient.medical_aid_number, Patient.dependant_code).in_(list(members))
                 )
-            ).tuples()
-        )
+            )
+        }
 
 
 def _write(session: Session, standings: dict[Member, str], now: dt.datetime) -> int:
