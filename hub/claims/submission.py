@@ -130,7 +130,9 @@ def take_due(engine: Engine, now: dt.datetime, policy: RetryPolicy) -> Lease | N
     with new_session(engine) as session, session.begin():
         submission = session.scalar(
             select(ClaimSubmission)
+            .join(Claim, Claim.id == ClaimSubmission.claim_id)
             .where(
+                Claim.status == state.SUBMITTED,  # a claim held meanwhile is not sent
                 ClaimSubmission.state == state.PENDING,
                 ClaimSubmission.next_attempt_at <= now,
                 or_(ClaimSubmission.locked_until.is_(None), ClaimSubmission.locked_until < now),

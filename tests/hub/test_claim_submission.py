@@ -278,3 +278,25 @@ def test_a_claim_changed_under_its_key_is_held_not_sent_again_as_new(
     assert "HTTP 422" in claim.problems[0]
     assert len(palmed_sandbox.claims()) == 1
     assert submission_of(hub_engine, claim_id).state == state.REFUSED
+
+
+def test_a_leased_claim_is_left_alone_and_a_held_one_is_not_sent(
+    hub_engine: Engine, hub_vehicle: Callable[..., str], palmed_sandbox: Sandbox
+) -> None:
+    vehicle = hub_vehicle()
+    leased, held = synced_claim(hub_engine, vehicle), synced_claim(hub_engine, vehicle)
+    submission.intake(hub_engine, utcnow(), dt.date.today())
+    with new_session(hub_engine) as session, session.begin():
+        later = utcnow() + dt.timedelta(minutes=5)  # another process holds it
+        session.execute(
+            update(ClaimSubmission)
+            .where(ClaimSubmission.claim_id == leased)
+            .values(locked_until=later)
+        )
+        claim = session.merge(claim_row(hub_engine, held))
+        claim.status = "needs_attention"  # e.g. a vehicle's correction arrived meanwhile
+
+    assert run(hub_engine, palmed_sandbox).submitted == {}
+
+    assert palmed_sandbox.claims() == []
+    assert attempts(hub_engine, leased) == attempts(hub_engine, held) == []
