@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select, update
 
 from common.database import new_session, plain_engine
 from hub.claims import pipeline, state, submission
+from hub.claims.palmed import PalmedClient
 from hub.claims.submission import RetryPolicy
 from schema.base import utcnow
 from schema.models import Alert, ClaimAttempt, ClaimSubmission
@@ -300,3 +301,58 @@ def test_a_leased_claim_is_left_alone_and_a_held_one_is_not_sent(
 
     assert palmed_sandbox.claims() == []
     assert attempts(hub_engine, leased) == attempts(hub_engine, held) == []
+
+
+def test_a_connection_dropped_after_palmed_stored_the_claim_makes_no_second_claim(
+    hub_engine: Engine, hub_vehicle: Callable[..., str], palmed_sandbox: Sandbox
+) -> None:
+    claim_id = synced_claim(hub_engine, hub_vehicle())
+    palmed_sandbox.set_faults({"kind": "drop", "when": "after", "method": "POST", "times": 1})
+
+    run(hub_engine, palmed_sandbox)
+
+    assert [(a.outcome, a.http_status) for a in attempts(hub_engine, claim_id)] == [
+        ("unknown", None),
+        ("accepted", 200),
+    ]
+    assert len(palmed_sandbox.claims()) == 1
+
+
+def test_while_palmed_is_down_claims_wait_and_go_once_it_is_back(
+    hub_engine: Engine, hub_vehicle: Callable[..., str], palmed_sandbox: Sandbox
+) -> None:
+    claim_id = synced_claim(hub_engine, hub_vehicle())
+    url = palmed_sandbox.url
+    palmed_sandbox.stop()
+    with PalmedClient(url, palmed_sandbox.api_key, connect_timeout=1) as client:
+        report = pipeline.run(hub_engine, client, policy=RetryPolicy(attempts=2, wait_initial=0.05))
+    assert report.submitted == {"pending": 1}
+    assert [a.outcome for a in attempts(hub_engine, claim_id)] == ["unreachable", "unreachable"]
+
+    palmed_sandbox.start()
+    with new_session(hub_engine) as session, session.begin():
+        past = utcnow() - dt.timedelta(seconds=1)
+        session.execute(update(ClaimSubmission).values(next_attempt_at=past))
+    run(hub_engine, palmed_sandbox)
+
+    assert attempts(hub_engine, claim_id)[-1].http_status == 201  # the first to arrive
+    assert len(palmed_sandbox.claims()) == 1
+    assert claim_row(hub_engine, claim_id).status == "accepted"
+
+
+def test_a_lease_left_by_a_crashed_process_runs_out_and_the_claim_goes_with_its_key(
+    hub_engine: Engine, hub_vehicle: Callable[..., str], palmed_sandbox: Sandbox
+) -> None:
+    claim_id = synced_claim(hub_engine, hub_vehicle())
+    submission.intake(hub_engine, utcnow(), dt.date.today())
+    lease = submission.take_due(hub_engine, utcnow(), FAST)
+    assert lease is not None and lease.claim_id == claim_id
+    assert submission.take_due(hub_engine, utcnow(), FAST) is None  # held
+    # The holder dies without a word; once its lease has run out another run takes over.
+    after_lease = lease.until + dt.timedelta(seconds=1)
+    taken = submission.take_due(hub_engine, after_lease, FAST)
+
+    assert taken is not None and taken.key == lease.key
+    with palmed_sandbox.client() as client:
+        assert submission.submit(hub_engine, client, taken, FAST) == "accepted"
+    assert [c["idempotency_key"] for c in palmed_sandbox.claims()] == [lease.key]
