@@ -7,15 +7,18 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from common.database import new_session
 from hub.claims import submission
 from schema.base import utcnow
-from tests.support.claims import synced_claim
+from schema.models import MemberFeed, Patient
+from tests.support.claims import claim_row, synced_claim
 from tests.support.palmed import Sandbox
 
 pytestmark = pytest.mark.mysql
@@ -71,3 +74,40 @@ def test_push_claims_refuses_to_run_without_palmed_settings(
     output = process.communicate(timeout=60)[0]
     assert process.returncode == 1
     assert "PALMED is not configured on this hub: PALMED_API_KEY is not set" in output
+
+
+def test_the_scheduler_sends_a_queued_claim_and_learns_the_member_statuses(
+    hub_engine: Engine,
+    hub_database_url: str,
+    hub_vehicle: Callable[..., str],
+    palmed_sandbox: Sandbox,
+) -> None:
+    claim_id = synced_claim(hub_engine, hub_vehicle())
+    command = [str(Path(sys.executable).with_name("clinic-hub")), "scheduler"]
+    environment = {
+        **os.environ,
+        "HUB_DATABASE_URL": hub_database_url,
+        "PALMED_API_URL": palmed_sandbox.url,
+        "PALMED_API_KEY": palmed_sandbox.api_key,
+    }
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _done(hub_engine, claim_id):
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0]
+    assert _done(hub_engine, claim_id), output
+
+
+def _done(engine: Engine, claim_id: str) -> bool:
+    """The claim was accepted, the feed followed and the patient's membership verified."""
+    claim = claim_row(engine, claim_id)
+    with new_session(engine) as session:
+        feed = session.get(MemberFeed, "palmed")
+        patient = session.get(Patient, claim.patient_id)
+    assert patient is not None
+    return claim.status == "accepted" and feed is not None and patient.member_status == "active"
