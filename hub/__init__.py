@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from common.users.routes import bp as users_bp
     from hub.audit.routes import bp as audit_bp
+    from hub.claims.routes import bp as claims_bp
     from hub.dashboard.routes import bp as dashboard_bp
     from hub.sync.routes import bp as sync_bp
 
@@ -39,3 +40,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(users_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(sync_bp)
+    app.register_blueprint(claims_bp)

@@ -18,6 +18,7 @@ from common.users import create_user
 from hub import config as hub_config
 from hub.sync import device as devices
 from hub.sync.exchange import ensure_receipt_key
+from hub.claims import cli as claims_cli
 from schema import migrate as migrations
 from schema.models import Vehicle
 
@@ -139,3 +140,5 @@ def _create_app() -> object:
 
 main.add_command(serve_command(_create_app, 5100, "Serve the hub with waitress."))
 main.add_command(audit_group(lambda: open_engine(_config())))
+for _command in claims_cli.commands(_config, open_engine):
+    main.add_command(_command)

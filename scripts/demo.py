@@ -1,7 +1,10 @@
-"""Start a local hub and one edge node with demo data; print the URLs and a login.
+"""Start a local hub, the PALMED sandbox and one edge node with demo data; print the
+URLs and a login.
 
 Run through scripts/demo.sh, which prepares the virtualenv. Everything lives under
-var/demo; the demo password is generated on first run and kept in an owner-only file.
+var/demo; the demo password and the sandbox's keys are generated on first run and kept in
+owner-only files. The sandbox serves the demo roster (palmed/data/demo_roster.csv) and
+the hub's PALMED jobs (`clinic-hub scheduler`) send claims to it every few seconds.
 Ctrl+C stops every process.
 """
 
@@ -21,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("DEMO_DIR", ROOT / "var" / "demo"))
 HUB_PORT = int(os.environ.get("DEMO_HUB_PORT", "5100"))
 EDGE_PORT = int(os.environ.get("DEMO_EDGE_PORT", "5000"))
+PALMED_PORT = int(os.environ.get("DEMO_PALMED_PORT", "5200"))
 ADMIN = "admin"
 # Until enrollment exists, the demo makes one vehicle (the same id at the hub and on the
 # edge) and binds the edge node to it, so the demo login works on both apps.
@@ -36,6 +40,10 @@ ENV = {
     # Served over plain HTTP on localhost for the demo; the vehicle uses HTTPS.
     "EDGE_COOKIE_SECURE": "false",
     "HUB_COOKIE_SECURE": "false",
+    "PALMED_API_URL": f"http://127.0.0.1:{PALMED_PORT}",
+    "PALMED_SANDBOX_DB": str(VAR / "palmed" / "sandbox.db"),
+    "HUB_CLAIMS_EVERY_SECONDS": "10",
+    "HUB_MEMBERS_EVERY_SECONDS": "60",
 }
 
 
@@ -51,15 +59,26 @@ def step(message: str) -> None:
     print(f"  - {message}", flush=True)
 
 
-def demo_password() -> str:
-    path = VAR / "secrets" / "demo-login"
+def demo_secret(name: str, prefix: str, size: int = 9) -> str:
+    """A secret made on first run and kept in an owner-only file under var/demo/secrets."""
+    path = VAR / "secrets" / name
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    password = "demo-" + secrets.token_urlsafe(9)
-    path.write_text(password + "\n")
+    secret = prefix + secrets.token_urlsafe(size)
+    path.write_text(secret + "\n")
     path.chmod(0o600)
-    return password
+    return secret
+
+
+def demo_password() -> str:
+    return demo_secret("demo-login", "demo-")
+
+
+def palmed_keys() -> None:
+    """The sandbox's scheme and admin keys, shared with the hub through the environment."""
+    ENV["PALMED_API_KEY"] = demo_secret("palmed-api-key", "palmed-", 24)
+    ENV["PALMED_ADMIN_KEY"] = demo_secret("palmed-admin-key", "palmed-admin-", 24)
 
 
 def ensure_admin(cli: str, password: str) -> None:
@@ -131,13 +150,15 @@ def start(name: str, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_healthy(name: str, url: str, process: subprocess.Popen[bytes]) -> None:
+def wait_healthy(
+    name: str, url: str, process: subprocess.Popen[bytes], path: str = "/api/health"
+) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             sys.exit(f"{name} stopped at start-up; see {VAR / (name + '.log')}")
         try:
-            with urllib.request.urlopen(url + "/api/health", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(url + path, timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError):
@@ -148,19 +169,25 @@ def wait_healthy(name: str, url: str, process: subprocess.Popen[bytes]) -> None:
 def main() -> None:
     VAR.mkdir(parents=True, exist_ok=True)
     password = demo_password()
+    palmed_keys()
     set_up(password)
     hub_url, edge_url = f"http://127.0.0.1:{HUB_PORT}", f"http://127.0.0.1:{EDGE_PORT}"
+    palmed_url = ENV["PALMED_API_URL"]
     processes = {
+        "palmed": start("palmed", "palmed-sandbox", "serve", "--demo", "--port", str(PALMED_PORT)),
         "hub": start("hub", "clinic-hub", "serve", "--port", str(HUB_PORT)),
         "edge": start("edge", "clinic-edge", "serve", "--port", str(EDGE_PORT)),
     }
     try:
+        wait_healthy("palmed", palmed_url, processes["palmed"], "/health")
+        processes["hub-jobs"] = start("hub-jobs", "clinic-hub", "scheduler")
         wait_healthy("hub", hub_url, processes["hub"])
         wait_healthy("edge", edge_url, processes["edge"])
         print()
         print("Mobile Clinic demo is running:")
         print(f"  Head office (hub):   {hub_url}/")
         print(f"  Vehicle (edge node): {edge_url}/")
+        print(f"  PALMED sandbox:      {palmed_url}/health (demo roster; claims sent every 10 s)")
         print(f"  Login:               {ADMIN} / {password}")
         print(f"  Logs:                {VAR}/*.log")
         print("Press Ctrl+C to stop.", flush=True)

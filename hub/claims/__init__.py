@@ -1,1 +1,1 @@
-"""Medical-aid claims at the hub: the PALMED client now; the submission pipeline later."""
+"""Medical-aid claims at the hub: the PALMED client, exactly-once submission, finance's API."""

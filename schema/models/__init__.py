@@ -6,6 +6,7 @@ from schema.models.audit import AuditChain, AuditRecord
 from schema.models.claim import Claim, ClaimAttempt, ClaimLine, ClaimSubmission
 from schema.models.clinical import ClinicalNote, Diagnosis, Prescription, Referral, VitalSign
 from schema.models.geography import Location, Province
+from schema.models.member import MemberFeed
 from schema.models.patient import Patient, PatientDuplicate
 from schema.models.route import Appointment, AppointmentSlot, Route, RouteStop
 from schema.models.stock import Item, Lot, StockLevel, StockMovement, Tariff
@@ -50,6 +51,7 @@ __all__ = [
     "LoginState",
     "Lot",
     "MaintenanceRecord",
+    "MemberFeed",
     "Patient",
     "PatientDuplicate",
     "Prescription",

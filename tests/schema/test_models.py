@@ -17,6 +17,7 @@ NODE_LOCAL = {
     "enrollment_token",
     "invite",
     "login_state",
+    "member_feed",
     "patient_duplicate",
     "revoked_token",
     "stock_level",

@@ -1,0 +1,195 @@
+"""Finance's use cases: find claims, see what PALMED said, correct and resubmit.
+
+A rejected claim may be corrected and resubmitted within 60 days of the rejection (the
+scheme's window); a claim held in needs_attention was never sent and may be fixed at
+any time. A resubmitted claim goes back to `queued`; the pipeline gives it a new
+idempotency key, since PALMED keeps the rejected claim under the old one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, Select, func, select
+from sqlalchemy.orm import Session
+
+from common import audit
+from common.access import Actor
+from common.errors import BadRequest, Conflict, NotFound
+from hub.claims import check, palmed, pipeline, state
+from hub.claims.submission import claim_lines
+from hub.members import eligibility
+from schema.base import utcnow
+from schema.models import Claim, ClaimAttempt, ClaimLine
+
+RESUBMIT_WINDOW = dt.timedelta(days=60)
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ClaimFilter:
+    status: str | None = None
+    vehicle_id: str | None = None
+
+
+def listing(
+    session: Session, actor: Actor, wanted: ClaimFilter, page: int, per_page: int
+) -> tuple[list[Claim], int]:
+    """A page of claims, most recently changed first, and how many match in all."""
+    query = _filtered(wanted)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Claim.updated_at.desc(), Claim.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    detail = {k: v for k, v in vars(wanted).items() if v is not None} | {"page": page}
+    audit.record_read(session, actor, "claim", None, action="list", detail=detail)
+    return list(rows), total
+
+
+def detail(session: Session, actor: Actor, claim_id: str) -> dict[str, Any]:
+    """A claim with its lines, every call made for it and the last day to resubmit it."""
+    claim = _find(session, claim_id)
+    view = _view(session, claim)
+    audit.record_read(session, actor, "claim", claim.id, patient_id=claim.patient_id)
+    return view
+
+
+def resubmit(
+    session: Session,
+    actor: Actor,
+    claim_id: str,
+    changes: Mapping[str, Any],
+    today: dt.date,
+) -> dict[str, Any]:
+    """Correct a rejected (or held) claim and queue it for PALMED again."""
+    claim = _find(session, claim_id, lock=True)
+    if claim.status not in state.CORRECTABLE:
+        raise Conflict(
+            f"Only a rejected claim or one that needs attention can be resubmitted; "
+            f"this one is {claim.status}"
+        )
+    until = resubmit_until(session, claim)
+    if until is not None and today > until:
+        raise Conflict(f"The window to resubmit this claim closed on {until.isoformat()}")
+    _correct(session, claim, changes)
+    found = check.problems(claim, claim_lines(session, claim.id), today)
+    if found:
+        raise BadRequest("The corrected claim still cannot be sent", details=found)
+    claim.status = state.QUEUED
+    claim.problems, claim.rejection_codes = [], []
+    claim.palmed_claim_id, claim.paid_amount = None, None
+    claim.updated_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        "claim_resubmitted",
+        resource_type="claim",
+        resource_id=claim.id,
+        patient_id=claim.patient_id,
+        detail={"changed": sorted(changes)},
+    )
+    session.commit()
+    return _view(session, claim)
+
+
+def resubmit_until(session: Session, claim: Claim) -> dt.date | None:
+    """The last day a rejected claim may be resubmitted (None: not rejected)."""
+    if claim.status != state.REJECTED:
+        return None
+    rejected_at = session.scalar(
+        select(func.max(ClaimAttempt.at)).where(
+            ClaimAttempt.claim_id == claim.id, ClaimAttempt.outcome == state.REJECTED
+        )
+    )
+    return ((rejected_at or claim.updated_at) + RESUBMIT_WINDOW).date()
+
+
+def _correct(session: Session, claim: Claim, changes: Mapping[str, Any]) -> None:
+    for name in ("member_number", "dependant_code", "practice_number", "icd10_codes"):
+        if name in changes:
+            setattr(claim, name, changes[name])
+    if "lines" in changes:
+        for line in claim_lines(session, claim.id):
+            session.delete(line)  # through the ORM: the vehicle gets a tombstone
+        for line in changes["lines"]:
+            session.add(_line(claim, line))
+        claim.total_amount = sum((line["amount"] for line in changes["lines"]), Decimal(0))
+    session.flush()
+
+
+def _line(claim: Claim, data: Mapping[str, Any]) -> ClaimLine:
+    amount: Decimal = data["amount"]
+    return ClaimLine(
+        claim_id=claim.id,
+        vehicle_id=claim.vehicle_id,
+        kind=data["kind"],
+        code=data["code"],
+        description=data["description"] or f"{data['kind']} {data['code']}",
+        quantity=data["quantity"],
+        unit_price=(amount / data["quantity"]).quantize(CENT),
+        amount=amount,
+    )
+
+
+def _view(session: Session, claim: Claim) -> dict[str, Any]:
+    attempts = session.scalars(
+        select(ClaimAttempt)
+        .where(ClaimAttempt.claim_id == claim.id)
+        .order_by(ClaimAttempt.at, ClaimAttempt.id)
+    ).all()
+    return {
+        **{column.key: getattr(claim, column.key) for column in Claim.__table__.columns},
+        "lines": claim_lines(session, claim.id),
+        "attempts": list(attempts),
+        "resubmit_until": resubmit_until(session, claim),
+    }
+
+
+def _find(session: Session, claim_id: str, lock: bool = False) -> Claim:
+    claim = session.get(Claim, claim_id, with_for_update=lock)
+    if claim is None:
+        raise NotFound("No such claim")
+    return claim
+
+
+def _filtered(wanted: ClaimFilter) -> Select[tuple[Claim]]:
+    query = select(Claim)
+    if wanted.status:
+        query = query.where(Claim.status == wanted.status)
+    if wanted.vehicle_id:
+        query = query.where(Claim.vehicle_id == wanted.vehicle_id)
+    return query
+
+
+def client_for(config: Mapping[str, Any]) -> palmed.PalmedClient:
+    """The PALMED client of this hub's settings; a clear refusal when they are missing."""
+    try:
+        return palmed.PalmedClient.from_config(config)
+    except ValueError as error:
+        raise Conflict(f"PALMED is not configured on this hub: {error}") from None
+
+
+def synchronise(
+    session: Session,
+    actor: Actor,
+    engine: Engine,
+    client: palmed.PalmedClient,
+    today: dt.date,
+) -> dict[str, Any]:
+    """One run now: claims to PALMED and payments back, then member statuses."""
+    report = pipeline.run(engine, client, today=today).as_dict()
+    try:
+        members = eligibility.follow(engine, client, today)
+        members.verified = eligibility.verify(engine, client, today)
+        report["members"] = members.as_dict()
+    except palmed.PalmedError as error:
+        report["members"] = {"error": error.message}
+    audit.record(session, actor, "palmed_sync", resource_type="claim", detail=report)
+    session.commit()
+    return report

@@ -1,0 +1,30 @@
+"""The states a claim and its submission pass through (see docs/palmed.md, the pipeline).
+
+A claim's `status` is what the vehicle and finance see; a submission's `state` is the
+hub's own bookkeeping of the call that carries it to PALMED.
+"""
+
+from __future__ import annotations
+
+# Claim.status
+DRAFT = "draft"  # as a vehicle may make it at visit closure
+QUEUED = "queued"  # waiting at the hub (or corrected by finance)
+NEEDS_ATTENTION = "needs_attention"  # bad data: held with reasons, never sent
+SUBMITTED = "submitted"  # its idempotency key is committed; PALMED's answer is pending
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+PAID = "paid"
+
+ENTERING = (DRAFT, QUEUED)
+CORRECTABLE = (NEEDS_ATTENTION, REJECTED)
+ALL = (DRAFT, QUEUED, NEEDS_ATTENTION, SUBMITTED, ACCEPTED, REJECTED, PAID)
+
+# ClaimSubmission.state
+PENDING = "pending"  # due for a call (again) with its key
+SETTLED_ACCEPTED = "accepted"
+SETTLED_REJECTED = "rejected"
+REFUSED = "refused"  # PALMED answered 4xx and stored nothing
+
+# A new idempotency key is made only after these: PALMED holds nothing under the old
+# key that a new submission could duplicate (a rejected claim never counts as one).
+KEY_SPENT = (SETTLED_REJECTED, REFUSED)

@@ -1,0 +1,113 @@
+"""`clinic-hub push-claims` as real processes: two at once submit each claim once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from common.database import new_session
+from hub.claims import submission
+from schema.base import utcnow
+from schema.models import MemberFeed, Patient
+from tests.support.claims import claim_row, synced_claim
+from tests.support.palmed import Sandbox
+
+pytestmark = pytest.mark.mysql
+
+MEMBERS = [("110234561", "00"), ("110234561", "01"), ("110587342", "00"), ("110698125", "00")]
+PROGRESS = re.compile(r"claim (\S+): (\w+)")
+
+
+def push_claims(url: str, sandbox: Sandbox, **env: str) -> subprocess.Popen[str]:
+    command = [str(Path(sys.executable).with_name("clinic-hub")), "push-claims"]
+    environment = {
+        **os.environ,
+        "HUB_DATABASE_URL": url,
+        "PALMED_API_URL": sandbox.url,
+        "PALMED_API_KEY": sandbox.api_key,
+        **env,
+    }
+    return subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def test_two_push_claims_processes_submit_each_claim_exactly_once(
+    hub_engine: Engine,
+    hub_database_url: str,
+    hub_vehicle: Callable[..., str],
+    palmed_sandbox: Sandbox,
+) -> None:
+    vehicle = hub_vehicle()
+    claims = {
+        synced_claim(hub_engine, vehicle, member_number=m, dependant_code=d) for m, d in MEMBERS
+    }
+    assert submission.intake(hub_engine, utcnow(), dt.date.today()) == (len(claims), 0)
+    palmed_sandbox.set_faults({"kind": "delay", "seconds": 0.5, "method": "POST"})
+
+    processes = [push_claims(hub_database_url, palmed_sandbox) for _ in range(2)]
+    outputs = [process.communicate(timeout=120)[0] for process in processes]
+
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    done = [dict(PROGRESS.findall(output)) for output in outputs]
+    assert all(done), f"one process did all the work, no race was tested: {outputs}"
+    assert not set(done[0]) & set(done[1])
+    assert set(done[0]) | set(done[1]) == claims
+    assert set(done[0].values()) | set(done[1].values()) == {"accepted"}
+    assert sorted(c["reference"] for c in palmed_sandbox.claims()) == sorted(claims)
+    assert "submitted: " in outputs[0] and "Queued 0" in outputs[0]
+
+
+def test_push_claims_refuses_to_run_without_palmed_settings(
+    hub_engine: Engine, hub_database_url: str, palmed_sandbox: Sandbox
+) -> None:
+    process = push_claims(hub_database_url, palmed_sandbox, PALMED_API_KEY="")
+    output = process.communicate(timeout=60)[0]
+    assert process.returncode == 1
+    assert "PALMED is not configured on this hub: PALMED_API_KEY is not set" in output
+
+
+def test_the_scheduler_sends_a_queued_claim_and_learns_the_member_statuses(
+    hub_engine: Engine,
+    hub_database_url: str,
+    hub_vehicle: Callable[..., str],
+    palmed_sandbox: Sandbox,
+) -> None:
+    claim_id = synced_claim(hub_engine, hub_vehicle())
+    command = [str(Path(sys.executable).with_name("clinic-hub")), "scheduler"]
+    environment = {
+        **os.environ,
+        "HUB_DATABASE_URL": hub_database_url,
+        "PALMED_API_URL": palmed_sandbox.url,
+        "PALMED_API_KEY": palmed_sandbox.api_key,
+    }
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _done(hub_engine, claim_id):
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0]
+    assert _done(hub_engine, claim_id), output
+
+
+def _done(engine: Engine, claim_id: str) -> bool:
+    """The claim was accepted, the feed followed and the patient's membership verified."""
+    claim = claim_row(engine, claim_id)
+    with new_session(engine) as session:
+        feed = session.get(MemberFeed, "palmed")
+        patient = session.get(Patient, claim.patient_id)
+    assert patient is not None
+    return claim.status == "accepted" and feed is not None and patient.member_status == "active"

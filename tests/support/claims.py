@@ -1,0 +1,108 @@
+"""Claims as a vehicle's sync delivers them to the hub: a patient, a closed visit, the
+claim and its lines, written straight into the hub database with the vehicle's node as
+their origin (what the sync applier will do)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from common.database import new_session
+from schema.base import utcnow
+from schema.models import Claim, ClaimAttempt, ClaimLine, Visit
+from tests.support import rows
+from tests.support.palmed import PRACTICE_NUMBER
+
+VEHICLE_NODE = "dtest00000001"
+Line = tuple[str, str, int, str]
+GOOD_LINES: tuple[Line, ...] = (("tariff", "0190", 1, "520.00"), ("nappi", "7010017", 20, "7.00"))
+
+
+def synced_claim(
+    engine: Engine,
+    vehicle_id: str,
+    *,
+    member_number: str | None = "110234561",
+    dependant_code: str | None = "00",
+    service_date: dt.date | None = None,
+    icd10_codes: Sequence[str] = ("J06.9",),
+    lines: Sequence[Line] = GOOD_LINES,
+    status: str = "queued",
+    **extra: Any,
+) -> str:
+    """A claim a vehicle made at visit closure, as the hub holds it after a sync."""
+    day = service_date or dt.date.today() - dt.timedelta(days=1)
+    now = utcnow()
+    with new_session(engine) as session, session.begin():
+        patient = rows.patient(
+            session,
+            origin_node=VEHICLE_NODE,
+            medical_aid_number=member_number,
+            dependant_code=dependant_code,
+        )
+        visit = Visit(
+            origin_node=VEHICLE_NODE,
+            patient_id=patient.id,
+            vehicle_id=vehicle_id,
+            visit_date=day,
+            stage="closure",
+            status="closed",
+            opened_by="u-clerk",
+            opened_at=now,
+        )
+        session.add(visit)
+        session.flush()
+        claim = Claim(
+            origin_node=VEHICLE_NODE,
+            visit_id=visit.id,
+            patient_id=patient.id,
+            vehicle_id=vehicle_id,
+            member_number=member_number,
+            dependant_code=dependant_code,
+            practice_number=extra.pop("practice_number", PRACTICE_NUMBER),
+            service_date=day,
+            icd10_codes=list(icd10_codes),
+            total_amount=extra.pop("total_amount", sum(Decimal(line[3]) for line in lines)),
+            status=status,
+            problems=[],
+            rejection_codes=[],
+            created_by="u-doctor",
+            created_at=now,
+            updated_at=now,
+            **extra,
+        )
+        session.add(claim)
+        session.flush()
+        for kind, code, quantity, amount in lines:
+            session.add(
+                ClaimLine(
+                    origin_node=VEHICLE_NODE,
+                    claim_id=claim.id,
+                    vehicle_id=vehicle_id,
+                    kind=kind,
+                    code=code,
+                    description=f"{kind} {code}",
+                    quantity=quantity,
+                    unit_price=Decimal(amount) / max(quantity, 1),
+                    amount=Decimal(amount),
+                )
+            )
+    return claim.id
+
+
+def claim_row(engine: Engine, claim_id: str) -> Claim:
+    with new_session(engine) as session:
+        claim = session.get(Claim, claim_id)
+        assert claim is not None
+        return claim
+
+
+def attempts(engine: Engine, claim_id: str) -> list[ClaimAttempt]:
+    """Every call the hub made for a claim, oldest first."""
+    with new_session(engine) as session:
+        query = select(ClaimAttempt).where(ClaimAttempt.claim_id == claim_id)
+        return list(session.scalars(query.order_by(ClaimAttempt.at, ClaimAttempt.id)))
