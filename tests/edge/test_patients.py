@@ -59,7 +59,7 @@ def test_registration_derives_birthday_and_sex_from_the_id_and_normalises_number
 def test_bad_registrations_are_400_and_change_nothing(
     clinic: Clinic, change: dict[str, Any], field: str, message: str
 ) -> None:
-    clinic.staff("clerk")
+    clinic.hire("clerk")
     before = row_counts(clinic.engine)
     response = clinic.post("clerk", "/api/patients", patient_fields(**change))
     assert response.status_code == 400
@@ -113,6 +113,7 @@ def test_search_by_name_id_and_medical_aid_with_pagination(clinic: Clinic) -> No
 def test_update_is_checked_as_a_whole(clinic: Clinic) -> None:
     patient = clinic.register(id_number=sa_id(dt.date(1985, 3, 14), "F"))
     path = f"/api/patients/{patient['id']}"
+    clinic.hire("nurse")
     changed = clinic.ok("PUT", "nurse", path, {"phone": "0731234567", "allergies": ["Sulfa"]})
     assert changed["phone"] == "+27731234567" and changed["allergies"] == ["Sulfa"]
     before = row_counts(clinic.engine)

@@ -21,9 +21,11 @@ from sqlalchemy import Engine, func, select
 from stdnum import luhn
 
 from common.database import new_session
+from common.permission import Role
 from schema.base import utcnow
 from schema.models import Item, Lot, StockMovement, Tariff
 from tests.support.identity import Staff
+from tests.support.tables import AUDIT_TABLES, row_counts
 
 _sequence = itertools.count(100)
 
@@ -51,7 +53,7 @@ def patient_fields(**extra: Any) -> dict[str, Any]:
         "last_name": f"Mokoena{next(_sequence)}",
         "id_number": sa_id(),
         "phone": "082 123 4567",
-        "medical_aid_number": "110234561",
+        "medical_aid_number": f"1102{next(_sequence):05d}",
         "dependant_code": "01",
         "allergies": ["Penicillin"],
     }
@@ -160,6 +162,16 @@ class Clinic:
             self.crew[role] = self.make_user(role)
         return self.crew[role]
 
+    def hire(self, *roles: str) -> None:
+        """Make these users now (before a test counts rows, so it does not see them arrive)."""
+        for role in roles or [r.value for r in Role]:
+            self.staff(role)
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of everything but the audit trail (refusals are audited) and the
+        accounts (users are made as a test first needs them)."""
+        return row_counts(self.engine, ignore=(*AUDIT_TABLES, "user", "user_vehicle"))
+
     def call(self, method: str, role: str, path: str, body: Any = None) -> Any:
         headers = self.staff(role).headers
         if body is None:
@@ -211,11 +223,5 @@ def clinic(
     edge_vehicle: str,
     edge_user: Callable[..., Staff],
 ) -> Clinic:
-    return Clinic(
-        edge_app,
-        edge_client,
-        edge_engine,
-        edge_vehicle,
-        edge_user,
-        stock_formulary(edge_engine, edge_vehicle),
-    )
+    stock = stock_formulary(edge_engine, edge_vehicle)
+    return Clinic(edge_app, edge_client, edge_engine, edge_vehicle, edge_user, stock)
