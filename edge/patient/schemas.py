@@ -55,11 +55,14 @@ class PatientIn(Schema):
         load_default=None, allow_none=True, validate=validate.Length(1, 32)
     )
 
-    @post_load
-    def normalise(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+    @validates_schema(skip_on_field_errors=False)
+    def identity_holds(self, data: dict[str, Any], **_kwargs: Any) -> None:
         problems = identity_problems(data)
         if problems:
             raise ValidationError(problems)
+
+    @post_load
+    def normalise(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         return complete_identity(data)
 
 
