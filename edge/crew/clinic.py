@@ -18,6 +18,7 @@ from edge.patient import service as patients
 from edge.prescription import service as prescriptions
 from edge.referral import service as referrals
 from edge.referral.schemas import KINDS, URGENCIES
+from edge.scope import CLINIC_ZONE
 from edge.visit import service as visits
 from edge.visit import workflow
 from edge.vital import ranges
@@ -39,7 +40,9 @@ SEARCH_PAGE_SIZE = 25
 def queue() -> Any:
     """Who waits at which stage right now."""
     stages = visits.queue(db.session, current_actor())
-    return render_template("clinic/queue.html", stages=stages, labels=workflow.LABELS)
+    return render_template(
+        "clinic/queue.html", stages=stages, labels=workflow.LABELS, zone=CLINIC_ZONE
+    )
 
 
 @bp.get("/patients")
@@ -81,10 +84,28 @@ def visit_page(visit_id: str) -> Any:
         diagnoses=diagnoses.for_visit(db.session, actor, visit_id) if clinical else [],
         prescriptions=prescriptions.for_visit(db.session, actor, visit_id) if clinical else [],
         referrals=_referrals(actor, visit_id),
+        formulary=_formulary(actor, visit),
+        eligibility_text=_eligibility_text(visit),
         ranges=ranges.RANGES,
         referral_kinds=KINDS,
         urgencies=URGENCIES,
+        zone=CLINIC_ZONE,
     )
+
+
+def _formulary(actor: Any, visit: dict[str, Any]) -> list[dict[str, Any]]:
+    """The medicines to pick from, only where the prescription form is shown."""
+    if visit["stage"] != workflow.CONSULTATION or not permits(actor.role, "prescriptions:write"):
+        return []
+    items, _ = prescriptions.formulary(db.session, actor, None, 1, 100)
+    return items
+
+
+def _eligibility_text(visit: dict[str, Any]) -> str:
+    checked = patients.eligibility(
+        visit["eligibility_status"] or "unverified", visit["eligibility_verified_at"]
+    )
+    return checked["age_text"]
 
 
 def _referrals(actor: Any, visit_id: str) -> list[dict[str, Any]]:
