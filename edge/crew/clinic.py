@@ -49,12 +49,14 @@ def queue() -> Any:
 @endpoint("patients:read", page=True)
 def patients_page() -> Any:
     """Find a patient, or register a new one, and start their visit."""
-    q = (request.args.get("q") or "").strip()[:80] or None
-    found, total = patients.search(db.session, current_actor(), q, "active", 1, SEARCH_PAGE_SIZE)
+    q = (request.args.get("q") or "").strip()[:80]
     actor = current_actor()
+    found, total = (
+        patients.search(db.session, actor, q, "active", 1, SEARCH_PAGE_SIZE) if q else ([], 0)
+    )
     return render_template(
         "clinic/patients.html",
-        q=q or "",
+        q=q,
         found=found,
         total=total,
         can_register=permits(actor.role, "patients:write"),

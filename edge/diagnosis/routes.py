@@ -26,6 +26,15 @@ def record_diagnosis(body: dict[str, Any]) -> Any:
     )
 
 
+@bp.delete("/api/diagnoses/<diagnosis_id>")
+@endpoint("diagnoses:write", response=DiagnosisOut)
+def remove_diagnosis(diagnosis_id: str) -> Any:
+    """Withdraw a diagnosis entered in error, during the consultation."""
+    return ok(
+        _out.dump(service.remove(db.session, current_actor(), diagnosis_id)), "Diagnosis removed"
+    )
+
+
 @bp.get("/api/diagnoses/<visit_id>")
 @endpoint("clinical_notes:read", response=DiagnosisOut, many=True)
 def visit_diagnoses(visit_id: str) -> Any:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
-from common.errors import BadRequest, Conflict
+from common.errors import BadRequest, Conflict, NotFound
 from edge.diagnosis import icd10
 from edge.scope import find_visit, vehicle_of
 from edge.visit import workflow
@@ -56,6 +56,33 @@ def record(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str,
         resource_id=diagnosis.id,
         patient_id=visit.patient_id,
         detail={"visit_id": visit.id, "icd10_code": code},
+    )
+    session.commit()
+    return view(diagnosis)
+
+
+def remove(session: Session, actor: Actor, diagnosis_id: str) -> dict[str, Any]:
+    """Withdraw a diagnosis entered in error (kept, marked removed); if it was primary,
+    the earliest remaining one becomes primary."""
+    diagnosis = session.get(Diagnosis, diagnosis_id)
+    if diagnosis is None or diagnosis.vehicle_id != vehicle_of(actor):
+        raise NotFound("Diagnosis not found")
+    visit = find_visit(session, diagnosis.vehicle_id, diagnosis.visit_id)
+    workflow.require_stage(visit.stage, visit.status, actor.role, workflow.CONSULTATION)
+    if diagnosis.status != "active":
+        raise Conflict("This diagnosis is already removed")
+    diagnosis.status, was_primary, diagnosis.is_primary = "removed", diagnosis.is_primary, False
+    remaining = [d for d in _active(session, visit.id) if d.id != diagnosis.id]
+    if was_primary and remaining:
+        remaining[0].is_primary = True
+    audit.record(
+        session,
+        actor,
+        "diagnosis_removed",
+        resource_type=RESOURCE,
+        resource_id=diagnosis.id,
+        patient_id=visit.patient_id,
+        detail={"visit_id": visit.id, "icd10_code": diagnosis.icd10_code},
     )
     session.commit()
     return view(diagnosis)

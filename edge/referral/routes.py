@@ -7,10 +7,10 @@ from typing import Any
 from flask import Blueprint
 
 from common.access import current_actor
-from common.api import created, endpoint, paginated
+from common.api import created, endpoint, ok, paginated
 from common.database import db
 from edge.referral import service
-from edge.referral.schemas import ReferralIn, ReferralOut, ReferralQuery
+from edge.referral.schemas import ReferralIn, ReferralOut, ReferralQuery, StatusIn
 
 bp = Blueprint("referrals", __name__)
 
@@ -31,3 +31,11 @@ def list_referrals(query: dict[str, Any]) -> Any:
     page, per_page = query.pop("page"), query.pop("per_page")
     found, total = service.search(db.session, current_actor(), query, page, per_page)
     return paginated(_out.dump(found, many=True), page, per_page, total)
+
+
+@bp.post("/api/referrals/<referral_id>/status")
+@endpoint("referrals:write", body=StatusIn, response=ReferralOut)
+def referral_status(referral_id: str, body: dict[str, Any]) -> Any:
+    """Follow a referral up: sent, completed or cancelled."""
+    referral = service.set_status(db.session, current_actor(), referral_id, body["status"])
+    return ok(_out.dump(referral), f"Referral {body['status']}")

@@ -19,6 +19,10 @@ class ReferralIn(Schema):
     urgency = fields.String(required=True, validate=validate.OneOf(URGENCIES))
 
 
+class StatusIn(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES[1:]))
+
+
 class ReferralQuery(PageQuery):
     visit_id = fields.String(validate=validate.Length(1, 36))
     status = fields.String(validate=validate.OneOf(STATUSES))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
+from common.errors import Conflict, NotFound
 from edge.scope import find_visit, vehicle_of
 from edge.visit import workflow
 from schema.base import utcnow
@@ -46,6 +47,31 @@ def refer(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, 
         resource_id=referral.id,
         patient_id=visit.patient_id,
         detail={"visit_id": visit.id, "urgency": referral.urgency},
+    )
+    session.commit()
+    return view(referral)
+
+
+# Where a referral may go from each status; completed and cancelled are final.
+NEXT = {"open": {"sent", "completed", "cancelled"}, "sent": {"completed", "cancelled"}}
+
+
+def set_status(session: Session, actor: Actor, referral_id: str, status: str) -> dict[str, Any]:
+    """Follow a referral up (sent, completed, cancelled), also after the visit closed."""
+    referral = session.get(Referral, referral_id)
+    if referral is None or referral.vehicle_id != vehicle_of(actor):
+        raise NotFound("Referral not found")
+    if status not in NEXT.get(referral.status, set()):
+        raise Conflict(f"A referral that is {referral.status} cannot become {status}")
+    previous, referral.status = referral.status, status
+    audit.record(
+        session,
+        actor,
+        "referral_status",
+        resource_type=RESOURCE,
+        resource_id=referral.id,
+        patient_id=referral.patient_id,
+        detail={"from": previous, "to": status},
     )
     session.commit()
     return view(referral)

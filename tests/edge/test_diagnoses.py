@@ -72,3 +72,20 @@ def test_the_picker_search_pages(clinic: Clinic) -> None:
     assert response.status_code == 200 and len(body["data"]) == 5
     assert body["pagination"]["total"] > 5
     assert clinic.get("doctor", "/api/icd10").status_code == 400
+
+
+def test_a_diagnosis_entered_in_error_is_withdrawn_and_the_next_becomes_primary(
+    clinic: Clinic,
+) -> None:
+    visit = clinic.visit_at("doctor_consultation")
+    wrong = clinic.ok("POST", "doctor", "/api/diagnoses", {"visit_id": visit, "icd10_code": "I10"})
+    right = clinic.ok("POST", "doctor", "/api/diagnoses", {"visit_id": visit, "icd10_code": "J069"})
+    removed = clinic.ok("DELETE", "doctor", f"/api/diagnoses/{wrong['id']}")
+    assert (removed["status"], removed["is_primary"]) == ("removed", False)
+    listed = clinic.ok("GET", "doctor", f"/api/diagnoses/{visit}")
+    assert [(d["id"], d["is_primary"]) for d in listed] == [(right["id"], True)]
+    assert clinic.call("DELETE", "doctor", f"/api/diagnoses/{wrong['id']}").status_code == 409
+    assert clinic.call("DELETE", "nurse", f"/api/diagnoses/{right['id']}").status_code == 403
+    clinic.ok("DELETE", "doctor", f"/api/diagnoses/{right['id']}")
+    advance = clinic.post("doctor", f"/api/visits/{visit}/advance")
+    assert advance.status_code == 409  # no diagnosis left

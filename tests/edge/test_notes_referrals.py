@@ -75,3 +75,23 @@ def test_bad_referrals_are_refused(clinic: Clinic) -> None:
     assert clinic.post("doctor", "/api/referrals", {**good, "visit_id": nursing}).status_code == 409
     assert clinic.post("nurse", "/api/referrals", good).status_code == 403
     assert clinic.counts() == before
+
+
+def test_a_referral_is_followed_up_to_a_final_status(clinic: Clinic) -> None:
+    visit = clinic.visit_at("doctor_consultation")
+    body = {
+        "visit_id": visit,
+        "kind": "external",
+        "facility": "Hospital",
+        "reason": "r",
+        "urgency": "routine",
+    }
+    made = clinic.ok("POST", "doctor", "/api/referrals", body)
+    path = f"/api/referrals/{made['id']}/status"
+    assert clinic.ok("POST", "doctor", path, {"status": "sent"})["status"] == "sent"
+    assert (
+        clinic.ok("POST", "social_worker", path, {"status": "completed"})["status"] == "completed"
+    )
+    assert clinic.post("doctor", path, {"status": "cancelled"}).status_code == 409
+    assert clinic.post("doctor", path, {"status": "open"}).status_code == 400
+    assert clinic.post("nurse", path, {"status": "sent"}).status_code == 403
