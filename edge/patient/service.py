@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from common import audit
 from common.access import Actor
 from common.errors import BadRequest, Conflict
-from edge.patient.schemas import complete_identity, identity_problems
+from edge.patient.schemas import PatientUpdate, complete_identity, identity_problems
 from edge.scope import find_patient, patient_reachable, vehicle_of
 from schema.base import new_id, utcnow
 from schema.models import Patient, Province
@@ -184,8 +184,6 @@ def update(
 
 def changes_columns() -> tuple[str, ...]:
     """The columns the API may change (the update schema's fields)."""
-    from edge.patient.schemas import PatientUpdate
-
     return tuple(PatientUpdate().fields)
 
 

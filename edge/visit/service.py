@@ -17,6 +17,7 @@ from edge.visit import workflow
 from edge.visit.workflow import Move, Recorded
 from schema.base import utcnow
 from schema.models import (
+    Appointment,
     ClinicalNote,
     Diagnosis,
     Location,
@@ -41,6 +42,7 @@ def open_visit(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[
     now = utcnow()
     today = clinic_day(now)
     _check_location(session, data.get("location_id"))
+    _check_appointment(session, vehicle_id, patient.id, data.get("appointment_id"))
     if _open_today(session, vehicle_id, patient.id, today):
         raise Conflict("This patient already has an open visit today")
     visit = Visit(
@@ -73,6 +75,22 @@ def _open_today(session: Session, vehicle_id: str, patient_id: str, today: Any) 
 def _check_location(session: Session, location_id: str | None) -> None:
     if location_id and session.get(Location, location_id) is None:
         raise BadRequest("Invalid input", details={"location_id": ["No such location"]})
+
+
+def _check_appointment(
+    session: Session, vehicle_id: str, patient_id: str, appointment_id: str | None
+) -> None:
+    """A visit may name the patient's own appointment on this vehicle, nothing else."""
+    if not appointment_id:
+        return
+    appointment = session.get(Appointment, appointment_id)
+    if (
+        appointment is None
+        or appointment.vehicle_id != vehicle_id
+        or appointment.patient_id != patient_id
+    ):
+        message = "Not this patient's appointment on this vehicle"
+        raise BadRequest("Invalid input", details={"appointment_id": [message]})
 
 
 def get(session: Session, actor: Actor, visit_id: str) -> dict[str, Any]:

@@ -9,6 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from common.database import new_session
+from schema.base import utcnow
+from schema.models import Patient
 from tests.support.clinic import Clinic, lot_quantity, sa_id
 from tests.support.identity import browser_login
 from tests.support.server import serving
@@ -110,3 +113,30 @@ def test_a_visit_from_registration_to_claim(browser: Any, clinic: Clinic) -> Non
 
     assert lot_quantity(clinic.engine, clinic.stock["soon"]) == 0
     assert lot_quantity(clinic.engine, clinic.stock["later"]) == 95
+
+
+def test_registration_warns_of_a_likely_duplicate_and_shows_eligibility_age(
+    browser: Any, clinic: Clinic
+) -> None:
+    existing = clinic.register(
+        first_name="Sipho", last_name="Dlamini", id_number=None, date_of_birth="1979-04-12", sex="M"
+    )
+    with new_session(clinic.engine) as session, session.begin():
+        patient = session.get_one(Patient, existing["id"])
+        patient.member_status = "active"
+        patient.member_verified_at = utcnow() - dt.timedelta(days=3, hours=1)
+    with serving(clinic.app) as base, logged_in(browser, base, clinic, "clerk") as page:
+        page.goto(base + "/patients?q=dlamini")
+        row = page.text_content("[data-testid=patient-results]")
+        assert "Sipho Dlamini" in row and "verified 3 days ago" in row
+        page.fill("#first_name", "Sipho")
+        page.fill("#last_name", "Dlamini")
+        page.fill("#date_of_birth", "1979-04-12")
+        page.select_option("#sex", "M")
+        page.click("#register-form button[type=submit]")
+        warning = page.wait_for_selector("[data-testid=duplicates]:not([hidden])")
+        assert "Sipho Dlamini, born 1979-04-12" in warning.text_content()
+        page.check("input[name=allow_duplicate]")
+        submit(page, "#register-form")
+        page.wait_for_url(f"{base}/visits/*")
+        assert page.text_content("[data-testid=visit-stage]") == "Registration"

@@ -188,3 +188,11 @@ def test_the_queue_shows_who_waits_where(clinic: Clinic) -> None:
     assert done not in str(queue)
     assert queue["registration"][0]["patient_name"].startswith("Thandi ")
     assert clinic.get("inventory_manager", "/api/visits/queue").status_code == 403
+
+
+def test_a_visit_names_only_the_patients_own_appointment(clinic: Clinic) -> None:
+    patient = clinic.register()
+    missing = "00000000-0000-7000-8000-000000000000"
+    body = {"patient_id": patient["id"], "appointment_id": missing}
+    response = clinic.post("clerk", "/api/visits", body)
+    assert response.status_code == 400 and "appointment_id" in response.get_json()["details"]
