@@ -56,6 +56,10 @@ class VitalsIn(Schema):
             problems.setdefault("diastolic", ["Give both systolic and diastolic pressure"])
         elif data.get("systolic") is not None and data["diastolic"] >= data["systolic"]:
             problems.setdefault("diastolic", ["Diastolic pressure must be below systolic"])
+        mass_index = ranges.bmi(data.get("weight_kg"), data.get("height_cm"))
+        if mass_index is not None and "weight_kg" not in problems and "height_cm" not in problems:
+            if ranges.impossible("bmi", mass_index):
+                problems["height_cm"] = [f"Weight and height give an impossible BMI ({mass_index})"]
         if problems:
             raise ValidationError(problems)
 

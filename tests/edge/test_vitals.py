@@ -84,6 +84,7 @@ def test_critical_vitals_raise_an_alert_without_patient_names(clinic: Clinic) ->
         ({"pulse": 0}, "pulse"),
         ({"pulse": "fast"}, "pulse"),
         ({"weight_kg": -3}, "weight_kg"),
+        ({"weight_kg": 300, "height_cm": 40}, "height_cm"),
         ({}, "_schema"),
     ],
 )
