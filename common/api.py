@@ -35,6 +35,7 @@ class EndpointSpec:
     many: bool
     status: int
     summary: str
+    device: bool = False  # public to people, but only an enrolled device's signature passes
 
 
 def endpoint(
@@ -48,10 +49,12 @@ def endpoint(
     response: type[Schema] | None = None,
     many: bool = False,
     status: int = 200,
+    device: bool = False,
 ) -> Callable[[F], F]:
     """Declare a view: who may call it and what it takes. Validated input arrives as
     `body=` and `query=` keyword arguments; invalid input never reaches the view. With
-    `body_optional`, a request without a body is loaded as an empty object."""
+    `body_optional`, a request without a body is loaded as an empty object. `device`
+    marks a public route that checks a device's request signature itself."""
     if (permission is None) == (not public):
         raise TypeError("declare exactly one of a permission or public=True")
     if permission is not None:
@@ -69,6 +72,7 @@ def endpoint(
             many,
             status,
             (view.__doc__ or view.__name__).strip().splitlines()[0],
+            device,
         )
 
         @functools.wraps(view)

@@ -14,6 +14,7 @@ from common import audit
 from common.config import ConfigError
 from common.database import DatabaseKeyError, new_session
 from common.errors import APIError
+from sync.transport import SyncError
 
 
 @contextmanager
@@ -24,7 +25,7 @@ def friendly_errors() -> Iterator[None]:
     except APIError as error:
         detail = f" {error.details}" if error.details else ""
         raise click.ClickException(f"{error.message}{detail}") from None
-    except (ConfigError, DatabaseKeyError) as error:
+    except (ConfigError, DatabaseKeyError, SyncError) as error:
         raise click.ClickException(str(error)) from None
 
 

@@ -16,6 +16,7 @@ from common.node import ensure_node, new_device_id
 from common.permission import Role
 from common.users import create_user
 from edge import config as edge_config
+from edge.sync import service as sync_service
 from schema import migrate as migrations
 
 
@@ -117,3 +118,66 @@ main.add_command(
     )
 )
 main.add_command(audit_group(lambda: open_engine(_config())))
+
+
+@main.command(help="Enroll this laptop with the hub using a one-time token, then sync.")
+@click.option("--hub", "hub_url", required=True, help="The hub's URL, e.g. https://hub.example.")
+@click.option("--token", required=True, help="The one-time token from `clinic-hub enroll-token`.")
+@click.option(
+    "--ca-file", default=None, help="CA bundle that signs the hub's TLS certificate (pinning)."
+)
+def enroll(hub_url: str, token: str, ca_file: str | None) -> None:
+    config = _config()
+    with friendly_errors():
+        engine = open_engine(config)
+        enrolled = sync_service.enroll(
+            engine, Path(str(config["SECRETS_DIR"])), hub_url, token, ca_file or True
+        )
+        click.echo(f"Enrolled device {enrolled.device_id} as vehicle {enrolled.vehicle_id}")
+        click.echo("First sync (users, formulary, routes) ...")
+        _report(sync_service.run(engine, {**config, "HUB_CA_FILE": ca_file}))
+
+
+@main.command("sync", help="Sync with the hub now: send this vehicle's work, receive updates.")
+def sync_command() -> None:
+    config = _config()
+    with friendly_errors():
+        _report(sync_service.run(open_engine(config), config))
+
+
+@main.command(help="Show sync status: pending changes, last success, errors, clock offset.")
+def status() -> None:
+    config = _config()
+    with friendly_errors():
+        state = sync_service.status(open_engine(config), config)
+    for key, value in state.items():
+        if key != "receipt":
+            click.echo(f"{key.replace('_', ' '):<18} {value if value is not None else '-'}")
+
+
+@main.command(help="Run the background jobs (sync every EDGE_SYNC_INTERVAL_SECONDS, backoff).")
+def scheduler() -> None:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    config = _config()
+    with friendly_errors():
+        engine = open_engine(config)
+        interval = int(str(config["SYNC_INTERVAL_SECONDS"]))
+        jobs = BlockingScheduler(timezone="UTC")
+        jobs.add_job(
+            lambda: click.echo(sync_service.scheduled_sync(engine, config)),
+            "interval",
+            seconds=interval,
+            max_instances=1,
+            coalesce=True,
+        )
+        click.echo(f"Syncing every {interval} s; Ctrl+C stops.")
+        try:
+            jobs.start()
+        except (KeyboardInterrupt, SystemExit):
+            click.echo("Stopped.")
+
+
+def _report(result: object) -> None:
+    pushed, pulled, exchanges = (getattr(result, n) for n in ("pushed", "pulled", "exchanges"))
+    click.echo(f"Synced: {pushed} change(s) sent, {pulled} received in {exchanges} exchange(s)")

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import click
-from sqlalchemy import Engine
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.orm import Session
 
 from common.cli import audit_group, friendly_errors, read_password, serve_command
 from common.config import ensure_secret_file
@@ -15,7 +16,10 @@ from common.node import HUB_NODE_ID, ensure_node
 from common.permission import Role
 from common.users import create_user
 from hub import config as hub_config
+from hub.sync import device as devices
+from hub.sync.exchange import ensure_receipt_key
 from schema import migrate as migrations
+from schema.models import Vehicle
 
 
 def _config() -> dict[str, object]:
@@ -40,6 +44,8 @@ def migrate() -> None:
     with friendly_errors():
         if ensure_secret_file(Path(str(config["SECRET_KEY_FILE"]))):
             click.echo(f"Created the signing secret in {config['SECRET_KEY_FILE']}")
+        if ensure_receipt_key(Path(str(config["SYNC_KEY_FILE"]))):
+            click.echo(f"Created the sync receipt key in {config['SYNC_KEY_FILE']}")
         engine = open_engine(config)
         before = migrations.current_revision(engine)
         migrations.upgrade(engine)
@@ -67,6 +73,62 @@ def create_admin(username: str, full_name: str, email: str | None, password_stdi
                 email=email,
             )
         click.echo(f"Administrator {user.username} created")
+
+
+@main.command("enroll-token", help="Issue a one-time token that enrolls one laptop as VEHICLE.")
+@click.argument("vehicle")
+@click.option("--hours", default=72, show_default=True, help="How long the token stays valid.")
+def enroll_token(vehicle: str, hours: int) -> None:
+    with friendly_errors():
+        engine = open_engine(_config())
+        with new_session(engine) as session, session.begin():
+            issued = devices.issue_token(session, _vehicle_id(session, vehicle), None, hours)
+        click.echo(
+            f"Enrollment token for vehicle {issued.vehicle_id} (valid until "
+            f"{issued.expires_at:%Y-%m-%d %H:%M} UTC, works once):"
+        )
+        click.echo(issued.token)
+
+
+@main.command("devices", help="List enrolled devices and their sync health.")
+def list_devices() -> None:
+    with friendly_errors():
+        engine = open_engine(_config())
+        with new_session(engine) as session:
+            rows, total = devices.device_rows(session, 1, 1000)
+        click.echo(f"{total} device(s)")
+        for row in rows:
+            seen = row["last_sync_at"] or "never"
+            click.echo(
+                f"{row['id']}  {row['status']:<8} vehicle {row['vehicle_id']}  "
+                f"last sync {seen}  quarantined {row['quarantined']}"
+            )
+
+
+@main.command("revoke", help="Refuse DEVICE's sync requests from now on.")
+@click.argument("device")
+def revoke(device: str) -> None:
+    with friendly_errors():
+        engine = open_engine(_config())
+        with new_session(engine) as session, session.begin():
+            devices.set_status(session, device, "revoked")
+        click.echo(f"Device {device} revoked: its next sync will be refused")
+
+
+def _vehicle_id(session: Session, name_or_id: str) -> str:
+    """A vehicle given by id, name or registration plate."""
+    row = session.scalar(
+        select(Vehicle).where(
+            or_(
+                Vehicle.id == name_or_id,
+                Vehicle.name == name_or_id,
+                Vehicle.registration_plate == name_or_id,
+            )
+        )
+    )
+    if row is None:
+        raise click.ClickException(f"no vehicle with id, name or plate {name_or_id!r}")
+    return row.id
 
 
 def _create_app() -> object:

@@ -16,13 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Row, Table, insert, select, text, update
+from sqlalchemy import Connection, Row, Table, insert, select, table, text, update
+from sqlalchemy import column as col
 from sqlalchemy.exc import DBAPIError
 
 from sync import codec
 from sync.capture import captured_columns, delete_row, record_tombstone
 from sync.change import FULL_OPS, Change, ProtocolError, column_versions
-from sync.clock import node_of
+from sync.clock import naive_utc, node_of
 from sync.merge import merge_lists, same_list
 from sync.policy import Policy, SyncSpec, sync_spec
 
@@ -106,12 +107,12 @@ class Applier:
     def retry_quarantined(self, limit: int = 200) -> int:
         """Apply again what this peer's changes left in quarantine (a parent row may have
         arrived since); returns how many now applied."""
+        q = QUARANTINE.c
         held = self.connection.execute(
-            text(
-                "SELECT id, change FROM sync_quarantine WHERE peer = :p AND resolved_at IS NULL "
-                "ORDER BY at LIMIT :n"
-            ),
-            {"p": self.peer, "n": limit},
+            select(q.id, q.change)
+            .where(q.peer == self.peer, q.resolved_at.is_(None))
+            .order_by(q.at)
+            .limit(limit)
         ).all()
         resolved = 0
         for row in held:
@@ -124,7 +125,7 @@ class Applier:
                         "UPDATE sync_quarantine SET resolved_at = :at, resolved_by = 'sync' "
                         "WHERE id = :id"
                     ),
-                    {"at": _naive(self.now()), "id": row.id},
+                    {"at": naive_utc(self.now()), "id": row.id},
                 )
             else:
                 self.connection.execute(
@@ -288,7 +289,7 @@ class Applier:
                 "mv": json.dumps(result),
                 "lver": current_version,
                 "rver": change.column_version(column),
-                "at": _naive(self.now()),
+                "at": naive_utc(self.now()),
             },
         )
         return _KEPT if same_list(result, here) else result
@@ -324,22 +325,7 @@ class Applier:
         )
 
     def _quarantine(self, change: Change, reason: str, batch_id: str | None) -> None:
-        self.connection.execute(
-            text(
-                "INSERT INTO sync_quarantine (id, peer, batch_id, table_name, row_id, change, "
-                "reason, at) VALUES (:id, :p, :b, :t, :r, :c, :reason, :at)"
-            ),
-            {
-                "id": str(uuid.uuid4()),
-                "p": self.peer,
-                "b": batch_id,
-                "t": change.table[:64],
-                "r": change.row_id[:36],
-                "c": json.dumps(change.to_wire()),
-                "reason": reason[:2000],
-                "at": _naive(self.now()),
-            },
-        )
+        quarantine(self.connection, self.peer, change, reason, batch_id, self.now())
 
     def _ordered(self, changes: Sequence[Change]) -> list[Change]:
         """Parents before children; deletes last, children's first."""
@@ -349,6 +335,44 @@ class Applier:
         upserts.sort(key=lambda c: self._order.get(c.table, last))
         deletes.sort(key=lambda c: -self._order.get(c.table, last))
         return upserts + deletes
+
+
+QUARANTINE = table(
+    "sync_quarantine",
+    col("id"),
+    col("peer"),
+    col("batch_id"),
+    col("table_name"),
+    col("row_id"),
+    col("change"),
+    col("reason"),
+    col("at"),
+    col("resolved_at"),
+    col("resolved_by"),
+)
+
+
+def quarantine(
+    connection: Connection,
+    peer: str,
+    change: Change,
+    reason: str,
+    batch_id: str | None,
+    at: dt.datetime,
+) -> None:
+    """Hold a change aside with the reason it could not be applied."""
+    connection.execute(
+        insert(QUARANTINE).values(
+            id=str(uuid.uuid4()),
+            peer=peer,
+            batch_id=batch_id,
+            table_name=change.table[:64],
+            row_id=change.row_id[:36],
+            change=json.dumps(change.to_wire()),
+            reason=reason[:2000],
+            at=naive_utc(at),
+        )
+    )
 
 
 class _Marker:
@@ -376,7 +400,3 @@ def _decode(table: Table, change: Change) -> dict[str, Any]:
 def _database_reason(error: DBAPIError) -> str:
     message = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
     return f"the database refused it: {message}"[:2000]
-
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.UTC).replace(tzinfo=None)

@@ -7,6 +7,7 @@ can order and index them, and ties between nodes break the same way everywhere.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -46,6 +47,11 @@ def node_of(version: str) -> str:
 
 def wall_millis() -> int:
     return time.time_ns() // 1_000_000
+
+
+def naive_utc(moment: dt.datetime) -> dt.datetime:
+    """`moment` as the naive UTC value the bookkeeping tables store."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 class HybridLogicalClock:

@@ -148,6 +148,7 @@ def _subscribe(
         version = connection.scalar(select(table.c.version).where(table.c.id == scope_id))
         if version is None:
             continue  # not here (yet): a later refresh will find it again
+        needs_snapshot = _written_elsewhere(connection, table.name, scope_id, who.device)
         connection.execute(
             text(
                 "INSERT INTO sync_subscription (vehicle_id, scope_kind, scope_id, since_seq, "
@@ -161,7 +162,19 @@ def _subscribe(
                 "b": True,
             },
         )
-        _snapshot(connection, who, table.name, scope_id, version)
+        if needs_snapshot:
+            _snapshot(connection, who, table.name, scope_id, version)
+
+
+def _written_elsewhere(connection: Connection, table_name: str, row_id: str, device: str) -> bool:
+    """Whether anyone but this device wrote the row: if not, the device has it all."""
+    found = connection.execute(
+        text(
+            "SELECT 1 FROM sync_change WHERE table_name = :t AND row_id = :r AND node <> :d LIMIT 1"
+        ),
+        {"t": table_name, "r": row_id, "d": device},
+    ).first()
+    return found is not None
 
 
 def _snapshot(

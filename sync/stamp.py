@@ -49,6 +49,15 @@ class NodeClock:
         if self._clock is not None:
             self._clock.observe(version)
 
+    def raise_floor(self, connection: Connection, version: str) -> None:
+        """Record a version applied from elsewhere, so every writing process of this node
+        (they re-read the floor) orders its next change after it."""
+        connection.execute(
+            text("UPDATE sync_node SET hlc_floor = :v WHERE hlc_floor IS NULL OR hlc_floor < :v"),
+            {"v": version},
+        )
+        self.observe(version)
+
     def _load(self, connection: Connection) -> HybridLogicalClock:
         with self._lock:
             if self._clock is None:

@@ -20,7 +20,12 @@ from tests.support import mysql
 from tests.support.browser import CHROMIUM_FLAGS, chromium_path
 
 # User, vehicle and token fixtures; the PALMED sandbox process.
-pytest_plugins = ["tests.support.identity", "tests.support.palmed", "tests.support.clinic"]
+pytest_plugins = [
+    "tests.support.identity",
+    "tests.support.palmed",
+    "tests.support.sync",
+    "tests.support.clinic",
+]
 
 TEST_SECRET = "test-signing-secret-" + "0" * 40
 EDGE_NODE_ID = "dtest00000001"
@@ -108,11 +113,16 @@ def hub_engine(hub_database_url: str) -> Iterator[Engine]:
 
 
 def hub_config(url: str, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    from hub.sync.exchange import ensure_receipt_key
+
+    key_file = tmp_path / "hub" / "sync-receipt.key"
+    ensure_receipt_key(key_file)
     return {
         "TESTING": True,
         "DATA_DIR": str(tmp_path / "hub"),
         "DATABASE_URL": url,
         "SECRET_KEY": TEST_SECRET,
+        "SYNC_KEY_FILE": str(key_file),
         **extra,
     }
 

@@ -1,0 +1,1 @@
+"""The hub's end of sync: device trust, the exchange endpoint, conflicts and quarantine."""

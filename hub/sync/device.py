@@ -1,0 +1,185 @@
+"""Devices: one-time enrollment tokens, enrollment, revocation, and the check that a
+sync request really comes from an enrolled, active device and is not a replay."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from common.errors import APIError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from schema.base import new_id, utcnow
+from schema.models import Device, EnrollmentToken, SyncLink, SyncNonce, SyncQuarantine, Vehicle
+from sync import signing
+from sync.clock import wall_millis
+
+TOKEN_HOURS = 72
+SIGNATURE_WINDOW_MS = 5 * 60 * 1000
+_DEVICE_ID = re.compile(r"^d[0-9a-z]{12}$")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    vehicle_id: str
+    expires_at: dt.datetime
+
+
+def issue_token(
+    session: Session, vehicle_id: str, created_by: str | None, hours: int = TOKEN_HOURS
+) -> IssuedToken:
+    """A one-time token for enrolling one laptop as `vehicle_id`; only its hash is kept."""
+    vehicle = session.get(Vehicle, vehicle_id)
+    if vehicle is None:
+        raise NotFound("No such vehicle")
+    if vehicle.status != "active":
+        raise Conflict("This vehicle is not active")
+    token = secrets.token_urlsafe(24)
+    expires = utcnow() + dt.timedelta(hours=hours)
+    session.add(
+        EnrollmentToken(
+            id=new_id(),
+            token_hash=_hash(token),
+            vehicle_id=vehicle_id,
+            created_by=created_by,
+            created_at=utcnow(),
+            expires_at=expires,
+        )
+    )
+    return IssuedToken(token, vehicle_id, expires)
+
+
+def enroll(
+    session: Session, token: str, device_id: str, public_key: str, name: str, app_version: str
+) -> Device:
+    """Redeem a token: register the laptop's node id and public key for the token's vehicle."""
+    if not _DEVICE_ID.match(device_id):
+        raise BadRequest("device_id must be this laptop's node id (d + 12 letters or digits)")
+    try:
+        signing.load_public_key(public_key)
+    except signing.SignatureError:
+        raise BadRequest("public_key is not an Ed25519 public key") from None
+    row = session.scalar(
+        select(EnrollmentToken).where(EnrollmentToken.token_hash == _hash(token)).with_for_update()
+    )
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        raise Forbidden("This enrollment token is unknown, used or expired; ask for a new one")
+    if session.get(Device, device_id) is not None:
+        raise Conflict("A device with this node id is already enrolled")
+    now = utcnow()
+    row.used_at, row.used_by_device = now, device_id
+    device = Device(
+        id=device_id,
+        vehicle_id=row.vehicle_id,
+        name=name,
+        public_key=public_key,
+        status="active",
+        enrolled_at=now,
+        app_version=app_version or None,
+    )
+    session.add(device)
+    session.add(SyncLink(peer=device_id, pushed_seq=0, pull_cursor=0, scope_seq=0, digest=""))
+    return device
+
+
+def set_status(session: Session, device_id: str, status: str) -> Device:
+    """Revoke (refused from its next request) or re-enable a device."""
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound("No such device")
+    device.status = status
+    device.revoked_at = utcnow() if status == "revoked" else None
+    return device
+
+
+def authenticate(session: Session, headers: Any, method: str, path: str, body: bytes) -> Device:
+    """The device that signed this request; refuses unknown, revoked, stale, tampered and
+    replayed requests. The nonce is committed at once, so a replay is refused even when
+    the original request later fails."""
+    device_id = headers.get(signing.HEADER_DEVICE, "")
+    timestamp = headers.get(signing.HEADER_TIMESTAMP, "")
+    nonce = headers.get(signing.HEADER_NONCE, "")
+    signature = headers.get(signing.HEADER_SIGNATURE, "")
+    if not (device_id and timestamp.isdigit() and 16 <= len(nonce) <= 64 and signature):
+        raise Unauthorized("This sync request is not signed by a device")
+    device = session.get(Device, device_id[:32])
+    if device is None:
+        raise Unauthorized("Unknown device: enroll this laptop first")
+    if device.status != "active":
+        raise Forbidden("This device has been revoked; contact head office")
+    now = wall_millis()
+    if abs(now - int(timestamp)) > SIGNATURE_WINDOW_MS:
+        raise APIError(
+            "The request's clock is outside the hub's window",
+            status=401,
+            details={"hub_time": now},
+        )
+    try:
+        signing.verify_request(device.public_key, method, path, body, timestamp, nonce, signature)
+    except signing.SignatureError:
+        raise Unauthorized("The request signature does not verify") from None
+    _spend_nonce(session, device.id, nonce)
+    return device
+
+
+def _spend_nonce(session: Session, device_id: str, nonce: str) -> None:
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            session.add(
+                SyncNonce(
+                    device_id=device_id,
+                    nonce=nonce,
+                    expires_at=now + dt.timedelta(milliseconds=2 * SIGNATURE_WINDOW_MS),
+                )
+            )
+    except IntegrityError:
+        raise Unauthorized("This request was already received (replay refused)") from None
+    session.execute(delete(SyncNonce).where(SyncNonce.expires_at < now))
+
+
+def device_rows(session: Session, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+    """Devices with their sync health, for the registry and the dashboard."""
+    total = session.scalar(select(func.count()).select_from(Device)) or 0
+    devices = session.scalars(
+        select(Device)
+        .order_by(Device.enrolled_at.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return [_device_row(session, device) for device in devices], total
+
+
+def _device_row(session: Session, device: Device) -> dict[str, Any]:
+    link = session.get(SyncLink, device.id)
+    quarantined = session.scalar(
+        select(func.count())
+        .select_from(SyncQuarantine)
+        .where(SyncQuarantine.peer == device.id, SyncQuarantine.resolved_at.is_(None))
+    )
+    return {
+        "id": device.id,
+        "vehicle_id": device.vehicle_id,
+        "name": device.name,
+        "status": device.status,
+        "enrolled_at": device.enrolled_at,
+        "revoked_at": device.revoked_at,
+        "last_seen_at": device.last_seen_at,
+        "last_sync_at": device.last_sync_at,
+        "clock_offset_ms": device.clock_offset_ms,
+        "app_version": device.app_version,
+        "acknowledged_through": link.pushed_seq if link else 0,
+        "receipt_digest": link.digest if link else "",
+        "quarantined": quarantined or 0,
+    }
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

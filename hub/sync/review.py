@@ -1,0 +1,74 @@
+"""What the sync resolved or held back, for a person at head office to look at."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import schema
+from common.errors import BadRequest, Conflict, NotFound
+from schema.base import utcnow
+from schema.models import SyncConflict, SyncQuarantine
+
+OPEN = "open"
+
+
+def conflicts(
+    session: Session, status: str, page: int, per_page: int
+) -> tuple[list[SyncConflict], int]:
+    query = select(SyncConflict).where(SyncConflict.status == status)
+    return _page(session, query, SyncConflict.created_at, page, per_page)
+
+
+def resolve(
+    session: Session, conflict_id: str, actor_id: str | None, value: list[str] | None
+) -> SyncConflict:
+    """Close a conflict; with `value`, write it to the row first (a new hub version, so
+    it reaches every vehicle that holds the row)."""
+    conflict = session.get(SyncConflict, conflict_id, with_for_update=True)
+    if conflict is None:
+        raise NotFound("No such conflict")
+    if conflict.status != OPEN:
+        raise Conflict("This conflict is already resolved")
+    if value is not None:
+        _overwrite(session, conflict, value)
+    conflict.status = "resolved"
+    conflict.resolved_by, conflict.resolved_at = actor_id, utcnow()
+    return conflict
+
+
+def _overwrite(session: Session, conflict: SyncConflict, value: list[str]) -> None:
+    mapper = next(
+        (m for m in schema.Base.registry.mappers if m.local_table.name == conflict.table_name),
+        None,
+    )
+    if mapper is None:
+        raise BadRequest("This conflict's table cannot be edited here")
+    row: Any = session.get(mapper.class_, conflict.row_id)
+    if row is None:
+        raise NotFound("The record of this conflict no longer exists")
+    setattr(row, conflict.column_name, value)
+    conflict.merged_value = json.dumps(value)
+    session.flush()
+
+
+def quarantined(
+    session: Session, status: str, page: int, per_page: int
+) -> tuple[list[SyncQuarantine], int]:
+    query = select(SyncQuarantine)
+    if status == OPEN:
+        query = query.where(SyncQuarantine.resolved_at.is_(None))
+    else:
+        query = query.where(SyncQuarantine.resolved_at.is_not(None))
+    return _page(session, query, SyncQuarantine.at, page, per_page)
+
+
+def _page(
+    session: Session, query: Any, order: Any, page: int, per_page: int
+) -> tuple[list[Any], int]:
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(order).offset((page - 1) * per_page).limit(per_page))
+    return list(rows.all()), total

@@ -1,0 +1,80 @@
+"""Input and output shapes of the hub's sync API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from common.api import PageQuery
+
+
+class EnrollIn(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=16, max=128))
+    device_id = fields.String(required=True, validate=validate.Length(equal=13))
+    public_key = fields.String(required=True, validate=validate.Length(min=40, max=64))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    app_version = fields.String(load_default="", validate=validate.Length(max=32))
+
+
+class TokenIn(Schema):
+    hours = fields.Integer(load_default=72, validate=validate.Range(min=1, max=24 * 14))
+
+
+class ConflictQuery(PageQuery):
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "resolved"]))
+
+
+class ConflictResolve(Schema):
+    value = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=None)
+
+
+class MergeIn(Schema):
+    winner_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    loser_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+class DeviceOut(Schema):
+    id = fields.String()
+    vehicle_id = fields.String()
+    name = fields.String()
+    status = fields.String()
+    enrolled_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    last_seen_at = fields.DateTime(allow_none=True)
+    last_sync_at = fields.DateTime(allow_none=True)
+    clock_offset_ms = fields.Integer(allow_none=True)
+    app_version = fields.String(allow_none=True)
+    acknowledged_through = fields.Integer()
+    receipt_digest = fields.String()
+    quarantined = fields.Integer()
+
+
+class ConflictOut(Schema):
+    id = fields.String()
+    table_name = fields.String()
+    row_id = fields.String()
+    column_name = fields.String()
+    local_value = fields.String(allow_none=True)
+    remote_value = fields.String(allow_none=True)
+    merged_value = fields.String(allow_none=True)
+    resolution = fields.String()
+    status = fields.String()
+    created_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+
+
+class QuarantineOut(Schema):
+    id = fields.String()
+    peer = fields.String()
+    table_name = fields.String(allow_none=True)
+    row_id = fields.String(allow_none=True)
+    reason = fields.String()
+    at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+
+
+class DuplicateOut(Schema):
+    id = fields.String()
+    patient_a_id = fields.String()
+    patient_b_id = fields.String()
+    reason = fields.String()
+    detected_at = fields.DateTime()

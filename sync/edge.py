@@ -1,0 +1,302 @@
+"""The edge's side of sync (protocol, section 5): push the vehicle's own changes in
+stored batches, pull what the hub sends, and keep the bookkeeping that makes a dropped
+link harmless.
+
+A push batch is stored (`sync_batch`, direction `out`) before it is sent and deleted
+only when the hub acknowledges it, so a retry resends the same batch under the same id.
+Pulled changes and the new cursor commit in one local transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, text
+
+from sync import digest, wire
+from sync.apply import Applier, quarantine
+from sync.change import Change, ProtocolError, materialize, own_entries
+from sync.clock import naive_utc, wall_millis
+from sync.protocol import MAX_BATCH_BYTES, MAX_BATCH_CHANGES, Batch, Pull, Reply, Request
+from sync.rules import HubRules
+from sync.signing import verify_receipt
+from sync.stamp import clock_for
+from sync.transport import StaleClock, SyncError, Transport
+from sync.txn import write_intent
+
+HUB = "hub"
+MAX_EXCHANGES = 100_000
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one sync did."""
+
+    pushed: int
+    pulled: int
+    exchanges: int
+    quarantined: int
+
+
+class EdgeSync:
+    """Runs syncs of the edge database behind `engine` with the hub behind `transport`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        tables: Mapping[str, Table],
+        transport: Transport,
+        *,
+        hub_key: str,
+        app_version: str | None = None,
+        wall: Callable[[], int] = wall_millis,
+        batch_changes: int = MAX_BATCH_CHANGES,
+        batch_bytes: int = MAX_BATCH_BYTES,
+    ) -> None:
+        self.engine = engine
+        self.tables = tables
+        self.transport = transport
+        self.hub_key = hub_key
+        self.app_version = app_version
+        self.wall = wall
+        self.batch_changes = batch_changes
+        self.batch_bytes = batch_bytes
+        self.clock = clock_for(engine)
+
+    def run(self) -> Result:
+        """Sync until everything local is acknowledged and nothing more is to be pulled;
+        a failure is recorded on the link and raised as a SyncError."""
+        self._note("last_attempt_at")
+        totals = [0, 0, 0, 0]
+        try:
+            for _ in range(MAX_EXCHANGES):
+                done = self._exchange(totals)
+                totals[2] += 1
+                if done:
+                    break
+        except (SyncError, ProtocolError) as error:
+            self._failed(str(error))
+            if isinstance(error, ProtocolError):
+                raise SyncError(f"the hub's reply was malformed: {error}") from None
+            raise
+        self._succeeded()
+        return Result(*totals)
+
+    # ------------------------------------------------------------ one exchange
+
+    def _exchange(self, totals: list[int]) -> bool:
+        with write_intent(), self.engine.begin() as connection:
+            node = self.clock.node(connection)
+            link = _link(connection)
+            batch = self._stored_batch(connection) or self._new_batch(connection, node, link)
+            after = batch.last if batch else link.pushed_seq
+            pull = not _has_own_after(connection, node, after)
+        request = Request(
+            batch, link.pull_cursor, pull, self.wall(), link.clock_offset_ms, self.app_version
+        )
+        reply, offset = self._send(wire.pack(request.to_wire()), link.clock_offset_ms or 0)
+        self._check_receipt(reply, node)
+        with write_intent(), self.engine.begin() as connection:
+            acked = self._take_ack(connection, batch, reply)
+            totals[0] += len(batch.changes) if batch and acked else 0
+            totals[3] += self._take_quarantined(connection, node, reply.quarantined)
+            if reply.pull is not None:
+                totals[1] += self._apply_pull(connection, node, reply.pull)
+            connection.execute(
+                text("UPDATE sync_link SET clock_offset_ms = :o WHERE peer = :p"),
+                {"o": offset, "p": HUB},
+            )
+        more_pull = reply.pull is not None and reply.pull.more
+        return pull and (batch is None or acked) and not more_pull
+
+    def _send(self, body: bytes, offset: int) -> tuple[Reply, int]:
+        """One round trip; a refused timestamp corrects the offset and retries once."""
+        for attempt in range(2):
+            sent = self.wall()
+            try:
+                raw = self.transport.exchange(body, sent - offset)
+            except StaleClock as error:
+                if attempt:
+                    raise
+                offset = self.wall() - error.hub_time
+                continue
+            received = self.wall()
+            reply = Reply.from_wire(wire.unpack(raw))
+            return reply, (sent + received) // 2 - reply.hub_time
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check_receipt(self, reply: Reply, node: str) -> None:
+        receipt = reply.receipt
+        fields_agree = (
+            receipt.get("device") == node
+            and receipt.get("through") == reply.ack.through
+            and receipt.get("digest") == reply.ack.digest
+        )
+        if not fields_agree or not verify_receipt(self.hub_key, receipt, reply.signature):
+            raise SyncError("the hub's receipt does not verify: is this the enrolled hub?")
+
+    # ------------------------------------------------------------ push side
+
+    def _stored_batch(self, connection: Connection) -> Batch | None:
+        row = connection.execute(
+            text(
+                "SELECT response FROM sync_batch WHERE peer = :p AND direction = 'out' "
+                "ORDER BY first_seq LIMIT 1"
+            ),
+            {"p": HUB},
+        ).first()
+        return Batch.from_wire(json.loads(row.response)) if row else None
+
+    def _new_batch(self, connection: Connection, node: str, link: Any) -> Batch | None:
+        limit = self.batch_changes
+        while True:
+            entries = own_entries(connection, node, link.pushed_seq, limit)
+            if not entries:
+                return None
+            changes = materialize(connection, self.tables, entries)
+            batch = Batch(uuid.uuid4().hex, link.pushed_seq, entries[-1].seq, changes)
+            if limit == 1 or len(wire.pack(batch.to_wire())) <= self.batch_bytes:
+                break
+            limit = max(1, limit // 2)
+        connection.execute(
+            text(
+                "INSERT INTO sync_batch (id, peer, direction, first_seq, last_seq, change_count, "
+                "applied_at, response) VALUES (:id, :p, 'out', :first, :last, :n, :at, :r)"
+            ),
+            {
+                "id": batch.id,
+                "p": HUB,
+                "first": batch.after,
+                "last": batch.last,
+                "n": len(changes),
+                "at": naive_utc(dt.datetime.now(dt.UTC)),
+                "r": json.dumps(batch.to_wire()),
+            },
+        )
+        return batch
+
+    def _take_ack(self, connection: Connection, batch: Batch | None, reply: Reply) -> bool:
+        """Move the pushed mark to what the hub holds; True when `batch` is covered."""
+        ack = reply.ack
+        link = _link(connection)
+        chain = ack.digest
+        acked = batch is not None and ack.through >= batch.last
+        if acked and batch is not None:
+            # our own running digest: the receipt proves delivery only if the hub's agrees
+            chain = digest.extend(
+                link.digest or digest.GENESIS,
+                batch.id,
+                batch.after,
+                batch.last,
+                [c.to_wire() for c in batch.changes],
+            )
+        if batch is not None:
+            # covered, or the hub holds less than we thought (restored): rebuild from its mark
+            connection.execute(
+                text("DELETE FROM sync_batch WHERE peer = :p AND direction = 'out'"), {"p": HUB}
+            )
+        connection.execute(
+            text("UPDATE sync_link SET pushed_seq = :s, digest = :d, receipt = :r WHERE peer = :p"),
+            {
+                "s": ack.through,
+                "d": chain,
+                "r": json.dumps({"receipt": reply.receipt, "signature": reply.signature}),
+                "p": HUB,
+            },
+        )
+        return acked
+
+    def _take_quarantined(
+        self, connection: Connection, node: str, held: list[tuple[Change, str]]
+    ) -> int:
+        """The hub's refusals of our changes, kept here so the crew can see them."""
+        now = dt.datetime.now(dt.UTC)
+        for change, reason in held:
+            quarantine(connection, node, change, f"refused by the hub: {reason}", None, now)
+        return len(held)
+
+    # ------------------------------------------------------------ pull side
+
+    def _apply_pull(self, connection: Connection, node: str, pull: Pull) -> int:
+        link = _link(connection)
+        applier = Applier(
+            connection,
+            self.tables,
+            HubRules(node, link.pushed_seq),
+            peer=HUB,
+            tick=lambda: self.clock.tick(connection),
+            now=lambda: dt.datetime.now(dt.UTC),
+        )
+        outcome = applier.apply(pull.changes)
+        applier.retry_quarantined()
+        if outcome.highest:
+            self.clock.raise_floor(connection, outcome.highest)
+        connection.execute(
+            text("UPDATE sync_link SET pull_cursor = :c WHERE peer = :p"),
+            {"c": pull.cursor, "p": HUB},
+        )
+        return outcome.applied
+
+    # ------------------------------------------------------------ link state
+
+    def _note(self, column: str) -> None:
+        with write_intent(), self.engine.begin() as connection:
+            _link(connection)
+            connection.execute(
+                text(f"UPDATE sync_link SET {column} = :at WHERE peer = :p"),  # noqa: S608 - fixed name
+                {"at": naive_utc(dt.datetime.now(dt.UTC)), "p": HUB},
+            )
+
+    def _failed(self, message: str) -> None:
+        with write_intent(), self.engine.begin() as connection:
+            _link(connection)
+            connection.execute(
+                text(
+                    "UPDATE sync_link SET last_error = :e, last_error_at = :at, "
+                    "failures = failures + 1 WHERE peer = :p"
+                ),
+                {"e": message[:2000], "at": naive_utc(dt.datetime.now(dt.UTC)), "p": HUB},
+            )
+
+    def _succeeded(self) -> None:
+        with write_intent(), self.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "UPDATE sync_link SET last_success_at = :at, last_error = NULL, "
+                    "failures = 0 WHERE peer = :p"
+                ),
+                {"at": naive_utc(dt.datetime.now(dt.UTC)), "p": HUB},
+            )
+
+
+def _link(connection: Connection) -> Any:
+    """The edge's link with the hub, made on first use."""
+    query = text(
+        "SELECT pushed_seq, pull_cursor, digest, clock_offset_ms FROM sync_link WHERE peer = :p"
+    )
+    link = connection.execute(query, {"p": HUB}).first()
+    if link is None:
+        connection.execute(
+            text(
+                "INSERT INTO sync_link (peer, pushed_seq, pull_cursor, scope_seq, digest, "
+                "failures) VALUES (:p, 0, 0, 0, '', 0)"
+            ),
+            {"p": HUB},
+        )
+        link = connection.execute(query, {"p": HUB}).first()
+    return link
+
+
+def _has_own_after(connection: Connection, node: str, after: int) -> bool:
+    return (
+        connection.execute(
+            text("SELECT 1 FROM sync_change WHERE node = :n AND seq > :s LIMIT 1"),
+            {"n": node, "s": after},
+        ).first()
+        is not None
+    )

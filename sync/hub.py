@@ -1,0 +1,242 @@
+"""The hub's side of an exchange (protocol, section 5): apply a device's batch once,
+acknowledge it with a signed receipt, and send back what the vehicle should receive.
+
+One transaction holds the device's link row locked while the batch is applied and
+recorded, so two requests from one device (a retry racing its original) cannot both
+apply it, and a batch already acknowledged is answered from the record. The pull is
+read afterwards in its own transaction, by commit order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, Engine, Table, column, select, table, text
+from sqlalchemy.exc import DBAPIError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from sync import digest, scope
+from sync.apply import Applier, is_retryable
+from sync.change import Change, materialize
+from sync.clock import naive_utc, wall_millis
+from sync.protocol import PULL_LIMIT, Ack, Batch, Pull, Reply, Request
+from sync.rules import DeviceRules
+from sync.sequence import visible_through
+from sync.signing import sign_receipt
+from sync.stamp import clock_for
+from sync.txn import write_intent
+
+ATTEMPTS = 6
+
+_link = table(
+    "sync_link",
+    column("peer"),
+    column("pushed_seq"),
+    column("digest"),
+    column("scope_seq"),
+)
+
+AppliedHook = Callable[[Connection, Sequence[Change]], None]
+
+
+@dataclass(frozen=True)
+class Device:
+    """An enrolled, active device and the vehicle it runs."""
+
+    id: str
+    vehicle_id: str
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, DBAPIError) and is_retryable(error)
+
+
+class HubExchange:
+    """Answers devices' exchanges against the hub database behind `engine`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        tables: Mapping[str, Table],
+        signing_key: Ed25519PrivateKey,
+        *,
+        on_applied: AppliedHook | None = None,
+        pull_limit: int = PULL_LIMIT,
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.tables = tables
+        self.signing_key = signing_key
+        self.on_applied = on_applied
+        self.pull_limit = pull_limit
+        self.now = now or (lambda: dt.datetime.now(dt.UTC))
+
+    def exchange(self, device: Device, request: Request) -> Reply:
+        retrying = Retrying(
+            retry=retry_if_exception(_retryable),
+            stop=stop_after_attempt(ATTEMPTS),
+            wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
+            reraise=True,
+        )
+        ack, quarantined = retrying(self._push, device, request)
+        pull = None
+        if request.pull:
+            retrying(self._refresh, device)
+            pull = self._pull(device, request.cursor)
+        hub_time = wall_millis()
+        receipt = {
+            "device": device.id,
+            "through": ack.through,
+            "digest": ack.digest,
+            "at": hub_time,
+        }
+        signature = sign_receipt(self.signing_key, receipt)
+        return Reply(ack, receipt, signature, hub_time, quarantined, pull)
+
+    # ------------------------------------------------------------ push
+
+    def _push(self, device: Device, request: Request) -> tuple[Ack, list[tuple[Change, str]]]:
+        with write_intent(), self.engine.begin() as connection:
+            link = self._lock_link(connection, device.id)
+            batch = request.batch
+            quarantined: list[tuple[Change, str]] = []
+            through, chain = link.pushed_seq, link.digest or digest.GENESIS
+            if batch is not None and batch.after <= through < batch.last:
+                quarantined = self._apply(connection, device, batch)
+                through = batch.last
+                chain = digest.extend(
+                    chain, batch.id, batch.after, batch.last, [c.to_wire() for c in batch.changes]
+                )
+            elif batch is not None:
+                quarantined = self._reported(connection, device.id, batch.id)
+            self._save_link(connection, device, request, through, chain)
+        return Ack(batch.id if batch else None, through, chain), quarantined
+
+    def _refresh(self, device: Device) -> None:
+        """Subscribe the vehicle to what its committed changes make it need (this
+        exchange's batch included), before its pull is read."""
+        with write_intent(), self.engine.begin() as connection:
+            link = self._lock_link(connection, device.id)
+            who = scope.Subscriber(device.id, device.vehicle_id)
+            seen = scope.refresh(connection, self.tables, who, link.scope_seq)
+            connection.execute(
+                text("UPDATE sync_link SET scope_seq = :s WHERE peer = :p"),
+                {"s": seen, "p": device.id},
+            )
+
+    def _lock_link(self, connection: Connection, device_id: str) -> Any:
+        query = select(_link).where(_link.c.peer == device_id).with_for_update()
+        link = connection.execute(query).first()
+        if link is None:
+            connection.execute(
+                text(
+                    "INSERT INTO sync_link (peer, pushed_seq, pull_cursor, scope_seq, digest, "
+                    "failures) VALUES (:p, 0, 0, 0, '', 0)"
+                ),
+                {"p": device_id},
+            )
+            link = connection.execute(query).first()
+        return link
+
+    def _apply(
+        self, connection: Connection, device: Device, batch: Batch
+    ) -> list[tuple[Change, str]]:
+        clock = clock_for(self.engine)
+        applier = Applier(
+            connection,
+            self.tables,
+            DeviceRules(device.id, device.vehicle_id),
+            peer=device.id,
+            tick=lambda: clock.tick(connection),
+            now=self.now,
+        )
+        outcome = applier.apply(batch.changes, batch.id)
+        applier.retry_quarantined()
+        if outcome.highest:
+            clock.raise_floor(connection, outcome.highest)
+        if self.on_applied is not None:
+            self.on_applied(connection, batch.changes)
+        report = [[change.to_wire(), reason] for change, reason in outcome.quarantined]
+        connection.execute(
+            text(
+                "INSERT INTO sync_batch (id, peer, direction, first_seq, last_seq, change_count, "
+                "applied_at, response) VALUES (:id, :peer, 'in', :first, :last, :n, :at, :r)"
+            ),
+            {
+                "id": f"{device.id}:{batch.id}",
+                "peer": device.id,
+                "first": batch.after,
+                "last": batch.last,
+                "n": len(batch.changes),
+                "at": naive_utc(self.now()),
+                "r": json.dumps(report),
+            },
+        )
+        return outcome.quarantined
+
+    def _reported(
+        self, connection: Connection, device_id: str, batch_id: str
+    ) -> list[tuple[Change, str]]:
+        """What was quarantined when this batch was applied before (its reply was lost)."""
+        stored = connection.execute(
+            text("SELECT response FROM sync_batch WHERE id = :id AND peer = :p"),
+            {"id": f"{device_id}:{batch_id}", "p": device_id},
+        ).scalar()
+        if not stored:
+            return []
+        return [(Change.from_wire(item), reason) for item, reason in json.loads(stored)]
+
+    def _save_link(
+        self,
+        connection: Connection,
+        device: Device,
+        request: Request,
+        through: int,
+        chain: str,
+    ) -> None:
+        at = naive_utc(self.now())
+        connection.execute(
+            text(
+                "UPDATE sync_link SET pushed_seq = :through, digest = :digest, "
+                "pull_cursor = :cursor, clock_offset_ms = :offset, last_attempt_at = :at, "
+                "last_success_at = :at, failures = 0 WHERE peer = :p"
+            ),
+            {
+                "through": through,
+                "digest": chain,
+                "cursor": request.cursor,
+                "offset": request.offset_ms,
+                "at": at,
+                "p": device.id,
+            },
+        )
+        connection.execute(
+            text(
+                "UPDATE device SET last_seen_at = :at, last_sync_at = :at, "
+                "clock_offset_ms = :offset, app_version = COALESCE(:version, app_version) "
+                "WHERE id = :id"
+            ),
+            {
+                "at": at,
+                "offset": request.offset_ms,
+                "version": request.app_version,
+                "id": device.id,
+            },
+        )
+
+    # ------------------------------------------------------------ pull
+
+    def _pull(self, device: Device, cursor: int) -> Pull:
+        who = scope.Subscriber(device.id, device.vehicle_id)
+        with self.engine.connect() as connection, connection.begin():
+            through = visible_through(connection)
+            entries = scope.pull_entries(connection, who, cursor, through, self.pull_limit)
+            changes = materialize(connection, self.tables, entries)
+        more = len(entries) == self.pull_limit
+        last = entries[-1].commit_seq if more and entries[-1].commit_seq else through
+        return Pull(changes, last, more)

@@ -1,0 +1,186 @@
+"""The messages of one exchange (protocol, section 5), parsed strictly.
+
+A request carries at most one push batch, the edge's pull cursor and whether it wants
+changes back; a reply carries the hub's acknowledgement, its signed receipt, what it
+quarantined, its clock and, when asked, a pull batch. Anything of another shape is a
+`ProtocolError`, which the hub answers with a 400 and the edge records as a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.change import Change, ProtocolError
+
+VERSION = 1
+MAX_BATCH_CHANGES = 400  # what an edge puts in one push batch
+MAX_BATCH_BYTES = 60_000  # compressed, so a batch fits one request of under 64 KB
+MAX_ACCEPTED_CHANGES = 2_000  # what the hub accepts in one batch
+PULL_LIMIT = 1_000  # log entries the hub reads for one pull batch
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The device's own changes with `after < seq <= last`, sent under one id."""
+
+    id: str
+    after: int
+    last: int
+    changes: list[Change]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "after": self.after,
+            "last": self.last,
+            "changes": [c.to_wire() for c in self.changes],
+        }
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Batch:
+        _require(isinstance(data, dict), "the batch must be an object")
+        batch_id, after, last = data.get("id"), data.get("after"), data.get("last")
+        _require(isinstance(batch_id, str) and 8 <= len(batch_id) <= 64, "bad batch id")
+        _require(_count(after) and _count(last) and after < last, "bad batch range")
+        items = data.get("changes")
+        _require(isinstance(items, list), "the batch has no change list")
+        _require(len(items) <= MAX_ACCEPTED_CHANGES, "too many changes in one batch")
+        return cls(batch_id, after, last, [Change.from_wire(item) for item in items])
+
+
+@dataclass(frozen=True)
+class Request:
+    batch: Batch | None
+    cursor: int
+    pull: bool
+    sent_at: int
+    offset_ms: int | None = None
+    app_version: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "v": VERSION,
+            "batch": self.batch.to_wire() if self.batch else None,
+            "cursor": self.cursor,
+            "pull": self.pull,
+            "sent_at": self.sent_at,
+            "offset_ms": self.offset_ms,
+            "app_version": self.app_version,
+        }
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Request:
+        _require(isinstance(data, dict), "the request must be an object")
+        _require(data.get("v") == VERSION, f"unsupported protocol version {data.get('v')!r}")
+        cursor, pull, sent_at = data.get("cursor"), data.get("pull"), data.get("sent_at")
+        offset, app_version = data.get("offset_ms"), data.get("app_version")
+        _require(_count(cursor), "bad cursor")
+        _require(isinstance(pull, bool), "pull must be true or false")
+        _require(_count(sent_at), "bad sent_at")
+        _require(offset is None or _integer(offset), "bad offset_ms")
+        _require(
+            app_version is None or (isinstance(app_version, str) and len(app_version) <= 32),
+            "bad app_version",
+        )
+        raw_batch = data.get("batch")
+        batch = Batch.from_wire(raw_batch) if raw_batch is not None else None
+        return cls(batch, cursor, pull, sent_at, offset, app_version)
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The hub holds everything the device made through `through`; `digest` chains it."""
+
+    batch: str | None
+    through: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class Pull:
+    changes: list[Change]
+    cursor: int
+    more: bool
+
+
+@dataclass
+class Reply:
+    ack: Ack
+    receipt: dict[str, Any]
+    signature: str
+    hub_time: int
+    quarantined: list[tuple[Change, str]] = field(default_factory=list)
+    pull: Pull | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "v": VERSION,
+            "ack": {
+                "batch": self.ack.batch,
+                "through": self.ack.through,
+                "digest": self.ack.digest,
+            },
+            "receipt": self.receipt,
+            "signature": self.signature,
+            "hub_time": self.hub_time,
+            "quarantined": [
+                {"change": change.to_wire(), "reason": reason}
+                for change, reason in self.quarantined
+            ],
+        }
+        if self.pull is not None:
+            message["pull"] = {
+                "changes": [c.to_wire() for c in self.pull.changes],
+                "cursor": self.pull.cursor,
+                "more": self.pull.more,
+            }
+        return message
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Reply:
+        _require(isinstance(data, dict) and data.get("v") == VERSION, "not a sync reply")
+        ack = data.get("ack")
+        _require(isinstance(ack, dict), "the reply has no acknowledgement")
+        _require(_count(ack.get("through")), "bad acknowledgement")
+        _require(isinstance(ack.get("digest"), str), "bad acknowledgement digest")
+        _require(isinstance(data.get("receipt"), dict), "the reply has no receipt")
+        _require(isinstance(data.get("signature"), str), "the receipt is not signed")
+        _require(_count(data.get("hub_time")), "bad hub_time")
+        quarantined = [
+            (Change.from_wire(item["change"]), str(item["reason"]))
+            for item in _list(data.get("quarantined", []))
+            if isinstance(item, dict)
+        ]
+        pull = None
+        if data.get("pull") is not None:
+            raw = data["pull"]
+            _require(isinstance(raw, dict) and _count(raw.get("cursor")), "bad pull batch")
+            changes = [Change.from_wire(item) for item in _list(raw.get("changes"))]
+            pull = Pull(changes, raw["cursor"], bool(raw.get("more")))
+        return cls(
+            Ack(ack.get("batch"), ack["through"], ack["digest"]),
+            data["receipt"],
+            data["signature"],
+            data["hub_time"],
+            quarantined,
+            pull,
+        )
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ProtocolError(message)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _count(value: Any) -> bool:
+    return _integer(value) and 0 <= value < 2**63
+
+
+def _list(value: Any) -> list[Any]:
+    _require(isinstance(value, list), "expected a list")
+    return value

@@ -1,0 +1,285 @@
+"""Invariants 4, 5 and 6: batches apply once, the pull cursor moves only with a durable
+apply, a poison change is quarantined on both sides and blocks nothing. Hub on MySQL,
+edges on SQLCipher, every message packed as on the wire."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine, text
+
+from common.database import new_session
+from schema.base import utcnow
+from schema.models import Patient, Province, Route, Visit
+from sync import wire
+from sync.apply import Applier
+from sync.protocol import Request
+from tests.support import rows
+from tests.support.sync import Edge, Net, count, table_rows
+
+
+def visit(session, patient: Patient, vehicle_id: str) -> Visit:
+    now = utcnow()
+    row = Visit(
+        patient_id=patient.id,
+        vehicle_id=vehicle_id,
+        visit_date=now.date(),
+        open_day=now.date(),
+        stage="registration",
+        status="open",
+        opened_by="someone",
+        opened_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def register(edge: Edge, n: int = 1) -> list[str]:
+    with new_session(edge.engine) as session, session.begin():
+        ids = []
+        for i in range(n):
+            patient = rows.patient(session, first_name=f"P{i}")
+            visit(session, patient, edge.vehicle_id)
+            ids.append(patient.id)
+    return ids
+
+
+def link(engine: Engine, peer: str = "hub") -> dict:
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT * FROM sync_link WHERE peer = :p"), {"p": peer}
+        ).mappings()
+        return dict(row.first() or {})
+
+
+def test_a_day_of_work_reaches_the_hub_and_the_receipt_covers_it(
+    sync_net: Callable[[], Net],
+) -> None:
+    net = sync_net()
+    edge = net.edge("A")
+    register(edge, 3)
+    result = edge.sync()
+    assert result.pushed == 6
+    assert table_rows(net.hub_engine, "patient") == table_rows(edge.engine, "patient")
+    assert table_rows(net.hub_engine, "visit") == table_rows(edge.engine, "visit")
+    state = link(edge.engine)
+    receipt = json.loads(state["receipt"])["receipt"]
+    newest = count(edge.engine, "SELECT max(seq) FROM sync_change WHERE node = :n", n=edge.node)
+    assert receipt["through"] == state["pushed_seq"] == newest
+    assert receipt["digest"] == state["digest"] == link(net.hub_engine, edge.node)["digest"]
+    assert state["last_success_at"] is not None and state["last_error"] is None
+
+
+def test_a_batch_delivered_twice_is_applied_once(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    edge = net.edge("A")
+    register(edge, 2)
+    sent: list[bytes] = []
+    original = edge.transport.exchange
+
+    def record(body: bytes, hub_time: int) -> bytes:
+        sent.append(body)
+        return original(body, hub_time)
+
+    edge.transport.exchange = record  # type: ignore[method-assign]
+    edge.sync()
+    before = count(net.hub_engine, "SELECT count(*) FROM sync_change")
+    replies = [original(sent[0], 0) for _ in range(2)]
+    assert count(net.hub_engine, "SELECT count(*) FROM sync_change") == before
+    assert count(net.hub_engine, "SELECT count(*) FROM sync_batch") == 1
+    acks = [wire.unpack(reply)["ack"] for reply in replies]
+    assert acks[0] == acks[1]
+    assert count(net.hub_engine, "SELECT count(*) FROM patient") == 2
+
+
+def test_a_lost_reply_is_retried_with_the_same_batch(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    edge = net.edge("A")
+    register(edge, 2)
+    original = edge.transport.exchange
+    ids: list[str] = []
+
+    def lose_reply(body: bytes, hub_time: int) -> bytes:
+        batch = wire.unpack(body)["batch"]
+        ids.append(batch["id"] if batch else None)
+        original(body, hub_time)
+        from sync.transport import Unreachable
+
+        raise Unreachable("the link dropped")
+
+    edge.transport.exchange = lose_reply  # type: ignore[method-assign]
+    with pytest.raises(Exception, match="link dropped"):
+        edge.sync()
+    assert link(edge.engine)["last_error"] and link(edge.engine)["pushed_seq"] == 0
+    edge.transport.exchange = original  # type: ignore[method-assign]
+    edge.sync()
+    assert count(net.hub_engine, "SELECT count(*) FROM sync_batch") == 1
+    assert count(net.hub_engine, "SELECT count(*) FROM patient") == 2
+    assert link(edge.engine)["pushed_seq"] > 0 and link(edge.engine)["last_error"] is None
+
+
+def test_large_work_travels_in_bounded_batches(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    edge = net.edge("A")
+    register(edge, 450)
+    result = edge.sync()
+    assert result.pushed == 900
+    assert edge.transport.calls >= 3  # at most 400 changes per batch
+    assert count(net.hub_engine, "SELECT max(change_count) FROM sync_batch") <= 400
+    assert table_rows(net.hub_engine, "visit") == table_rows(edge.engine, "visit")
+
+
+def test_nothing_to_send_is_one_small_exchange(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    edge = net.edge("A")
+    edge.sync()
+    edge.transport.calls = edge.transport.bytes_sent = 0
+    edge.sync()
+    assert edge.transport.calls == 1
+    assert edge.transport.bytes_sent < 1024
+
+
+def test_a_poison_change_is_quarantined_on_both_sides_and_blocks_nothing(
+    sync_net: Callable[[], Net],
+) -> None:
+    net = sync_net()
+    edge = net.edge("A")
+    with new_session(edge.engine) as session, session.begin():
+        rows.province(session, code="XX")  # reference data: only head office edits it
+    register(edge, 1)
+    edge.sync()
+    assert count(net.hub_engine, "SELECT count(*) FROM province WHERE code = 'XX'") == 0
+    assert count(net.hub_engine, "SELECT count(*) FROM patient") == 1
+    assert count(net.hub_engine, "SELECT count(*) FROM visit") == 1
+    hub_reason = count(
+        net.hub_engine,
+        "SELECT count(*) FROM sync_quarantine WHERE peer = :p AND table_name = 'province' "
+        "AND reason LIKE '%reference data%'",
+        p=edge.node,
+    )
+    edge_reason = count(
+        edge.engine,
+        "SELECT count(*) FROM sync_quarantine WHERE peer = :p AND reason LIKE 'refused by%'",
+        p=edge.node,
+    )
+    assert hub_reason == 1 and edge_reason == 1
+
+
+def test_the_hub_sends_reference_data_and_the_vehicles_own_plans(
+    sync_net: Callable[[], Net],
+) -> None:
+    net = sync_net()
+    a, b = net.edge("A"), net.edge("B")
+    with new_session(net.hub_engine) as session, session.begin():
+        province = rows.province(session, code="GP")
+        for vehicle in (a.vehicle_id, b.vehicle_id):
+            session.add(
+                Route(
+                    vehicle_id=vehicle,
+                    route_date=dt.date(2026, 12, 2),
+                    name=f"route of {vehicle}",
+                    created_by="planner",
+                    created_at=utcnow(),
+                )
+            )
+    a.sync()
+    assert table_rows(a.engine, "province") == table_rows(net.hub_engine, "province")
+    assert [r["id"] for r in table_rows(a.engine, "province")] == [province.id]
+    routes = table_rows(a.engine, "route")
+    assert [r["vehicle_id"] for r in routes] == [a.vehicle_id]
+    assert [r["id"] for r in table_rows(a.engine, "vehicle")] == [a.vehicle_id]
+
+
+def test_vehicle_a_never_receives_vehicle_bs_visits(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    a, b = net.edge("A"), net.edge("B")
+    register(b, 2)
+    b.sync()
+    a.sync()
+    assert count(a.engine, "SELECT count(*) FROM visit") == 0
+    assert count(a.engine, "SELECT count(*) FROM patient") == 0
+    assert count(net.hub_engine, "SELECT count(*) FROM visit") == 2
+
+
+def test_the_pull_cursor_moves_only_with_a_durable_apply(
+    sync_net: Callable[[], Net], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    net = sync_net()
+    edge = net.edge("A")
+    edge.sync()
+    cursor = link(edge.engine)["pull_cursor"]
+    with new_session(net.hub_engine) as session, session.begin():
+        rows.province(session, code="LP")
+
+    def power_cut(self: Applier, changes: object, batch_id: object = None) -> None:
+        raise OSError("power cut during apply")
+
+    monkeypatch.setattr(Applier, "apply", power_cut)
+    with pytest.raises(OSError):
+        edge.sync()
+    assert link(edge.engine)["pull_cursor"] == cursor
+    assert count(edge.engine, "SELECT count(*) FROM province") == 0
+    monkeypatch.undo()
+    edge.sync()
+    assert count(edge.engine, "SELECT count(*) FROM province WHERE code = 'LP'") == 1
+    assert link(edge.engine)["pull_cursor"] > cursor
+
+
+def test_shared_rows_merge_field_by_field_across_vehicles(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    a, b = net.edge("A"), net.edge("B")
+    [patient_id] = register(a, 1)
+    a.sync()
+    with new_session(net.hub_engine) as session, session.begin():  # booked on B's route
+        patient = session.get(Patient, patient_id)
+        visit(session, patient, b.vehicle_id)
+    b.sync()
+    assert count(b.engine, "SELECT count(*) FROM patient WHERE id = :i", i=patient_id) == 1
+    with new_session(a.engine) as session, session.begin():
+        session.get(Patient, patient_id).phone = "+27820000001"
+    with new_session(b.engine) as session, session.begin():
+        session.get(Patient, patient_id).language = "isiZulu"
+    a.sync(), b.sync(), a.sync()
+    for engine in (a.engine, b.engine, net.hub_engine):
+        [row] = table_rows(engine, "patient")
+        assert (row["phone"], row["language"]) == ("+27820000001", "isiZulu")
+
+
+def test_concurrent_allergy_edits_merge_as_a_union_and_are_logged(
+    sync_net: Callable[[], Net],
+) -> None:
+    net = sync_net()
+    a, b = net.edge("A"), net.edge("B")
+    [patient_id] = register(a, 1)
+    a.sync()
+    with new_session(net.hub_engine) as session, session.begin():
+        visit(session, session.get(Patient, patient_id), b.vehicle_id)
+    b.sync()
+    with new_session(a.engine) as session, session.begin():
+        session.get(Patient, patient_id).allergies = ["penicillin"]
+    with new_session(b.engine) as session, session.begin():
+        session.get(Patient, patient_id).allergies = ["sulfa"]
+    a.sync(), b.sync(), a.sync()
+    for engine in (a.engine, b.engine, net.hub_engine):
+        [row] = table_rows(engine, "patient")
+        assert sorted(row["allergies"]) == ["penicillin", "sulfa"]
+    assert (
+        count(
+            net.hub_engine,
+            "SELECT count(*) FROM sync_conflict "
+            "WHERE column_name = 'allergies' AND status = 'open'",
+        )
+        == 1
+    )
+
+
+def test_a_request_with_an_unknown_protocol_version_is_refused() -> None:
+    from sync.change import ProtocolError
+
+    with pytest.raises(ProtocolError):
+        Request.from_wire({"v": 99, "cursor": 0, "pull": True, "sent_at": 1})
+    assert Province  # the models import registers the tables used above
