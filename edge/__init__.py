@@ -11,6 +11,7 @@ from flask import Flask
 
 from common import auth, web
 from common.database import sqlcipher_engine_options
+from edge import clinic
 from edge import config as edge_config
 
 
@@ -40,3 +41,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(crew_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(sync_bp)
+    clinic.register(app)

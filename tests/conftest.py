@@ -20,7 +20,12 @@ from tests.support import mysql
 from tests.support.browser import CHROMIUM_FLAGS, chromium_path
 
 # User, vehicle and token fixtures; the PALMED sandbox process.
-pytest_plugins = ["tests.support.identity", "tests.support.palmed", "tests.support.sync"]
+pytest_plugins = [
+    "tests.support.identity",
+    "tests.support.palmed",
+    "tests.support.sync",
+    "tests.support.clinic",
+]
 
 TEST_SECRET = "test-signing-secret-" + "0" * 40
 EDGE_NODE_ID = "dtest00000001"

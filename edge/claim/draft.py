@@ -1,0 +1,197 @@
+"""The claim a closed visit produces for PALMED, drafted on the vehicle.
+
+Member and dependant from the patient, the practice number of the vehicle, the visit's
+ICD-10 codes (primary first), a consultation line from the tariff table and a NAPPI line
+per dispensed medicine. A claim missing something PALMED needs is still made, with status
+`needs_attention` and the reasons, so nothing is silently dropped; a complete one is
+`ready` for the hub to push.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from common.access import Actor
+from common.errors import Conflict
+from schema.base import utcnow
+from schema.models import (
+    Claim,
+    ClaimLine,
+    Diagnosis,
+    Item,
+    Patient,
+    Prescription,
+    Tariff,
+    Vehicle,
+    Visit,
+)
+
+READY = "ready"
+NEEDS_ATTENTION = "needs_attention"
+DRAFT_STATUSES = frozenset({READY, NEEDS_ATTENTION})
+CONSULTATION = "consultation"
+ELIGIBLE_STATUSES = frozenset({"active", "unverified"})  # unverified: PALMED decides
+
+
+def build(session: Session, actor: Actor, visit: Visit) -> Claim:
+    """Draft the claim of a closed visit (flushed with its lines, not committed)."""
+    patient = session.get_one(Patient, visit.patient_id)
+    vehicle = session.get_one(Vehicle, visit.vehicle_id)
+    codes = icd10_codes(session, visit.id)
+    lines = [*consultation_lines(session), *medicine_lines(session, visit.id)]
+    problems = claim_problems(patient, vehicle, codes, lines)
+    now = utcnow()
+    claim = Claim(
+        visit_id=visit.id,
+        patient_id=patient.id,
+        vehicle_id=visit.vehicle_id,
+        member_number=patient.medical_aid_number,
+        dependant_code=patient.dependant_code,
+        practice_number=vehicle.practice_number,
+        service_date=visit.visit_date,
+        icd10_codes=codes,
+        total_amount=sum((line["amount"] for line in lines), Decimal("0.00")),
+        status=NEEDS_ATTENTION if problems else READY,
+        problems=problems,
+        rejection_codes=[],
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(claim)
+    session.flush()
+    for line in lines:
+        values = {k: v for k, v in line.items() if k != "priced"}
+        session.add(ClaimLine(claim_id=claim.id, vehicle_id=visit.vehicle_id, **values))
+    session.flush()
+    return claim
+
+
+def icd10_codes(session: Session, visit_id: str) -> list[str]:
+    query = (
+        select(Diagnosis.icd10_code)
+        .where(Diagnosis.visit_id == visit_id, Diagnosis.status == "active")
+        .order_by(Diagnosis.is_primary.desc(), Diagnosis.recorded_at)
+    )
+    return list(dict.fromkeys(session.scalars(query)))
+
+
+def consultation_lines(session: Session) -> list[dict[str, Any]]:
+    """One consultation at the tariff table's first active consultation code."""
+    tariff = session.scalar(
+        select(Tariff)
+        .where(Tariff.kind == CONSULTATION, Tariff.active.is_(True))
+        .order_by(Tariff.code)
+        .limit(1)
+    )
+    if tariff is None:
+        return []
+    return [_line("tariff", tariff.code, tariff.description, 1, tariff.amount)]
+
+
+def medicine_lines(session: Session, visit_id: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Prescription, Item)
+        .join(Item, Item.id == Prescription.item_id)
+        .where(Prescription.visit_id == visit_id, Prescription.status == "dispensed")
+        .order_by(Prescription.prescribed_at)
+    ).all()
+    return [
+        _line(
+            "nappi",
+            prescription.nappi_code,
+            " ".join(filter(None, [item.name, item.strength])),
+            prescription.quantity,
+            item.tariff_price,
+        )
+        for prescription, item in rows
+    ]
+
+
+def _line(
+    kind: str, code: str, description: str, quantity: int, unit_price: Decimal | None
+) -> dict[str, Any]:
+    price = unit_price if unit_price is not None else Decimal("0.00")
+    return {
+        "kind": kind,
+        "code": code,
+        "description": description[:255],
+        "quantity": quantity,
+        "unit_price": price,
+        "amount": (price * quantity).quantize(Decimal("0.01")),
+        "priced": unit_price is not None,
+    }
+
+
+def claim_problems(
+    patient: Patient, vehicle: Vehicle, codes: list[str], lines: list[dict[str, Any]]
+) -> list[str]:
+    """Why PALMED would refuse this claim as it stands."""
+    problems = []
+    if not codes:
+        problems.append("No ICD-10 diagnosis code")
+    if not patient.medical_aid_number:
+        problems.append("The patient has no medical aid number")
+    elif patient.member_status not in ELIGIBLE_STATUSES:
+        problems.append(f"The member is not eligible (status: {patient.member_status})")
+    if not vehicle.practice_number:
+        problems.append("The vehicle has no practice number")
+    if not any(line["kind"] == "tariff" for line in lines):
+        problems.append("No active consultation tariff is configured")
+    problems += [
+        f"No price for {line['code']} in the formulary" for line in lines if not line["priced"]
+    ]
+    return problems
+
+
+def withdraw(session: Session, visit: Visit) -> None:
+    """Take back the unsent claim of a visit being reopened; a claim already with the hub
+    stays, and the visit cannot be reopened."""
+    claim = session.scalar(select(Claim).where(Claim.visit_id == visit.id))
+    if claim is None:
+        return
+    if claim.status not in DRAFT_STATUSES:
+        raise Conflict(f"The visit's claim is already {claim.status}; it cannot be reopened")
+    for line in session.scalars(select(ClaimLine).where(ClaimLine.claim_id == claim.id)):
+        session.delete(line)
+    session.flush()
+    session.delete(claim)
+    session.flush()
+
+
+def brief(session: Session, visit_id: str) -> dict[str, Any] | None:
+    """The claim of a visit with its lines, for the closure summary; None before closure."""
+    claim = session.scalar(select(Claim).where(Claim.visit_id == visit_id))
+    if claim is None:
+        return None
+    lines = session.scalars(
+        select(ClaimLine)
+        .where(ClaimLine.claim_id == claim.id)
+        .order_by(ClaimLine.kind.desc(), ClaimLine.code)
+    )
+    return {
+        "id": claim.id,
+        "status": claim.status,
+        "problems": claim.problems,
+        "member_number": claim.member_number,
+        "dependant_code": claim.dependant_code,
+        "practice_number": claim.practice_number,
+        "service_date": claim.service_date,
+        "icd10_codes": claim.icd10_codes,
+        "total_amount": str(claim.total_amount),
+        "lines": [
+            {
+                "kind": line.kind,
+                "code": line.code,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": str(line.unit_price),
+                "amount": str(line.amount),
+            }
+            for line in lines
+        ],
+    }

@@ -1,0 +1,59 @@
+"""What a vehicle's crew may reach: its own visits, and the patients it has dealings with.
+
+Patients are shared between vehicles, but a vehicle sees only those registered on it (or
+at head office), or who have a visit or an appointment on it: the same patients the hub
+sends it. Anything else answers 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy.orm import Session
+
+from common.access import Actor
+from common.errors import Forbidden, NotFound
+from schema.models import Appointment, Patient, Visit
+
+CLINIC_ZONE = ZoneInfo("Africa/Johannesburg")
+NOT_ENROLLED = "This laptop is not enrolled to a vehicle yet"
+
+
+def vehicle_of(actor: Actor) -> str:
+    """The vehicle the actor works on; clinical work needs one."""
+    if actor.vehicle_id is None:
+        raise Forbidden(NOT_ENROLLED)
+    return actor.vehicle_id
+
+
+def clinic_day(moment: dt.datetime) -> dt.date:
+    """The calendar day in South Africa: a visit at 01:00 SAST belongs to that day."""
+    return moment.astimezone(CLINIC_ZONE).date()
+
+
+def patient_reachable(vehicle_id: str) -> ColumnElement[bool]:
+    """The condition on `Patient` for the patients this vehicle may see."""
+    return or_(
+        Patient.registered_vehicle_id == vehicle_id,
+        Patient.registered_vehicle_id.is_(None),
+        exists().where(Visit.patient_id == Patient.id, Visit.vehicle_id == vehicle_id),
+        exists().where(Appointment.patient_id == Patient.id, Appointment.vehicle_id == vehicle_id),
+    )
+
+
+def find_patient(session: Session, vehicle_id: str, patient_id: str) -> Patient:
+    patient = session.scalar(
+        select(Patient).where(Patient.id == patient_id, patient_reachable(vehicle_id))
+    )
+    if patient is None:
+        raise NotFound("Patient not found")
+    return patient
+
+
+def find_visit(session: Session, vehicle_id: str, visit_id: str) -> Visit:
+    visit = session.get(Visit, visit_id)
+    if visit is None or visit.vehicle_id != vehicle_id:
+        raise NotFound("Visit not found")
+    return visit
