@@ -34,7 +34,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from common.users.routes import bp as users_bp
+    from edge import operations
     from edge.crew.routes import bp as crew_bp
 
     app.register_blueprint(crew_bp)
     app.register_blueprint(users_bp)
+    operations.register(app)
