@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select, text
 from common.database import new_session, write_intent
 from common.errors import Conflict
 from edge.stock import service
-from schema.models import Alert, Lot, StockLevel, StockMovement
+from schema.models import Alert, Lot, StockLevel
 from tests.support.operations import make_item
 from tests.support.tables import row_counts
 
