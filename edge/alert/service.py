@@ -1,9 +1,9 @@
 """One alerts model for the vehicle: critical vitals, stock, maintenance, sync, claims.
 
 Other code raises alerts with `raise_alert`; a recurring condition passes a `dedupe_key`
-so it raises one alert until that alert is resolved. `escalate_overdue` is the job an
-APScheduler schedule calls: a high or critical alert nobody acknowledges climbs a level
-each time the escalation interval passes.
+so it raises one alert until that alert is resolved. `escalate_overdue` is what the
+scheduled job (`edge.jobs.escalate_alerts`) runs: a high or critical alert nobody
+acknowledges climbs a level each time the escalation interval passes.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, case, or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
-from common.database import new_session, write_intent
 from common.errors import Conflict, NotFound
 from edge.scope import page_of, vehicle_of
 from schema.base import utcnow
@@ -154,12 +153,6 @@ def escalate_overdue(session: Session, now: dt.datetime, after: dt.timedelta) ->
             raised.append(alert)
     session.flush()
     return raised
-
-
-def escalation_job(engine: Engine, minutes: int = DEFAULT_ESCALATION_MINUTES) -> int:
-    """What the edge's scheduler runs every minute or so; returns how many alerts climbed."""
-    with write_intent(), new_session(engine) as session, session.begin():
-        return len(escalate_overdue(session, utcnow(), dt.timedelta(minutes=minutes)))
 
 
 def counts(session: Session, vehicle_id: str) -> dict[str, int]:
