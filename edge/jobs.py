@@ -1,7 +1,8 @@
 """Scheduled work of the edge, as plain functions an APScheduler job calls with the engine.
 
 `create_app` starts no scheduler; the serving entry point adds these jobs, for example
-`scheduler.add_job(escalate_alerts, "interval", minutes=1, args=[engine, 30])`.
+`scheduler.add_job(escalate_alerts, "interval", minutes=1, args=[engine,
+config["ALERT_ESCALATION_MINUTES"]])` and `daily_checks` once a day.
 """
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ def alerts_page() -> Any:
 @bp.app_template_filter("clock")
 def clock(moment: dt.datetime) -> str:
     """A time as the crew reads it: on the vehicle's clock (South African time by default)."""
-    zone = ZoneInfo(current_app.config.get("TIMEZONE", "Africa/Johannesburg"))
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
     return moment.astimezone(zone).strftime("%H:%M")
 
 
