@@ -216,6 +216,8 @@ def receive_lot(
     item = session.get(Item, data["item_id"])
     if item is None or not item.active:
         raise NotFound(f"Item {data['item_id']} not found")
+    if data["expiry_date"] < dt.date.today():
+        raise Conflict(f"Batch {data['batch_number']} expired on {data['expiry_date']}")
     lot = session.scalar(
         select(Lot).filter_by(
             vehicle_id=vehicle_id, item_id=item.id, batch_number=data["batch_number"]

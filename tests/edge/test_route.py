@@ -143,3 +143,24 @@ def test_slots_hold_no_vehicle_but_this_one(
     with edge_engine.connect() as connection:
         vehicles = set(connection.scalars(select(AppointmentSlot.vehicle_id)))
     assert vehicles == {edge_vehicle}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/routes?date_from=soon",
+        "/api/appointments/availability",
+        "/api/appointments/availability?date=2026-13-01",
+        "/api/appointments?status=maybe",
+        "/api/inventory/stock?per_page=0",
+        "/api/inventory/movements?kind=gift",
+        "/api/assets?status=lost",
+        "/api/supply-requests?status=lost",
+        "/api/deliveries?page=x",
+        "/crew/day?date=someday",
+    ],
+)
+def test_bad_queries_are_400(edge_client: Any, edge_user: Any, path: str) -> None:
+    admin = edge_user("administrator")
+    response = edge_client.get(path, headers={**admin.headers, "Accept": "application/json"})
+    assert response.status_code == 400

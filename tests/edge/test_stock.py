@@ -154,6 +154,10 @@ def test_a_stocktake_records_adjustments_with_reasons(
             "/api/inventory/stock",
             {"item_id": "ITEM", "batch_number": "B0", "expiry_date": "2031-01-01", "quantity": 5},
         ),
+        (
+            "/api/inventory/stock",
+            {"item_id": "ITEM", "batch_number": "OLD", "expiry_date": "2020-01-01", "quantity": 5},
+        ),
         ("/api/inventory/usage", {"quantity": 1}),
         ("/api/inventory/usage", {"item_id": "ITEM", "lot_id": "LOT", "quantity": 1}),
         ("/api/inventory/usage", {"item_id": "ITEM", "quantity": -1}),
