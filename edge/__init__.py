@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from common.users.routes import bp as users_bp
+    from edge import operations
     from edge.crew.routes import bp as crew_bp
     from edge.sync.routes import bp as sync_bp
 
@@ -42,3 +43,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(users_bp)
     app.register_blueprint(sync_bp)
     clinic.register(app)
+    operations.register(app)

@@ -54,6 +54,8 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "COOKIE_SECURE": env_bool(environ, "EDGE_COOKIE_SECURE", True),
         "SYNC_INTERVAL_SECONDS": env_int(environ, "EDGE_SYNC_INTERVAL_SECONDS", 60),
         "CLOCK_DRIFT_WARNING_SECONDS": env_int(environ, "EDGE_CLOCK_DRIFT_WARNING_SECONDS", 120),
+        "ALERT_ESCALATION_MINUTES": env_int(environ, "EDGE_ALERT_ESCALATION_MINUTES", 30),
+        "TIMEZONE": environ.get("EDGE_TIMEZONE", "Africa/Johannesburg"),
     }
 
 

@@ -1,4 +1,4 @@
-"""The crew's start page in the vehicle."""
+"""The crew's start page in the vehicle: today at a glance."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
+from common.access import current_actor
 from common.api import endpoint
+from common.database import db
+from edge.dashboard import service as dashboard
 
 bp = Blueprint("crew", __name__, template_folder="../templates")
 
@@ -14,5 +17,7 @@ bp = Blueprint("crew", __name__, template_folder="../templates")
 @bp.get("/")
 @endpoint("dashboard:read", page=True)
 def home() -> Any:
-    """The start page of the crew browser."""
-    return render_template("crew/home.html")
+    """The start page of the crew browser: the dashboard of the day."""
+    actor = current_actor()
+    stats = dashboard.stats(db.session, actor) if actor.vehicle_id else None
+    return render_template("crew/home.html", stats=stats)
