@@ -1,14 +1,30 @@
-"""Head office's start page."""
+"""Head office's pages, and the blueprints of the head-office APIs they are built on."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Flask, render_template
 
 from common.api import endpoint
 
-bp = Blueprint("dashboard", __name__, template_folder="../templates")
+bp = Blueprint(
+    "dashboard",
+    __name__,
+    template_folder="../templates",
+    static_folder="../static",
+    static_url_path="/static/hub",
+)
+
+
+def install(app: Flask) -> None:
+    """Register the head-office APIs (people, reference data, planning, supply, reports)."""
+    from hub.invite.routes import bp as invites_bp
+    from hub.planning.routes import bp as planning_bp
+    from hub.reference.routes import bp as reference_bp
+
+    for blueprint in (invites_bp, reference_bp, planning_bp):
+        app.register_blueprint(blueprint)
 
 
 @bp.get("/")
