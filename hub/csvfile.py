@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,21 @@ MAX_ROWS = 5000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 Row = tuple[int, dict[str, Any]]
+
+
+@dataclass
+class Parsed:
+    """The rows that loaded, with their line numbers, and the errors of those that did
+    not; an import adds its own checks' errors and then calls `reject`."""
+
+    rows: list[Row] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def error(self, line: int, name: str, message: str) -> None:
+        self.errors.append({"line": line, "errors": {name: [message]}})
+
+    def reject(self) -> None:
+        reject(self.errors)
 
 
 def request_text() -> str:
@@ -34,33 +50,31 @@ def request_text() -> str:
     return text
 
 
-def read(text: str, schema: Schema, required: Sequence[str]) -> list[Row]:
-    """Every row loaded by `schema`, with its line number; a 400 listing every bad row
-    (and nothing else done) when any row or the header is wrong."""
+def read(text: str, schema: Schema, required: Sequence[str]) -> Parsed:
+    """Every row loaded by `schema`, with its line number, and each bad row's errors;
+    a 400 at once when the header is wrong or there are no rows."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [name for name in required if name not in header]
     if missing:
         raise BadRequest("The CSV header lacks columns", details={"missing": missing})
     reader.fieldnames = header
-    rows: list[Row] = []
-    errors: list[dict[str, Any]] = []
+    parsed = Parsed()
     for record in reader:
-        if len(rows) + len(errors) >= MAX_ROWS:
+        if len(parsed.rows) + len(parsed.errors) >= MAX_ROWS:
             raise BadRequest(f"Import at most {MAX_ROWS} rows at a time")
         line = reader.line_num
         if None in record:
-            errors.append({"line": line, "errors": {"_row": ["More cells than columns"]}})
+            parsed.error(line, "_row", "More cells than columns")
             continue
         cells = {k: v.strip() for k, v in record.items() if k in schema.fields and v is not None}
         try:
-            rows.append((line, schema.load({k: v for k, v in cells.items() if v != ""})))
+            parsed.rows.append((line, schema.load({k: v for k, v in cells.items() if v != ""})))
         except ValidationError as error:
-            errors.append({"line": line, "errors": error.normalized_messages()})
-    reject(errors)
-    if not rows:
+            parsed.errors.append({"line": line, "errors": error.normalized_messages()})
+    if not parsed.rows and not parsed.errors:
         raise BadRequest("The CSV file has no rows")
-    return rows
+    return parsed
 
 
 def reject(errors: list[dict[str, Any]]) -> None:

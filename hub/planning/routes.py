@@ -56,6 +56,6 @@ def import_routes() -> Any:
     """Plan routes from a CSV file (text/csv, one stop a line); any bad line and nothing
     is imported."""
     required = [name for name in service.CSV_COLUMNS if not name.startswith("slot_")]
-    rows = csvfile.read(csvfile.request_text(), RouteCsvRow(), required)
-    counts = service.import_routes(db.session, current_actor(), rows)
+    parsed = csvfile.read(csvfile.request_text(), RouteCsvRow(), required)
+    counts = service.import_routes(db.session, current_actor(), parsed)
     return ok(counts, f"Planned {counts['routes']} routes")

@@ -94,11 +94,11 @@ def order_problem(stops: Sequence[Mapping[str, Any]]) -> str | None:
     return None
 
 
-def import_routes(session: Session, actor: Actor, rows: Sequence[csvfile.Row]) -> dict[str, int]:
-    """Plan routes from checked CSV rows (one stop a line); all or nothing."""
-    errors: list[dict[str, Any]] = []
-    resolved = [_resolve(session, line, data, errors) for line, data in rows]
-    csvfile.reject(errors)
+def import_routes(session: Session, actor: Actor, parsed: csvfile.Parsed) -> dict[str, int]:
+    """Plan routes from CSV rows (one stop a line); any bad line and nothing is planned."""
+    errors = parsed.errors
+    found = [_resolve(session, line, data, errors) for line, data in parsed.rows]
+    resolved = [row for row in found if row["vehicle_id"]]
     key = lambda r: (r["vehicle_id"], r["route_date"], r["route_name"])  # noqa: E731
     groups = [(k, list(g)) for k, g in groupby(sorted(resolved, key=key), key=key)]
     for (vehicle_id, day, name), stops in groups:
@@ -107,7 +107,7 @@ def import_routes(session: Session, actor: Actor, rows: Sequence[csvfile.Row]) -
     for (vehicle_id, day, name), stops in groups:
         ordered = sorted(stops, key=lambda s: s["sequence"])
         _build(session, actor, vehicle_id, day, name, ordered)
-    counts = {"routes": len(groups), "stops": len(rows)}
+    counts = {"routes": len(groups), "stops": len(parsed.rows)}
     audit.record(session, actor, "routes_imported", resource_type="route", detail=counts)
     session.commit()
     return counts

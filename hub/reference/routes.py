@@ -72,8 +72,8 @@ def export_items() -> Any:
 @endpoint("reference:write")
 def import_items() -> Any:
     """Add or update items from a CSV file (text/csv); any bad row and nothing is imported."""
-    rows = csvfile.read(csvfile.request_text(), ItemIn(), ("name", "kind", "unit"))
-    counts = service.import_formulary(db.session, current_actor(), rows)
+    parsed = csvfile.read(csvfile.request_text(), ItemIn(), ("name", "kind", "unit"))
+    counts = service.import_formulary(db.session, current_actor(), parsed)
     return ok(counts, f"Imported {counts['created']} new and {counts['updated']} changed items")
 
 

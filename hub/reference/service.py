@@ -7,7 +7,7 @@ a clash is a 409 before anything is written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
@@ -109,12 +109,13 @@ def locations(q: str | None, province_id: str | None) -> Select[Any]:
     return query
 
 
-def import_formulary(session: Session, actor: Actor, rows: Sequence[csvfile.Row]) -> dict[str, int]:
-    """Add or update formulary items from checked CSV rows (matched by NAPPI code, or
-    by name for items without one); all rows or none."""
-    _reject_repeats(rows)
+def import_formulary(session: Session, actor: Actor, parsed: csvfile.Parsed) -> dict[str, int]:
+    """Add or update formulary items from CSV rows (matched by NAPPI code, or by name for
+    items without one); any bad row and none is written."""
+    _check_repeats(parsed)
+    parsed.reject()
     counts = {"created": 0, "updated": 0}
-    for _line, data in rows:
+    for _line, data in parsed.rows:
         item = _matching_item(session, data)
         if item is None:
             session.add(Item(**data))
@@ -135,16 +136,13 @@ def export_formulary(session: Session) -> str:
     )
 
 
-def _reject_repeats(rows: Sequence[csvfile.Row]) -> None:
+def _check_repeats(parsed: csvfile.Parsed) -> None:
     first: dict[str, int] = {}
-    errors = []
-    for line, data in rows:
+    for line, data in parsed.rows:
         key = data.get("nappi_code") or "name:" + data["name"].lower()
         if key in first:
-            message = f"The same item is on line {first[key]}"
-            errors.append({"line": line, "errors": {"nappi_code": [message]}})
+            parsed.error(line, "nappi_code", f"The same item is on line {first[key]}")
         first.setdefault(key, line)
-    csvfile.reject(errors)
 
 
 def _matching_item(session: Session, data: Mapping[str, Any]) -> Item | None:
