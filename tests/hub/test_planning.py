@@ -140,11 +140,15 @@ def test_crews_read_routes_but_only_planners_write(
     assert hub_client.get("/api/routes", headers=hub_user("clerk").headers).status_code == 200
 
 
-ROUTES_CSV = f"""vehicle,route_date,route_name,sequence,location,arrival_at,departure_at,slot_minutes,slot_capacity
+HEADER = "vehicle,route_date,route_name,sequence,location,arrival_at,departure_at,"
+ROUTES_CSV = (
+    HEADER
+    + f"""slot_minutes,slot_capacity
 LP 001,{DAY},North loop,2,Giyani,{DAY}T10:00:00Z,{DAY}T11:00:00Z,60,5
 LP 001,{DAY},North loop,1,Tzaneen,{DAY}T07:00:00Z,{DAY}T09:00:00Z,,
 Clinic North,2026-12-08,South loop,1,Giyani,2026-12-08T08:00:00Z,2026-12-08T09:00:00Z,20,2
 """
+)
 
 
 def post_csv(client: Any, text: str, staff: Staff) -> Any:

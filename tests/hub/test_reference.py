@@ -55,9 +55,7 @@ def test_formulary_items_are_made_changed_listed_and_synced(
     assert captured.count("item") == 2  # the insert and the update reach every vehicle
 
 
-def test_tariffs_provinces_and_locations(
-    hub_client: Any, hub_user: Callable[..., Staff]
-) -> None:
+def test_tariffs_provinces_and_locations(hub_client: Any, hub_user: Callable[..., Staff]) -> None:
     admin = hub_user("administrator")
     tariff = {"code": "0190", "description": "GP consultation", "kind": "consultation"}
     made = hub_client.post("/api/tariffs", json={**tariff, "amount": "520"}, headers=admin.headers)
@@ -141,7 +139,8 @@ def test_the_formulary_imports_and_exports_as_csv(
     assert [r["name"] for r in rows] == ["Amoxicillin", "Gauze swab", "Paracetamol"]
     assert rows[0]["tariff_price"] == "13.10" and rows[1]["nappi_code"] == ""
     # What was exported imports again unchanged.
-    round_trip = post_csv(hub_client, "/api/formulary/import", exported.get_data(as_text=True), admin)
+    text = exported.get_data(as_text=True)
+    round_trip = post_csv(hub_client, "/api/formulary/import", text, admin)
     assert round_trip.get_json()["data"] == {"created": 0, "updated": 3}
 
 
@@ -149,8 +148,8 @@ def test_a_csv_with_any_bad_row_imports_nothing_and_names_each_line(
     hub_client: Any, hub_user: Callable[..., Staff], hub_engine: Engine
 ) -> None:
     admin = hub_user("administrator")
-    bad = GOOD_CSV + "70X,Bad code,medicine,,tablet,1,,0,true\n7010017,Again,medicine,,tablet,1,,0,\n"
-    bad += ",No unit,consumable,,,1,,0,true\n"
+    bad = GOOD_CSV + "70X,Bad code,medicine,,tablet,1,,0,true\n"
+    bad += "7010017,Again,medicine,,tablet,1,,0,\n,No unit,consumable,,,1,,0,true\n"
     before = row_counts(hub_engine)
     response = post_csv(hub_client, "/api/formulary/import", bad, admin)
     assert response.status_code == 400
