@@ -50,7 +50,11 @@ class Report:
     rows: list[tuple[Any, ...]]
 
     def records(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+        """The rows as JSON objects (dates and times in ISO 8601)."""
+        return [
+            {name: _json(value) for name, value in zip(self.columns, row, strict=True)}
+            for row in self.rows
+        ]
 
 
 def visits(session: Session, scope: Scope) -> Report:
@@ -107,7 +111,7 @@ def stock_usage(session: Session, scope: Scope) -> Report:
     )
     query = _for_vehicle(query, StockMovement.vehicle_id, scope)
     columns = ("vehicle_id", "vehicle_name", "item", "kind", "quantity")
-    return Report(columns, [tuple(r) for r in session.execute(query)])
+    return Report(columns, [(*r[:4], int(r[4])) for r in session.execute(query)])
 
 
 def claims(session: Session, scope: Scope) -> Report:
@@ -143,7 +147,7 @@ def stats(
     """The dashboard's headline figures; claims only for those who may see claims."""
     colours = [v["health"] for v in fleet(session, health, now)]
     visit_rows = visits(session, scope).records()
-    today = now.date()
+    today = now.date().isoformat()
     seen = select(func.count(func.distinct(Visit.patient_id))).where(
         Visit.visit_date.between(scope.start, scope.end)
     )
@@ -207,6 +211,10 @@ def _totals(rows: Sequence[dict[str, Any]], key: str, value: str) -> dict[str, i
     for row in rows:
         totals[row[key]] = totals.get(row[key], 0) + row[value]
     return totals
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def _money(value: Any) -> str:
