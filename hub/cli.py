@@ -69,6 +69,21 @@ def create_admin(username: str, full_name: str, email: str | None, password_stdi
         click.echo(f"Administrator {user.username} created")
 
 
+@main.command(help="Run the hub's background jobs (alert escalation, stale-sync alerts).")
+@click.option("--once", is_flag=True, help="Run each job once and exit.")
+@click.option("--interval", default=60, show_default=True, help="Seconds between runs.")
+def jobs(once: bool, interval: int) -> None:
+    from hub.alert import runner
+
+    config = _config()
+    with friendly_errors():
+        engine = open_engine(config)
+        if once:
+            click.echo(runner.run_once(engine, config))
+        else:
+            runner.run_forever(engine, config, interval)
+
+
 def _create_app() -> object:
     from hub import create_app
 

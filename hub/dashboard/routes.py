@@ -19,6 +19,7 @@ bp = Blueprint(
 
 def install(app: Flask) -> None:
     """Register the head-office APIs (people, reference data, planning, supply, reports)."""
+    from hub.alert.routes import bp as alerts_bp
     from hub.fleet.routes import bp as fleet_bp
     from hub.invite.routes import bp as invites_bp
     from hub.planning.routes import bp as planning_bp
@@ -26,7 +27,15 @@ def install(app: Flask) -> None:
     from hub.report.routes import bp as reports_bp
     from hub.supply.routes import bp as supply_bp
 
-    for blueprint in (invites_bp, reference_bp, planning_bp, supply_bp, fleet_bp, reports_bp):
+    for blueprint in (
+        invites_bp,
+        reference_bp,
+        planning_bp,
+        supply_bp,
+        fleet_bp,
+        reports_bp,
+        alerts_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

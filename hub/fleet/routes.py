@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Blueprint, current_app
@@ -18,12 +17,7 @@ bp = Blueprint("fleet", __name__)
 
 
 def health() -> service.Health:
-    """The app's sync-health thresholds (HUB_SYNC_AMBER_HOURS, HUB_SYNC_RED_HOURS)."""
-    config = current_app.config
-    return service.Health(
-        dt.timedelta(hours=config.get("SYNC_AMBER_HOURS", 24)),
-        dt.timedelta(hours=config.get("SYNC_RED_HOURS", 72)),
-    )
+    return service.health_of(current_app.config)
 
 
 @bp.get("/api/fleet")

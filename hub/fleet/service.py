@@ -4,6 +4,7 @@ every vehicle holds, derived from the movement ledger (never a stored quantity).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,14 @@ class Health:
         if lag is None or lag >= self.red_after:
             return "red"
         return "amber" if lag >= self.amber_after else "green"
+
+
+def health_of(config: Mapping[str, Any]) -> Health:
+    """The sync-health thresholds of a hub's configuration (HUB_SYNC_AMBER_HOURS, _RED_)."""
+    return Health(
+        dt.timedelta(hours=int(config.get("SYNC_AMBER_HOURS", 24))),
+        dt.timedelta(hours=int(config.get("SYNC_RED_HOURS", 72))),
+    )
 
 
 def last_syncs(session: Session) -> dict[str, dt.datetime]:

@@ -57,23 +57,26 @@ class Report:
         ]
 
 
-def visits(session: Session, scope: Scope) -> Report:
-    """Visits per day, vehicle and (current) stage."""
-    query = (
+def visits_query(scope: Scope) -> Select[Any]:
+    return _for_vehicle(
         select(Visit.visit_date, Visit.vehicle_id, Vehicle.name, Visit.stage, func.count())
         .join(Vehicle, Vehicle.id == Visit.vehicle_id)
         .where(Visit.visit_date.between(scope.start, scope.end))
         .group_by(Visit.visit_date, Visit.vehicle_id, Vehicle.name, Visit.stage)
-        .order_by(Visit.visit_date, Vehicle.name, Visit.stage)
+        .order_by(Visit.visit_date, Vehicle.name, Visit.stage),
+        Visit.vehicle_id,
+        scope,
     )
-    query = _for_vehicle(query, Visit.vehicle_id, scope)
+
+
+def visits(session: Session, scope: Scope) -> Report:
+    """Visits per day, vehicle and (current) stage."""
     columns = ("date", "vehicle_id", "vehicle_name", "stage", "visits")
-    return Report(columns, [tuple(r) for r in session.execute(query)])
+    return Report(columns, [tuple(r) for r in session.execute(visits_query(scope))])
 
 
-def diagnoses(session: Session, scope: Scope, limit: int = 20) -> Report:
-    """The most frequent ICD-10 codes in the period, with how many patients had each."""
-    query = (
+def diagnoses_query(scope: Scope, limit: int = 20) -> Select[Any]:
+    return _for_vehicle(
         select(
             Diagnosis.icd10_code,
             func.count(),
@@ -83,18 +86,21 @@ def diagnoses(session: Session, scope: Scope, limit: int = 20) -> Report:
         .where(Visit.visit_date.between(scope.start, scope.end))
         .group_by(Diagnosis.icd10_code)
         .order_by(func.count().desc(), Diagnosis.icd10_code)
-        .limit(limit)
-    )
-    query = _for_vehicle(query, Visit.vehicle_id, scope)
-    return Report(
-        ("icd10_code", "diagnoses", "patients"), [tuple(r) for r in session.execute(query)]
+        .limit(limit),
+        Visit.vehicle_id,
+        scope,
     )
 
 
-def stock_usage(session: Session, scope: Scope) -> Report:
-    """Stock that left each vehicle (dispensed, wasted, adjusted down) per item and kind."""
+def diagnoses(session: Session, scope: Scope) -> Report:
+    """The most frequent ICD-10 codes in the period, with how many patients had each."""
+    rows = [tuple(r) for r in session.execute(diagnoses_query(scope))]
+    return Report(("icd10_code", "diagnoses", "patients"), rows)
+
+
+def stock_usage_query(scope: Scope) -> Select[Any]:
     start, end = _instants(scope)
-    query = (
+    return _for_vehicle(
         select(
             StockMovement.vehicle_id,
             Vehicle.name,
@@ -107,16 +113,21 @@ def stock_usage(session: Session, scope: Scope) -> Report:
         .where(StockMovement.occurred_at >= start, StockMovement.occurred_at < end)
         .where(StockMovement.quantity < 0)
         .group_by(StockMovement.vehicle_id, Vehicle.name, Item.name, StockMovement.kind)
-        .order_by(Vehicle.name, Item.name, StockMovement.kind)
+        .order_by(Vehicle.name, Item.name, StockMovement.kind),
+        StockMovement.vehicle_id,
+        scope,
     )
-    query = _for_vehicle(query, StockMovement.vehicle_id, scope)
+
+
+def stock_usage(session: Session, scope: Scope) -> Report:
+    """Stock that left each vehicle (dispensed, wasted, adjusted down) per item and kind."""
     columns = ("vehicle_id", "vehicle_name", "item", "kind", "quantity")
-    return Report(columns, [(*r[:4], int(r[4])) for r in session.execute(query)])
+    rows = [(*r[:4], int(r[4])) for r in session.execute(stock_usage_query(scope))]
+    return Report(columns, rows)
 
 
-def claims(session: Session, scope: Scope) -> Report:
-    """Claims by status in the period (by service date): how many, claimed and paid."""
-    query = (
+def claims_query(scope: Scope) -> Select[Any]:
+    return _for_vehicle(
         select(
             Claim.status,
             func.count(),
@@ -124,14 +135,23 @@ def claims(session: Session, scope: Scope) -> Report:
             func.coalesce(func.sum(Claim.paid_amount), 0),
         )
         .where(Claim.service_date.between(scope.start, scope.end))
-        .group_by(Claim.status)
+        .group_by(Claim.status),
+        Claim.vehicle_id,
+        scope,
     )
-    query = _for_vehicle(query, Claim.vehicle_id, scope)
-    found = {status: (n, claimed, paid) for status, n, claimed, paid in session.execute(query)}
+
+
+def claims(session: Session, scope: Scope) -> Report:
+    """Claims by status in the period (by service date): how many, claimed and paid."""
+    found = {
+        status: (n, claimed, paid)
+        for status, n, claimed, paid in session.execute(claims_query(scope))
+    }
     ordered = [*CLAIM_STATUSES, *sorted(set(found) - set(CLAIM_STATUSES))]
     rows = [
-        (status, *[_money(v) if i else v for i, v in enumerate(found.get(status, (0, 0, 0)))])
+        (status, n, _money(claimed), _money(paid))
         for status in ordered
+        for n, claimed, paid in [found.get(status, (0, 0, 0))]
     ]
     return Report(("status", "claims", "claimed_amount", "paid_amount"), rows)
 
