@@ -33,7 +33,7 @@ def _register_blueprints(app: Flask) -> None:
     from common.users.routes import bp as users_bp
     from hub.audit.routes import bp as audit_bp
     from hub.dashboard.routes import bp as dashboard_bp
-    from hub.dashboard.routes import install as install_dashboard
+    from hub.dashboard.routes import install as install_dashboard  # head-office APIs
 
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(users_bp)

@@ -14,7 +14,7 @@ DELIVERY_STATUSES = ("pending", "shipped", "delivered")
 
 
 class RequestQuery(PageQuery):
-    status = fields.String(validate=validate.OneOf(REQUEST_STATUSES))
+    status = fields.String(validate=validate.OneOf([*REQUEST_STATUSES, "open"]))
     vehicle_id = fields.String(validate=ID)
 
 

@@ -29,6 +29,7 @@ from schema.models import (
     Vehicle,
 )
 
+OPEN = "open"  # a request filter: pending or approved, still needing head office
 NEXT_DELIVERY_STATUS = {"pending": "shipped", "shipped": "delivered"}
 
 
@@ -223,7 +224,9 @@ def _saved(
 
 
 def _filtered(query: Select[Any], model: Any, wanted: SupplyFilter) -> Select[Any]:
-    if wanted.status:
+    if wanted.status == OPEN:
+        query = query.where(model.status.in_(("pending", "approved")))
+    elif wanted.status:
         query = query.where(model.status == wanted.status)
     if wanted.vehicle_id:
         query = query.where(model.vehicle_id == wanted.vehicle_id)

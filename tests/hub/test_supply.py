@@ -41,7 +41,7 @@ def test_a_request_is_approved_fulfilled_shipped_and_delivered(
 ) -> None:
     admin = hub_user("administrator")
     base = f"/api/supply-requests/{pending['request']}"
-    listed = hub_client.get("/api/supply-requests?status=pending", headers=admin.headers)
+    listed = hub_client.get("/api/supply-requests?status=open", headers=admin.headers)
     first = listed.get_json()["data"][0]
     assert first["vehicle_name"] == "Clinic East"
     assert first["lines"] == [

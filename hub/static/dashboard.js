@@ -1,0 +1,81 @@
+// Head-office pages: action buttons and small forms that call the JSON API (with the
+// session's CSRF token through Clinic.api), then reload to show the new state.
+"use strict";
+
+(() => {
+  const pageError = (message) => {
+    const box = document.querySelector("[data-role=page-error]");
+    if (box) { box.textContent = message || ""; box.hidden = !message; }
+  };
+
+  async function post(url, body) {
+    const result = await Clinic.api("POST", url, body);
+    if (!result.ok) pageError((result.body && result.body.error) || "Something went wrong");
+    return result;
+  }
+
+  // <button data-post="/api/..." [data-ask="Reason?"] [data-field="reason"]
+  //         [data-json='{"status": "shipped"}'] [data-show="#where"]>
+  async function onAction(button) {
+    let body = button.dataset.json ? JSON.parse(button.dataset.json) : undefined;
+    if (button.dataset.ask) {
+      const answer = window.prompt(button.dataset.ask);
+      if (!answer) return;
+      body = { ...(body || {}), [button.dataset.field]: answer };
+    }
+    button.disabled = true;
+    const result = await post(button.dataset.post, body);
+    button.disabled = false;
+    if (!result.ok) return;
+    if (button.dataset.show) {
+      const target = document.querySelector(button.dataset.show);
+      target.textContent = result.body.data.temporary_password;
+      target.hidden = false;
+    } else {
+      window.location.reload();
+    }
+  }
+
+  // A delivery form: one row per line (item_id, quantity, batch_number, expiry_date).
+  async function onFulfil(form) {
+    const lines = [...form.querySelectorAll("[data-line]")].map((row) => ({
+      item_id: row.dataset.line,
+      quantity: Number(row.querySelector("[name=quantity]").value),
+      batch_number: row.querySelector("[name=batch_number]").value,
+      expiry_date: row.querySelector("[name=expiry_date]").value,
+    }));
+    const body = { lines };
+    for (const name of ["carrier", "tracking_number"]) {
+      const value = form.elements[name].value.trim();
+      if (value) body[name] = value;
+    }
+    const result = await Clinic.api("POST", form.dataset.fulfil, body);
+    if (result.ok) window.location.reload(); else Clinic.showErrors(form, result);
+  }
+
+  async function onInvite(form) {
+    const body = {};
+    for (const name of ["username", "full_name", "role", "email"]) {
+      const value = form.elements[name].value.trim();
+      if (value) body[name] = value;
+    }
+    const vehicles = [...form.elements.vehicle_ids.selectedOptions].map((o) => o.value);
+    if (vehicles.length) body.vehicle_ids = vehicles;
+    const result = await Clinic.api("POST", "/api/invites", body);
+    if (!result.ok) { Clinic.showErrors(form, result); return; }
+    const out = document.getElementById("invite-link");
+    out.textContent = result.body.data.accept_url;
+    out.hidden = false;
+    form.reset();
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-post]");
+    if (button) { event.preventDefault(); onAction(button); }
+  });
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.dataset.fulfil) { event.preventDefault(); onFulfil(form); }
+    if (form.id === "invite-form-admin") { event.preventDefault(); onInvite(form); }
+  });
+})();

@@ -1,0 +1,113 @@
+"""Head office's pages in real headless Chromium, over a real MySQL hub database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine, select
+
+from common.database import new_session
+from schema.base import utcnow
+from schema.models import SupplyRequest
+from tests.hub import fleet_rows
+from tests.support import rows
+from tests.support.identity import Staff, browser_login
+from tests.support.server import serving
+
+
+def test_admin_sees_the_fleet_and_a_synced_visit_and_approves_a_supply_request(
+    page: Any, hub_app: Flask, hub_engine: Engine, hub_user: Callable[..., Staff]
+) -> None:
+    with new_session(hub_engine) as session, session.begin():
+        east = rows.vehicle(session, name="Clinic East")
+        west = rows.vehicle(session, name="Clinic West")
+        fleet_rows.synced_device(session, east.id, utcnow() - dt.timedelta(hours=2))
+        visit = fleet_rows.visit(session, east.id, utcnow().date(), "nursing_assessment")
+        fleet_rows.diagnosis(session, visit, "J06.9")
+        fleet_rows.claim(session, visit, "submitted", "610.50")
+        request = fleet_rows.supply_request(session, west.id, fleet_rows.item(session), 120)
+    admin = hub_user("administrator")
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    with serving(hub_app) as base:
+        browser_login(page, base, admin)
+        fleet = page.locator("[data-testid=fleet] tbody tr")
+        assert fleet.count() == 2
+        east_row = page.locator(f"tr[data-vehicle-id='{east.id}']")
+        assert east_row.locator("[data-testid=health]").text_content() == "green"
+        west_row = page.locator(f"tr[data-vehicle-id='{west.id}']")
+        assert west_row.locator("[data-testid=health]").text_content() == "red"
+        assert page.text_content("[data-testid=visits-today]") == "1"
+        assert page.text_content("[data-testid=patients-seen]") == "1"
+        bars = page.locator("[data-testid=chart-per-day] rect")
+        assert bars.count() == 1
+        assert "Clinic East: 1" in bars.first.locator("title").text_content()
+        assert page.locator("[data-testid=chart-per-stage] rect").count() == 1
+        assert "J06.9" in page.text_content("[data-testid=diagnoses]")
+        submitted = page.locator("[data-testid=claims] tr[data-status=submitted]")
+        assert "610.50" in submitted.text_content()
+
+        page.click("nav.mainnav >> text=Supply")
+        row = page.locator(f"tr[data-request-id='{request.id}']")
+        assert "Clinic West" in row.text_content() and "× 120" in row.text_content()
+        row.locator("[data-testid=approve]").click()
+        page.wait_for_selector("[data-testid=fulfil]", state="attached")
+        assert page.url.endswith("/supply")
+    with new_session(hub_engine) as session:
+        approved = session.scalar(select(SupplyRequest).where(SupplyRequest.id == request.id))
+    assert approved is not None and approved.status == "approved"
+    assert approved.decided_by == admin.id
+    assert errors == []  # no CSP violation or script error
+
+
+def test_head_office_pages_render_for_their_roles(
+    page: Any, hub_app: Flask, hub_engine: Engine, hub_user: Callable[..., Staff]
+) -> None:
+    with new_session(hub_engine) as session, session.begin():
+        vehicle = rows.vehicle(session, name="Clinic North")
+        item = fleet_rows.item(session, "Amoxicillin", reorder_level=30)
+        fleet_rows.stock(session, vehicle.id, item, 12, utcnow().date() + dt.timedelta(days=20))
+    admin = hub_user("administrator")
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    with serving(hub_app) as base:
+        browser_login(page, base, admin)
+        page.goto(base + "/stock")
+        cell = page.locator("[data-testid=fleet-stock] td.low")
+        assert cell.count() == 1 and "12" in cell.text_content()
+        page.goto(base + "/reports")
+        assert page.locator("[data-testid=report-claims] tbody tr").count() == 6
+        page.goto(base + "/audit?action=login")
+        assert "login" in page.text_content("[data-testid=audit-results]")
+        page.goto(base + "/people")
+        assert admin.username in page.text_content("[data-testid=people]")
+        page.fill("#invite-form-admin [name=username]", "sister.dlamini")
+        page.fill("#invite-form-admin [name=full_name]", "Sister Dlamini")
+        page.select_option("#invite-form-admin [name=role]", "nurse")
+        page.click("#invite-form-admin button[type=submit]")
+        page.wait_for_selector("#invite-link:not([hidden])")
+        link = page.text_content("#invite-link")
+        assert link is not None and "/invite#" in link
+        # The invited nurse opens the link and chooses a password.
+        page.click("[data-testid=who] button")
+        page.goto(link)
+        page.fill("#password", "Sister-Dlamini-7")
+        page.click("#invite-form button[type=submit]")
+        page.wait_for_selector("#invite-done:not([hidden])")
+    assert errors == []
+
+
+def test_finance_sees_reports_but_not_stock_or_people(
+    page: Any, hub_app: Flask, hub_user: Callable[..., Staff]
+) -> None:
+    finance = hub_user("finance")
+    with serving(hub_app) as base:
+        browser_login(page, base, finance)
+        nav = page.text_content("nav.mainnav")
+        assert "Reports" in nav and "Stock" not in nav and "People" not in nav
+        assert page.locator("[data-testid=claims]").count() == 1
+        response = page.goto(base + "/people")
+        assert response is not None and response.status == 403
