@@ -96,7 +96,8 @@ def home() -> Any:
     data = service.overview(
         db.session, health(), utcnow(), with_claims=permits(actor.role, "claims:read")
     )
-    return render_template("dashboard/home.html", data=data)
+    may_handle_alerts = permits(actor.role, "alerts:write")
+    return render_template("dashboard/home.html", data=data, may_handle_alerts=may_handle_alerts)
 
 
 @bp.get("/supply")

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from common.database import new_session
 from schema.base import utcnow
-from schema.models import SupplyRequest
+from schema.models import Alert, Delivery, SupplyRequest
 from tests.hub import fleet_rows
 from tests.support import rows
 from tests.support.identity import Staff, browser_login
@@ -29,6 +29,7 @@ def test_admin_sees_the_fleet_and_a_synced_visit_and_approves_a_supply_request(
         fleet_rows.diagnosis(session, visit, "J06.9")
         fleet_rows.claim(session, visit, "submitted", "610.50")
         request = fleet_rows.supply_request(session, west.id, fleet_rows.item(session), 120)
+        alert = fleet_rows.alert(session, east.id, title="Oxygen low")
     admin = hub_user("administrator")
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -50,16 +51,38 @@ def test_admin_sees_the_fleet_and_a_synced_visit_and_approves_a_supply_request(
         submitted = page.locator("[data-testid=claims] tr[data-status=submitted]")
         assert "610.50" in submitted.text_content()
 
+        alert_row = page.locator(f"tr[data-alert-id='{alert.id}']")
+        assert "Oxygen low" in alert_row.text_content()
+        alert_row.locator("button", has_text="Acknowledge").click()
+        page.wait_for_selector(f"tr[data-alert-id='{alert.id}'] >> text=acknowledged")
+
         page.click("nav.mainnav >> text=Supply")
         row = page.locator(f"tr[data-request-id='{request.id}']")
         assert "Clinic West" in row.text_content() and "× 120" in row.text_content()
         row.locator("[data-testid=approve]").click()
-        page.wait_for_selector("[data-testid=fulfil]", state="attached")
-        assert page.url.endswith("/supply")
+        form = page.locator("[data-testid=fulfil]")
+        form.wait_for()
+        with new_session(hub_engine) as session:
+            approved = session.get(SupplyRequest, request.id)
+        assert approved is not None and approved.status == "approved"
+        assert approved.decided_by == admin.id
+
+        later = (utcnow().date() + dt.timedelta(days=365)).isoformat()
+        form.locator("[name=batch_number]").fill("PCM-9")
+        form.locator("[name=expiry_date]").fill(later)
+        form.locator("[name=tracking_number]").fill("CG-77")
+        form.locator("button[type=submit]").click()
+        row.wait_for(state="detached")  # fulfilled: no longer open
+        page.goto(base + "/supply?status=fulfilled")
+        assert "Delivery pending" in page.text_content("[data-testid=supply-requests]")
+        page.click("button:has-text('Mark shipped')")
+        page.wait_for_selector("text=Delivery shipped")
     with new_session(hub_engine) as session:
-        approved = session.scalar(select(SupplyRequest).where(SupplyRequest.id == request.id))
-    assert approved is not None and approved.status == "approved"
-    assert approved.decided_by == admin.id
+        shipped = session.scalar(select(Delivery))
+    assert shipped is not None and shipped.status == "shipped"
+    assert shipped.tracking_number == "CG-77"
+    with new_session(hub_engine) as session:
+        assert session.get_one(Alert, alert.id).acknowledged_by == admin.id
     assert errors == []  # no CSP violation or script error
 
 

@@ -9,10 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
 
 from common.database import new_session
 from hub.alert import job
+from hub.cli import main
 from hub.fleet.service import Health
 from schema.base import utcnow
 from schema.models import Alert, AlertEscalation, SyncLink
@@ -165,3 +167,17 @@ def test_roles_without_alerts_neither_see_nor_change_them(
     assert row_counts(hub_engine, ignore=("audit_record", "audit_chain")) == before
     viewer = hub_user("viewer")
     assert hub_client.post(path, headers=viewer.headers).status_code == 403
+
+
+def test_clinic_hub_jobs_runs_every_job_once(
+    hub_engine: Engine, hub_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with new_session(hub_engine) as session, session.begin():
+        vehicle = rows.vehicle(session, name="Far")
+        fleet_rows.synced_device(session, vehicle.id, utcnow() - dt.timedelta(days=5))
+        fleet_rows.alert(session, vehicle.id, created_at=utcnow() - dt.timedelta(hours=2))
+    monkeypatch.setenv("HUB_DATABASE_URL", hub_database_url)
+    result = CliRunner().invoke(main, ["jobs", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "escalated 1 alerts; stale sync: raised 1, resolved 0" in result.output
+    assert count(hub_engine, Alert, Alert.kind == "sync_stale") == 1
