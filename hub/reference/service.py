@@ -124,6 +124,11 @@ def import_formulary(session: Session, actor: Actor, parsed: csvfile.Parsed) -> 
             for name, value in data.items():
                 setattr(item, name, value)
             counts["updated"] += 1
+    try:
+        session.flush()
+    except IntegrityError:  # another import added the same NAPPI code meanwhile
+        session.rollback()
+        raise Conflict("The formulary changed while importing; nothing was imported") from None
     audit.record(session, actor, "formulary_imported", resource_type="item", detail=counts)
     session.commit()
     return counts
