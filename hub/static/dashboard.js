@@ -69,6 +69,27 @@
     form.reset();
   }
 
+  // Change a user's role, then add and remove vehicle assignments to match the choice.
+  async function onEditUser(form) {
+    const id = form.dataset.editUser;
+    const calls = [];
+    const role = form.elements.role.value;
+    if (role !== form.dataset.roleWas) calls.push(["PUT", `/api/users/${id}`, { role }]);
+    const before = new Set(form.dataset.vehiclesWere.split(",").filter(Boolean));
+    const after = new Set([...form.elements.vehicle_ids.selectedOptions].map((o) => o.value));
+    for (const v of after) {
+      if (!before.has(v)) calls.push(["POST", `/api/users/${id}/vehicles`, { vehicle_id: v }]);
+    }
+    for (const v of before) {
+      if (!after.has(v)) calls.push(["DELETE", `/api/users/${id}/vehicles/${v}`]);
+    }
+    for (const [method, url, body] of calls) {
+      const result = await Clinic.api(method, url, body);
+      if (!result.ok) { Clinic.showErrors(form, result); return; }
+    }
+    window.location.reload();
+  }
+
   document.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-post]");
     if (button) { event.preventDefault(); onAction(button); }
@@ -77,5 +98,6 @@
     const form = event.target;
     if (form.dataset.fulfil) { event.preventDefault(); onFulfil(form); }
     if (form.id === "invite-form-admin") { event.preventDefault(); onInvite(form); }
+    if (form.dataset.editUser) { event.preventDefault(); onEditUser(form); }
   });
 })();

@@ -53,8 +53,9 @@ def test_admin_sees_the_fleet_and_a_synced_visit_and_approves_a_supply_request(
 
         alert_row = page.locator(f"tr[data-alert-id='{alert.id}']")
         assert "Oxygen low" in alert_row.text_content()
-        alert_row.locator("button", has_text="Acknowledge").click()
-        page.wait_for_selector(f"tr[data-alert-id='{alert.id}'] >> text=acknowledged")
+        with page.expect_navigation():
+            alert_row.locator("button", has_text="Acknowledge").click()
+        assert alert_row.locator(".badge", has_text="acknowledged").count() == 1
 
         page.click("nav.mainnav >> text=Supply")
         row = page.locator(f"tr[data-request-id='{request.id}']")
@@ -105,8 +106,18 @@ def test_head_office_pages_render_for_their_roles(
         assert page.locator("[data-testid=report-claims] tbody tr").count() == 6
         page.goto(base + "/audit?action=login")
         assert "login" in page.text_content("[data-testid=audit-results]")
+        nurse = hub_user("nurse")
         page.goto(base + "/people")
         assert admin.username in page.text_content("[data-testid=people]")
+        edit = page.locator(f"form[data-edit-user='{nurse.id}']")
+        page.locator(f"tr[data-user-id='{nurse.id}'] summary").click()
+        edit.locator("[name=role]").select_option("doctor")
+        edit.locator("[name=vehicle_ids]").select_option(vehicle.id)
+        with page.expect_navigation():  # saved, then reloaded
+            edit.locator("button[type=submit]").click()
+        cells = page.locator(f"tr[data-user-id='{nurse.id}'] > td")
+        assert cells.nth(2).text_content() == "doctor"
+        assert cells.nth(3).text_content() == "Clinic North"
         page.fill("#invite-form-admin [name=username]", "sister.dlamini")
         page.fill("#invite-form-admin [name=full_name]", "Sister Dlamini")
         page.select_option("#invite-form-admin [name=role]", "nurse")
