@@ -185,3 +185,36 @@ def test_malformed_csv_files_are_refused(
     response = hub_client.post("/api/formulary/import", data=text.encode(), headers=headers)
     assert response.status_code == 400 and response.get_json()["success"] is False
     assert row_counts(hub_engine) == before
+
+
+def test_bad_updates_change_nothing(
+    hub_client: Any, hub_user: Callable[..., Staff], hub_engine: Engine
+) -> None:
+    admin = hub_user("administrator")
+    tariff = {"code": "0190", "description": "GP consultation", "kind": "consultation"}
+    made = hub_client.post("/api/tariffs", json={**tariff, "amount": "520"}, headers=admin.headers)
+    other = hub_client.post(
+        "/api/tariffs", json={**tariff, "code": "0191", "amount": "1"}, headers=admin.headers
+    )
+    province = hub_client.post(
+        "/api/provinces", json={"code": "KZN", "name": "KwaZulu-Natal"}, headers=admin.headers
+    ).get_json()["data"]
+    location = hub_client.post(
+        "/api/locations",
+        json={"province_id": province["id"], "name": "Ixopo"},
+        headers=admin.headers,
+    ).get_json()["data"]
+    tariff_path = f"/api/tariffs/{made.get_json()['data']['id']}"
+    location_path = f"/api/locations/{location['id']}"
+    before = row_counts(hub_engine)
+    for path, body, status in [
+        (tariff_path, {}, 400),
+        (tariff_path, {"amount": "abc"}, 400),
+        (tariff_path, {"code": other.get_json()["data"]["code"]}, 409),
+        (location_path, {"province_id": "no-such-province"}, 400),
+        (location_path, {"longitude": "181"}, 400),
+        ("/api/locations/no-such-location", {"name": "X"}, 404),
+    ]:
+        response = hub_client.put(path, json=body, headers=admin.headers)
+        assert response.status_code == status, (path, body, response.get_json())
+    assert row_counts(hub_engine) == before

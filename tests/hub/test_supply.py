@@ -181,3 +181,21 @@ def test_two_hub_processes_approving_at_once_approve_once(
         deliveries = connection.scalar(select(func.count()).select_from(Delivery))
     assert status == "approved" and deliveries == 0
     assert approvals == 2  # the insert and exactly one approval
+
+
+def test_bad_decisions_and_status_changes_change_nothing(
+    hub_client: Any, hub_user: Callable[..., Staff], hub_engine: Engine, pending: dict[str, str]
+) -> None:
+    admin = hub_user("administrator")
+    base = f"/api/supply-requests/{pending['request']}"
+    before = row_counts(hub_engine)
+    for path, body, status in [
+        (f"{base}/approve", {"note": "x" * 501}, 400),
+        (f"{base}/reject", {"reason": ""}, 400),
+        ("/api/supply-requests/no-such/approve", None, 404),
+        ("/api/deliveries/no-such/status", {"status": "shipped"}, 404),
+        ("/api/deliveries/no-such/status", {"status": "lost"}, 400),
+    ]:
+        response = hub_client.post(path, json=body, headers=admin.headers)
+        assert response.status_code == status, (path, response.get_json())
+    assert row_counts(hub_engine) == before
