@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from common import web
 from common.access import current_actor
-from common.api import endpoint
+from common.api import PageQuery, endpoint
 from common.database import db
 from common.permission import Role, permits
 from common.users import service as users
@@ -156,7 +156,7 @@ def reports_page() -> Any:
 @endpoint("users:read", page=True)
 def people() -> Any:
     """Staff accounts: roles, vehicles, password resets, deactivation and invitations."""
-    page = _args(RequestQuery)["page"]
+    page = _args(PageQuery)["page"]
     rows, total = users.list_users(db.session, users.UserFilter(), page, 100)
     return render_template(
         "dashboard/people.html",
