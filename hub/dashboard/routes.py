@@ -26,7 +26,9 @@ from hub.fleet import service as fleet
 from hub.fleet.routes import bp as fleet_bp
 from hub.fleet.routes import health
 from hub.invite.routes import bp as invites_bp
+from hub.planning import service as planning
 from hub.planning.routes import bp as planning_bp
+from hub.reference import service as reference
 from hub.reference.routes import bp as reference_bp
 from hub.report import service as reports
 from hub.report.routes import bp as reports_bp
@@ -51,6 +53,8 @@ NAV = (
     ("Supply", "dashboard.supply", "supply:read"),
     ("Stock", "dashboard.stock", "inventory:read"),
     ("Reports", "dashboard.reports_page", "reports:read"),
+    ("Formulary", "dashboard.formulary", "reference:read"),
+    ("Routes", "dashboard.routes_page", "routes:read"),
     ("People", "dashboard.people", "users:read"),
     ("Audit log", "dashboard.audit", "audit:read"),
     # Reserved for the sync issue's pages (the lead adds them here, in this order):
@@ -149,6 +153,34 @@ def reports_page() -> Any:
         scope=chosen,
         filters=filters,
         vehicles=_vehicle_names(),
+    )
+
+
+@bp.get("/formulary")
+@endpoint("reference:read", page=True)
+def formulary() -> Any:
+    """The formulary and tariff table, with CSV export and import."""
+    items, _ = reference.page_of(db.session, reference.items(None, None, None), 1, 2000)
+    tariffs, _ = reference.page_of(db.session, reference.tariffs(None, None), 1, 2000)
+    may_write = permits(current_actor().role, "reference:write")
+    return render_template(
+        "dashboard/formulary.html", items=items, tariffs=tariffs, may_write=may_write
+    )
+
+
+@bp.get("/routes")
+@endpoint("routes:read", page=True)
+def routes_page() -> Any:
+    """Routes planned from today, with CSV export and import."""
+    since = utcnow().date()
+    wanted = planning.RouteFilter(date_from=since)
+    routes, _ = planning.list_routes(db.session, wanted, 1, 500)
+    return render_template(
+        "dashboard/routes.html",
+        routes=routes,
+        since=since,
+        vehicles=_vehicle_names(),
+        may_write=permits(current_actor().role, "routes:write"),
     )
 
 

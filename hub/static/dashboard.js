@@ -90,6 +90,39 @@
     window.location.reload();
   }
 
+  // <input type=file data-import="/api/.../import">: send the file as text/csv and show
+  // the outcome, or every bad line with its errors.
+  async function onImport(input) {
+    const box = input.closest("[data-testid]") || document;
+    const result = box.querySelector("[data-role=import-result]");
+    const list = box.querySelector("[data-role=import-errors]");
+    list.replaceChildren();
+    const file = input.files[0];
+    if (!file) return;
+    const headers = { "Content-Type": "text/csv", "Accept": "application/json" };
+    const token = document.querySelector('meta[name="csrf-token"]')?.content;
+    if (token) headers["X-CSRF-Token"] = token;
+    const response = await fetch(input.dataset.import, {
+      method: "POST", headers, body: await file.text(), credentials: "same-origin",
+    });
+    const body = await response.json().catch(() => null);
+    result.hidden = false;
+    result.className = response.ok ? "flash" : "flash error";
+    result.textContent = (body && (response.ok ? body.message : body.error)) || "Import failed";
+    for (const row of (body && body.details && body.details.rows) || []) {
+      for (const [field, messages] of Object.entries(row.errors)) {
+        const item = document.createElement("li");
+        item.textContent = `Line ${row.line}, ${field}: ${[].concat(messages).join(" ")}`;
+        list.appendChild(item);
+      }
+    }
+    input.value = "";
+  }
+
+  document.addEventListener("change", (event) => {
+    if (event.target.matches("input[type=file][data-import]")) onImport(event.target);
+  });
+
   document.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-post]");
     if (button) { event.preventDefault(); onAction(button); }

@@ -145,3 +145,33 @@ def test_finance_sees_reports_but_not_stock_or_people(
         assert page.locator("[data-testid=claims]").count() == 1
         response = page.goto(base + "/people")
         assert response is not None and response.status == 403
+
+
+FORMULARY_CSV = b"""nappi_code,name,kind,strength,unit,pack_size,tariff_price,reorder_level,active
+7010017,Paracetamol,medicine,500 mg,tablet,20,7.00,100,true
+"""
+
+
+def test_the_formulary_imports_a_csv_from_the_page_and_names_bad_lines(
+    page: Any, hub_app: Flask, hub_engine: Engine, hub_user: Callable[..., Staff]
+) -> None:
+    admin = hub_user("administrator")
+    upload = "[data-testid=formulary-import] input[type=file]"
+    with serving(hub_app) as base:
+        browser_login(page, base, admin)
+        page.click("nav.mainnav >> text=Formulary")
+        bad = FORMULARY_CSV + b"70X,Broken,medicine,,tablet,1,,0,true\n"
+        page.set_input_files(
+            upload, files=[{"name": "f.csv", "mimeType": "text/csv", "buffer": bad}]
+        )
+        errors = page.locator("[data-testid=formulary-import] [data-role=import-errors] li")
+        errors.first.wait_for()
+        assert errors.first.text_content().startswith("Line 3, nappi_code:")
+        assert "nothing was imported" in page.text_content("[data-role=import-result]")
+        good = [{"name": "f.csv", "mimeType": "text/csv", "buffer": FORMULARY_CSV}]
+        page.set_input_files(upload, files=good)
+        page.wait_for_selector("text=Imported 1 new and 0 changed items")
+        page.reload()
+        assert "Paracetamol" in page.text_content("[data-testid=formulary]")
+        page.click("nav.mainnav >> text=Routes")
+        assert "No routes planned." in page.text_content("[data-testid=routes]")
