@@ -98,7 +98,11 @@ def home() -> Any:
     """The head-office dashboard: fleet health, visits, diagnoses, claims, alerts."""
     actor = current_actor()
     data = service.overview(
-        db.session, health(), utcnow(), with_claims=permits(actor.role, "claims:read")
+        db.session,
+        health(),
+        utcnow(),
+        with_claims=permits(actor.role, "claims:read"),
+        with_alerts=permits(actor.role, "alerts:read"),
     )
     may_handle_alerts = permits(actor.role, "alerts:write")
     return render_template("dashboard/home.html", data=data, may_handle_alerts=may_handle_alerts)

@@ -23,21 +23,24 @@ STAGES = (
 
 
 def overview(
-    session: Session, health: Health, now: dt.datetime, *, with_claims: bool
+    session: Session, health: Health, now: dt.datetime, *, with_claims: bool, with_alerts: bool
 ) -> dict[str, Any]:
-    """The start page: headline figures, fleet health, charts, diagnoses, claims, alerts."""
+    """The start page: headline figures, fleet health, charts, diagnoses, and claims and
+    open alerts for the roles that may see them."""
     today = now.date()
     scope = reports.Scope(today - dt.timedelta(days=29), today)
     recent = reports.Scope(today - dt.timedelta(days=CHART_DAYS - 1), today)
     visit_rows = reports.visits(session, recent).records()
-    open_alerts, alert_total = alerts.list_alerts(session, alerts.AlertFilter(), 1, 10)
+    open_alerts, alert_total = (
+        alerts.list_alerts(session, alerts.AlertFilter(), 1, 10) if with_alerts else ([], 0)
+    )
     return {
         "stats": reports.stats(session, scope, health, now, with_claims=with_claims),
         "fleet": fleet(session, health, now),
         "per_day": _per_day(visit_rows, recent),
         "per_stage": _per_stage(visit_rows),
         "diagnoses": reports.diagnoses(session, scope).records()[:10],
-        "alerts": open_alerts,
+        "alerts": open_alerts if with_alerts else None,
         "alert_total": alert_total,
     }
 

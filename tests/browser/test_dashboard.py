@@ -143,6 +143,7 @@ def test_finance_sees_reports_but_not_stock_or_people(
         nav = page.text_content("nav.mainnav")
         assert "Reports" in nav and "Stock" not in nav and "People" not in nav
         assert page.locator("[data-testid=claims]").count() == 1
+        assert page.locator("[data-testid=alerts]").count() == 0  # alerts may name patients
         response = page.goto(base + "/people")
         assert response is not None and response.status == 403
 
