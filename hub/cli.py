@@ -130,6 +130,19 @@ def _vehicle_id(session: Session, name_or_id: str) -> str:
     if row is None:
         raise click.ClickException(f"no vehicle with id, name or plate {name_or_id!r}")
     return row.id
+@main.command(help="Run the hub's background jobs (alert escalation, stale-sync alerts).")
+@click.option("--once", is_flag=True, help="Run each job once and exit.")
+@click.option("--interval", default=60, show_default=True, help="Seconds between runs.")
+def jobs(once: bool, interval: int) -> None:
+    from hub.alert import runner
+
+    config = _config()
+    with friendly_errors():
+        engine = open_engine(config)
+        if once:
+            click.echo(runner.run_once(engine, config))
+        else:
+            runner.run_forever(engine, config, interval)
 
 
 def _create_app() -> object:

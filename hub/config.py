@@ -32,6 +32,8 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": environ.get("HUB_RATELIMIT_STORAGE_URI", "memory://"),
         "SESSION_MAX_HOURS": env_int(environ, "HUB_SESSION_MAX_HOURS", 12),
         "COOKIE_SECURE": env_bool(environ, "HUB_COOKIE_SECURE", True),
+        "SYNC_AMBER_HOURS": env_int(environ, "HUB_SYNC_AMBER_HOURS", 24),
+        "SYNC_RED_HOURS": env_int(environ, "HUB_SYNC_RED_HOURS", 72),
         "PALMED_API_URL": environ.get("PALMED_API_URL", "http://127.0.0.1:5200"),
         "PALMED_API_KEY": environ.get("PALMED_API_KEY", ""),
     }

@@ -21,7 +21,7 @@ from common.access import Actor
 from common.api import endpoint_spec
 from common.audit import Who
 from common.auth import sessions, tokens
-from common.auth.service import Lockout, refusal_for
+from common.auth.service import PASSWORD_CHANGE_REQUIRED, Lockout, must_change_password, refusal_for
 from common.database import db, transaction_apart, write_intended
 from common.errors import APIError, Forbidden, Unauthorized
 from common.node import this_node
@@ -32,6 +32,16 @@ SECURE_COOKIE = "__Host-" + COOKIE  # browsers bind it to this exact origin over
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# All a user holding a temporary password may do: see who they are, change it, log out.
+PASSWORD_CHANGE_ENDPOINTS = frozenset(
+    {
+        "auth.me",
+        "auth.verify",
+        "auth.change_password",
+        "auth_pages.password",
+        "auth_pages.password_submit",
+    }
+)
 
 
 def authenticate() -> Actor | None:
@@ -45,7 +55,16 @@ def authenticate() -> Actor | None:
         raise
     if actor is not None and actor.session_id is not None:
         _check_csrf(actor)
+    if actor is not None and _password_change_pending(actor):
+        record_denial(actor, _permission(), "password change required")
+        raise Forbidden(PASSWORD_CHANGE_REQUIRED)
     return actor
+
+
+def _password_change_pending(actor: Actor) -> bool:
+    if _public() or request.endpoint in PASSWORD_CHANGE_ENDPOINTS:
+        return False
+    return must_change_password(db.session, actor.user_id)
 
 
 def record_denial(actor: Actor | None, permission: str, reason: str) -> None:

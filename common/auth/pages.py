@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
+from common.access import current_actor
 from common.api import endpoint
 from common.auth import credentials, service
-from common.auth.schemas import LoginForm
+from common.auth.schemas import LoginForm, PasswordForm
 from common.database import db
 from common.errors import APIError
+from common.users import find_by_username
 
 bp = Blueprint("auth_pages", __name__)
 
@@ -53,9 +55,38 @@ def login_submit() -> Any:
     except APIError as refusal:
         needs_code = refusal.message in (service.TOTP_REQUIRED, service.WRONG_TOTP)
         return _form(refusal.message, form["username"], target, needs_code, refusal.status)
+    user = find_by_username(db.session, form["username"])
+    if user is not None and user.must_change_password:
+        target = url_for("auth_pages.password")
     response = redirect(target)
     credentials.set_session_cookie(response, raw_id, lifetime)
     return response
+
+
+@bp.get("/password")
+@endpoint("profile:read", page=True)
+def password() -> Any:
+    """The change-password page (where a temporary password leads)."""
+    return render_template("auth/password.html", error=None)
+
+
+@bp.post("/password")
+@endpoint("profile:read", page=True)
+def password_submit() -> Any:
+    """Change your own password from the page."""
+    try:
+        form = PasswordForm().load(request.form.to_dict())
+        service.change_password(
+            db.session, current_actor(), form["current_password"], form["new_password"]
+        )
+    except (ValidationError, APIError) as problem:
+        message = "Enter your current and new password."
+        if isinstance(problem, APIError):
+            details = problem.details or {}
+            message = " ".join(m for ms in details.values() for m in ms) or problem.message
+        return render_template("auth/password.html", error=message), 400
+    flash("Your password is changed.", "success")
+    return redirect(url_for(current_app.config["HOME_ENDPOINT"]))
 
 
 @bp.post("/logout")

@@ -13,6 +13,7 @@ from common.auth.schemas import (
     LoginBody,
     LogoutBody,
     MeOut,
+    PasswordChange,
     RefreshBody,
     TokensOut,
     TotpCode,
@@ -72,6 +73,17 @@ def verify() -> Any:
     actor = current_actor()
     expires = actor.token_expires_at.isoformat() if actor.token_expires_at else None
     return ok({"valid": True, "user_id": actor.user_id, "role": actor.role, "expires_at": expires})
+
+
+@bp.post("/api/auth/password")
+@endpoint("profile:read", body=PasswordChange)
+def change_password(body: dict[str, Any]) -> Any:
+    """Change your own password (required after a reset: a temporary password allows
+    nothing else)."""
+    service.change_password(
+        db.session, current_actor(), body["current_password"], body["new_password"]
+    )
+    return ok(None, "Password changed")
 
 
 @totp_bp.post("/api/auth/totp/setup")

@@ -43,6 +43,18 @@ class TotpCode(Schema):
     code = fields.String(required=True, validate=CODE)
 
 
+class PasswordChange(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(1, 1024))
+    new_password = fields.String(required=True, validate=validate.Length(1, 1024))
+
+
+class PasswordForm(PasswordChange):
+    """The change-password page's form."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
 class TokensOut(Schema):
     access_token = fields.String()
     token_type = fields.String()

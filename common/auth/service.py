@@ -25,7 +25,7 @@ from common.auth import sessions, tokens
 from common.database import locked_row, transaction_apart
 from common.errors import APIError, BadRequest, Forbidden, Unauthorized
 from common.node import this_node
-from common.password import hash_password, needs_rehash, verify_password
+from common.password import hash_password, needs_rehash, password_problem, verify_password
 from common.permission import granted
 from common.users import find_by_username, is_assigned
 from common.users.service import NOT_ENROLLED, get_user
@@ -38,6 +38,7 @@ WRONG_TOTP = "Wrong authenticator code"
 DEACTIVATED = "This account is deactivated; ask an administrator"
 NOT_ASSIGNED = "You are not assigned to this vehicle; ask head office to assign you"
 NOT_ENROLLED_LOGIN = f"{NOT_ENROLLED}: nobody can log in on it until it is enrolled"
+PASSWORD_CHANGE_REQUIRED = "Change your temporary password first, on the /password page"  # noqa: S105
 
 TOTP_SECRET = re.compile(r"^[A-Z2-7]{32}$")
 _UNKNOWN_USERS = uuid.UUID("6f1d3c8e-2b7a-4c0e-9a55-0d1e2f3a4b5c")
@@ -150,6 +151,28 @@ def me(session: Session, actor: Actor) -> dict[str, Any]:
         "authenticated_by": "session" if actor.session_id else "token",
         "token_expires_at": actor.token_expires_at,
     }
+
+
+def must_change_password(session: Session, user_id: str) -> bool:
+    """Whether the user still holds a temporary password (reset or invite)."""
+    user = session.get(User, user_id)
+    return user is not None and user.must_change_password
+
+
+def change_password(session: Session, actor: Actor, current: str, new: str) -> None:
+    """Replace the actor's password (ending a temporary one) after checking the current."""
+    user = _acting_user(session, actor)
+    if not verify_password(user.password_hash, current):
+        raise BadRequest("Invalid input", details={"current_password": ["Wrong password"]})
+    problem = password_problem(new) or (
+        "The new password must differ from the current one" if new == current else None
+    )
+    if problem:
+        raise BadRequest("Invalid input", details={"new_password": [problem]})
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    audit.record(session, actor, "password_changed", resource_type="user", resource_id=user.id)
+    session.commit()
 
 
 def totp_setup(actor: Actor, issuer: str) -> dict[str, str]:

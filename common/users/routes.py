@@ -10,7 +10,14 @@ from common.access import current_actor
 from common.api import created, endpoint, ok, paginated
 from common.database import db
 from common.users import service
-from common.users.schemas import Assignment, UserCreate, UserOut, UserQuery, UserUpdate
+from common.users.schemas import (
+    Assignment,
+    PasswordResetOut,
+    UserCreate,
+    UserOut,
+    UserQuery,
+    UserUpdate,
+)
 
 bp = Blueprint("users", __name__)
 
@@ -54,6 +61,15 @@ def deactivate_user(user_id: str) -> Any:
     """Stop a user logging in; their sessions and tokens stop working at once."""
     user = service.deactivate_user(db.session, current_actor(), user_id)
     return ok(_out.dump(user), "User deactivated")
+
+
+@bp.post("/api/users/<user_id>/reset-password")
+@endpoint("users:manage", response=PasswordResetOut)
+def reset_password(user_id: str) -> Any:
+    """Give a user a temporary password, shown once, that must be changed at next login."""
+    user, temporary = service.reset_password(db.session, current_actor(), user_id)
+    data = PasswordResetOut().dump({"user": user, "temporary_password": temporary})
+    return ok(data, "Password reset: give the user this temporary password")
 
 
 @bp.post("/api/users/<user_id>/vehicles")

@@ -56,3 +56,8 @@ class UserUpdate(Schema):
 
 class Assignment(Schema):
     vehicle_id = fields.String(required=True, validate=validate.Length(1, 36))
+
+
+class PasswordResetOut(Schema):
+    user = fields.Nested(UserOut)
+    temporary_password = fields.String()

@@ -8,6 +8,7 @@ API, and an edge administrator's emergency users are assigned to this vehicle on
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -143,6 +144,24 @@ def update_user(
 def deactivate_user(session: Session, actor: Actor, user_id: str) -> dict[str, Any]:
     """Stop a user from logging in anywhere; their sessions and tokens stop working at once."""
     return update_user(session, actor, user_id, {"active": False})
+
+
+def reset_password(session: Session, actor: Actor, user_id: str) -> tuple[dict[str, Any], str]:
+    """Give a user a temporary password (shown once) that must be changed at next use;
+    their sessions end at once."""
+    user = _find(session, user_id)
+    if user.id == actor.user_id:
+        raise Conflict("Change your own password with your current one, not a reset")
+    temporary = temporary_password()
+    user.password_hash = hash_password(temporary)
+    user.must_change_password = True
+    sessions.revoke_all(session, user.id)
+    return _saved(session, actor, "password_reset", user.id, None), temporary
+
+
+def temporary_password() -> str:
+    """A random password that passes the password rules, for resets and invites."""
+    return "Tmp-" + secrets.token_urlsafe(12) + "-9"
 
 
 def add_assignment(session: Session, actor: Actor, user_id: str, vehicle_id: str) -> dict[str, Any]:

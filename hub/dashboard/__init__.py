@@ -1,0 +1,1 @@
+"""Head office's dashboard: the pages, and the wiring of the head-office APIs behind them."""

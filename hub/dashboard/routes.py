@@ -1,18 +1,225 @@
-"""Head office's start page."""
+"""Head office's pages, and the wiring of the head-office APIs they are built on.
+
+Pages render on the server from the same services as the API; their buttons and forms
+call the JSON API through static scripts (the CSP forbids inline script).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Flask, render_template, request
+from marshmallow import Schema
+from sqlalchemy import select
 
-from common.api import endpoint
+from common import web
+from common.access import current_actor
+from common.api import PageQuery, endpoint
+from common.database import db
+from common.permission import Role, permits
+from common.users import service as users
+from hub.alert.routes import bp as alerts_bp
+from hub.audit import service as audit_search
+from hub.audit.schemas import AuditQuery
+from hub.dashboard import service
+from hub.fleet import service as fleet
+from hub.fleet.routes import bp as fleet_bp
+from hub.fleet.routes import health
+from hub.invite.routes import bp as invites_bp
+from hub.planning import service as planning
+from hub.planning.routes import bp as planning_bp
+from hub.reference import service as reference
+from hub.reference.routes import bp as reference_bp
+from hub.report import service as reports
+from hub.report.routes import bp as reports_bp
+from hub.report.routes import scope
+from hub.report.schemas import Period
+from hub.supply import service as supplies
+from hub.supply.routes import bp as supply_bp
+from hub.supply.schemas import RequestQuery, StockQuery
+from schema.base import utcnow
+from schema.models import Vehicle
 
-bp = Blueprint("dashboard", __name__, template_folder="../templates")
+bp = Blueprint(
+    "dashboard",
+    __name__,
+    template_folder="../templates",
+    static_folder="../static",
+    static_url_path="/static/hub",
+)
+
+NAV = (
+    ("Dashboard", "dashboard.home", "dashboard:read"),
+    ("Supply", "dashboard.supply", "supply:read"),
+    ("Stock", "dashboard.stock", "inventory:read"),
+    ("Reports", "dashboard.reports_page", "reports:read"),
+    ("Formulary", "dashboard.formulary", "reference:read"),
+    ("Routes", "dashboard.routes_page", "routes:read"),
+    ("People", "dashboard.people", "users:read"),
+    ("Audit log", "dashboard.audit", "audit:read"),
+    # Reserved for the sync issue's pages (the lead adds them here, in this order):
+    # ("Devices", "devices.page", "devices:read"),
+    # ("Conflicts", "conflicts.page", "sync:resolve"),
+    # ("Duplicates", "duplicates.page", "patients:merge"),
+)
+
+
+def install(app: Flask) -> None:
+    """Register the head-office APIs (people, reference data, planning, supply, fleet,
+    reports, alerts) and the dashboard's menu."""
+    for blueprint in (
+        invites_bp,
+        reference_bp,
+        planning_bp,
+        supply_bp,
+        fleet_bp,
+        reports_bp,
+        alerts_bp,
+    ):
+        app.register_blueprint(blueprint)
+    for label, endpoint_name, permission in NAV:
+        web.add_nav(app, label, endpoint_name, permission)
+
+
+def _args(schema: type[Schema]) -> dict[str, Any]:
+    """A page's query string through its schema; blank form fields count as absent."""
+    loaded: dict[str, Any] = schema().load({k: v for k, v in request.args.items() if v != ""})
+    return loaded
+
+
+def _vehicle_names() -> dict[str, str]:
+    rows = db.session.execute(select(Vehicle.id, Vehicle.name).order_by(Vehicle.name))
+    return {vehicle_id: name for vehicle_id, name in rows}
 
 
 @bp.get("/")
 @endpoint("dashboard:read", page=True)
 def home() -> Any:
-    """The head-office dashboard's start page."""
-    return render_template("dashboard/home.html")
+    """The head-office dashboard: fleet health, visits, diagnoses, claims, alerts."""
+    actor = current_actor()
+    data = service.overview(
+        db.session,
+        health(),
+        utcnow(),
+        with_claims=permits(actor.role, "claims:read"),
+        with_alerts=permits(actor.role, "alerts:read"),
+    )
+    may_handle_alerts = permits(actor.role, "alerts:write")
+    return render_template("dashboard/home.html", data=data, may_handle_alerts=may_handle_alerts)
+
+
+@bp.get("/supply")
+@endpoint("supply:read", page=True)
+def supply() -> Any:
+    """Supply requests from every vehicle, with approve, reject and fulfil actions."""
+    query = _args(RequestQuery)
+    status = query.get("status", supplies.OPEN)
+    wanted = supplies.SupplyFilter(status, query.get("vehicle_id"))
+    rows, _total = supplies.list_requests(db.session, wanted, query["page"], 100)
+    may_approve = permits(current_actor().role, "supply:approve")
+    return render_template(
+        "dashboard/supply.html", requests=rows, status=status, may_approve=may_approve
+    )
+
+
+@bp.get("/stock")
+@endpoint("inventory:read", page=True)
+def stock() -> Any:
+    """Every item's stock on every vehicle, side by side."""
+    query = _args(StockQuery)
+    wanted = fleet.StockFilter(query.get("q"), query["low_only"])
+    items, _total = fleet.stock(db.session, wanted, utcnow().date(), 1, 1000)
+    return render_template(
+        "dashboard/stock.html",
+        items=items,
+        vehicles=list(_vehicle_names().values()),
+        q=query.get("q"),
+        low_only=query["low_only"],
+    )
+
+
+@bp.get("/reports")
+@endpoint("reports:read", page=True)
+def reports_page() -> Any:
+    """Visits, diagnoses, stock usage and claims for a period and vehicle, with CSV."""
+    query = _args(Period)
+    chosen = scope(query)
+    filters = {k: str(v) for k, v in query.items()}
+    tables = [
+        ("visits", "Visits per day, vehicle and stage", reports.visits(db.session, chosen)),
+        ("diagnoses", "Top diagnoses", reports.diagnoses(db.session, chosen)),
+        ("stock-usage", "Stock used", reports.stock_usage(db.session, chosen)),
+        ("claims", "Claims by status", reports.claims(db.session, chosen)),
+    ]
+    return render_template(
+        "dashboard/reports.html",
+        reports=tables,
+        scope=chosen,
+        filters=filters,
+        vehicles=_vehicle_names(),
+    )
+
+
+@bp.get("/formulary")
+@endpoint("reference:read", page=True)
+def formulary() -> Any:
+    """The formulary and tariff table, with CSV export and import."""
+    items, _ = reference.page_of(db.session, reference.items(None, None, None), 1, 2000)
+    tariffs, _ = reference.page_of(db.session, reference.tariffs(None, None), 1, 2000)
+    may_write = permits(current_actor().role, "reference:write")
+    return render_template(
+        "dashboard/formulary.html", items=items, tariffs=tariffs, may_write=may_write
+    )
+
+
+@bp.get("/routes")
+@endpoint("routes:read", page=True)
+def routes_page() -> Any:
+    """Routes planned from today, with CSV export and import."""
+    since = utcnow().date()
+    wanted = planning.RouteFilter(date_from=since)
+    routes, _ = planning.list_routes(db.session, wanted, 1, 500)
+    return render_template(
+        "dashboard/routes.html",
+        routes=routes,
+        since=since,
+        vehicles=_vehicle_names(),
+        may_write=permits(current_actor().role, "routes:write"),
+    )
+
+
+@bp.get("/people")
+@endpoint("users:read", page=True)
+def people() -> Any:
+    """Staff accounts: roles, vehicles, password resets, deactivation and invitations."""
+    page = _args(PageQuery)["page"]
+    rows, total = users.list_users(db.session, users.UserFilter(), page, 100)
+    return render_template(
+        "dashboard/people.html",
+        users=rows,
+        pages=max(1, -(-total // 100)),
+        vehicles=_vehicle_names(),
+        roles=[role.value for role in Role],
+        may_manage=permits(current_actor().role, "users:manage"),
+    )
+
+
+@bp.get("/audit")
+@endpoint("audit:read", page=True)
+def audit() -> Any:
+    """Search the audit trail of every node (the CSV export takes the same filters)."""
+    query = _args(AuditQuery)
+    page, per_page = query.pop("page"), query.pop("per_page")
+    records, total = audit_search.search(
+        db.session, audit_search.AuditFilter(**query), page, per_page
+    )
+    filters = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in query.items()}
+    return render_template(
+        "dashboard/audit.html",
+        records=records,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // per_page)),
+        query=query,
+        filters=filters,
+    )

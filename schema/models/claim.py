@@ -19,6 +19,7 @@ class Claim(SyncedRow, Base):
     __table_args__ = (
         Index("ix_claim_status", "status", "updated_at"),
         Index("ix_claim_vehicle_date", "vehicle_id", "service_date"),
+        Index("ix_claim_service_date", "service_date", "status"),  # fleet reports
         {"info": synced(Policy.SHARED, Scope.VEHICLE, "vehicle_id")},
     )
 

@@ -67,6 +67,7 @@ class StockMovement(SyncedRow, Base):
     __table_args__ = (
         Index("ix_stock_movement_item_lot", "vehicle_id", "item_id", "lot_id"),
         Index("ix_stock_movement_lot", "lot_id", "occurred_at"),
+        Index("ix_stock_movement_occurred", "occurred_at"),  # fleet reports
         {"info": synced(Policy.APPEND_ONLY, Scope.VEHICLE, "vehicle_id")},
     )
 

@@ -20,6 +20,7 @@ class Visit(SyncedRow, Base):
         Index("ix_visit_vehicle_date", "vehicle_id", "visit_date"),
         Index("ix_visit_patient", "patient_id", "visit_date"),
         Index("ix_visit_queue", "vehicle_id", "status", "stage"),
+        Index("ix_visit_date_stage", "visit_date", "vehicle_id", "stage"),  # fleet reports
         UniqueConstraint("vehicle_id", "patient_id", "open_day"),
         {"info": synced(Policy.OWNED, Scope.VEHICLE, "vehicle_id")},
     )

@@ -178,3 +178,24 @@ def test_deactivation_ends_the_users_browser_sessions(node_app: NodeApp) -> None
     assert browser.get("/").status_code == 200
     node_app.client.post(f"/api/users/{nurse.id}/deactivate", headers=admin.headers)
     assert browser.get("/").status_code == 302
+
+
+def test_a_reset_password_must_be_changed_before_anything_else(node_app: NodeApp) -> None:
+    admin, clerk = node_app.user("administrator"), node_app.user("clerk")
+    client = node_app.client
+    reset = client.post(f"/api/users/{clerk.id}/reset-password", headers=admin.headers)
+    assert reset.status_code == 200
+    temporary = reset.get_json()["data"]["temporary_password"]
+    logged_in = client.post(
+        "/api/auth/login", json={"username": clerk.username, "password": temporary}
+    )
+    headers = {"Authorization": f"Bearer {logged_in.get_json()['data']['access_token']}"}
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    assert client.get("/api/auth/verify", headers=headers).status_code == 200
+    assert client.get("/", headers=headers).status_code == 403  # the start page, and all else
+    body = {"current_password": temporary, "new_password": "Clerk-New-Pass-3"}
+    assert client.post("/api/auth/password", json=body, headers=headers).status_code == 200
+    me = client.get("/api/auth/me", headers=headers).get_json()["data"]["user"]
+    assert me["must_change_password"] is False
+    assert client.get("/", headers=headers).status_code == 200
+    assert "password_reset" in audit_actions(node_app.engine)

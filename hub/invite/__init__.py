@@ -1,0 +1,1 @@
+"""Invitations: head office creates a staff account and its owner chooses the password."""

@@ -1,0 +1,1 @@
+"""Routes planned for each vehicle at head office: ordered stops and appointment slots."""

@@ -1,0 +1,89 @@
+"""What the route-planning API takes and gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from common.api import PageQuery
+
+ID = validate.Length(1, 36)
+
+
+def _time(**kwargs: Any) -> fields.AwareDateTime:
+    return fields.AwareDateTime(default_timezone=dt.UTC, **kwargs)
+
+
+class StopIn(Schema):
+    location_id = fields.String(required=True, validate=ID)
+    arrival_at = _time(required=True)
+    departure_at = _time(required=True)
+    slot_minutes = fields.Integer(load_default=30, validate=validate.Range(5, 480))
+    slot_capacity = fields.Integer(load_default=4, validate=validate.Range(1, 200))
+
+    @validates_schema
+    def leaves_after_arriving(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data["departure_at"] <= data["arrival_at"]:
+            raise ValidationError("Must be after arrival_at", "departure_at")
+
+
+class RouteIn(Schema):
+    vehicle_id = fields.String(required=True, validate=ID)
+    route_date = fields.Date(required=True)
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    stops = fields.List(fields.Nested(StopIn), required=True, validate=validate.Length(1, 30))
+
+
+class RouteQuery(PageQuery):
+    vehicle_id = fields.String(validate=ID)
+    date_from = fields.Date()
+    date_to = fields.Date()
+
+
+class SlotOut(Schema):
+    id = fields.String()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    capacity = fields.Integer()
+
+
+class StopOut(Schema):
+    id = fields.String()
+    sequence = fields.Integer()
+    location_id = fields.String()
+    location_name = fields.String()
+    arrival_at = fields.AwareDateTime()
+    departure_at = fields.AwareDateTime()
+    slots = fields.List(fields.Nested(SlotOut))
+
+
+class RouteOut(Schema):
+    id = fields.String()
+    vehicle_id = fields.String()
+    route_date = fields.Date()
+    name = fields.String()
+    status = fields.String()
+    created_at = fields.AwareDateTime()
+    stops = fields.List(fields.Nested(StopOut))
+
+
+class RouteCsvRow(Schema):
+    """One stop per line of the routes CSV; lines with the same vehicle, date and route
+    name make one route."""
+
+    vehicle = fields.String(required=True, validate=validate.Length(1, 120))
+    route_date = fields.Date(required=True)
+    route_name = fields.String(required=True, validate=validate.Length(1, 120))
+    sequence = fields.Integer(required=True, validate=validate.Range(1, 30))
+    location = fields.String(required=True, validate=validate.Length(1, 120))
+    arrival_at = _time(required=True)
+    departure_at = _time(required=True)
+    slot_minutes = fields.Integer(load_default=30, validate=validate.Range(5, 480))
+    slot_capacity = fields.Integer(load_default=4, validate=validate.Range(1, 200))
+
+    @validates_schema
+    def leaves_after_arriving(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data["departure_at"] <= data["arrival_at"]:
+            raise ValidationError("Must be after arrival_at", "departure_at")

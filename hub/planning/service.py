@@ -1,0 +1,304 @@
+"""Planning a vehicle's days: a route of ordered stops, each cut into appointment slots.
+
+Routes, stops and slots are vehicle-scoped synced rows: written here through the ORM,
+they reach that vehicle (and only it) at its next sync.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from common import audit
+from common.access import Actor
+from common.errors import BadRequest, Conflict, NotFound
+from hub import csvfile
+from schema.base import utcnow
+from schema.models import AppointmentSlot, Location, Route, RouteStop, Vehicle
+
+MAX_SLOTS_PER_STOP = 96
+CSV_COLUMNS = (
+    "vehicle",
+    "route_date",
+    "route_name",
+    "sequence",
+    "location",
+    "arrival_at",
+    "departure_at",
+    "slot_minutes",
+    "slot_capacity",
+)
+
+
+@dataclass(frozen=True)
+class RouteFilter:
+    vehicle_id: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def create_route(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Plan a route with its stops and slots for one vehicle and day."""
+    if session.get(Vehicle, data["vehicle_id"]) is None:
+        raise BadRequest("Invalid input", details={"vehicle_id": ["No such vehicle"]})
+    missing = [
+        s["location_id"] for s in data["stops"] if session.get(Location, s["location_id"]) is None
+    ]
+    if missing:
+        raise BadRequest("Invalid input", details={"stops": [f"No such location {missing[0]}"]})
+    problem = order_problem(data["stops"])
+    if problem:
+        raise BadRequest("Invalid input", details={"stops": [problem]})
+    if _planned(session, data["vehicle_id"], data["route_date"], data["name"]):
+        raise Conflict("This vehicle already has a route of that name on that day")
+    route = _build(
+        session, actor, data["vehicle_id"], data["route_date"], data["name"], data["stops"]
+    )
+    audit.record(session, actor, "route_created", resource_type="route", resource_id=route.id)
+    session.commit()
+    return view(session, route)
+
+
+def get_route(session: Session, route_id: str) -> dict[str, Any]:
+    route = session.get(Route, route_id)
+    if route is None:
+        raise NotFound("No such route")
+    return view(session, route)
+
+
+def list_routes(
+    session: Session, wanted: RouteFilter, page: int, per_page: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of routes by date and vehicle, with their stops."""
+    query = _filtered(wanted)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    routes = session.scalars(
+        query.order_by(Route.route_date, Route.vehicle_id, Route.name)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return [view(session, route, slots=False) for route in routes], total
+
+
+def order_problem(stops: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why the stops cannot follow one another in this order, or None."""
+    for before, after in zip(stops, stops[1:], strict=False):
+        if after["arrival_at"] < before["departure_at"]:
+            return "Each stop must start after the one before it leaves"
+    return None
+
+
+def import_routes(session: Session, actor: Actor, parsed: csvfile.Parsed) -> dict[str, int]:
+    """Plan routes from CSV rows (one stop a line); any bad line and nothing is planned."""
+    errors = parsed.errors
+    found = [_resolve(session, line, data, errors) for line, data in parsed.rows]
+    resolved = [row for row in found if row["vehicle_id"]]
+    key = lambda r: (r["vehicle_id"], r["route_date"], r["route_name"])  # noqa: E731
+    groups = [(k, list(g)) for k, g in groupby(sorted(resolved, key=key), key=key)]
+    for (vehicle_id, day, name), stops in groups:
+        _check_group(session, vehicle_id, day, name, stops, errors)
+    csvfile.reject(errors)
+    for (vehicle_id, day, name), stops in groups:
+        ordered = sorted(stops, key=lambda s: s["sequence"])
+        _build(session, actor, vehicle_id, day, name, ordered)
+    counts = {"routes": len(groups), "stops": len(parsed.rows)}
+    audit.record(session, actor, "routes_imported", resource_type="route", detail=counts)
+    session.commit()
+    return counts
+
+
+def export_routes(session: Session, wanted: RouteFilter) -> str:
+    """Routes as CSV, one stop a line, in the import's format."""
+    query = (
+        select(Route, RouteStop, Vehicle.registration_plate, Location.name)
+        .join(RouteStop, RouteStop.route_id == Route.id)
+        .join(Vehicle, Vehicle.id == Route.vehicle_id)
+        .join(Location, Location.id == RouteStop.location_id)
+        .where(Route.id.in_(_filtered(wanted).with_only_columns(Route.id)))
+        .order_by(Route.route_date, Vehicle.registration_plate, Route.name, RouteStop.sequence)
+    )
+    lines = []
+    for route, stop, plate, location in session.execute(query):
+        slots = session.scalars(
+            select(AppointmentSlot)
+            .filter_by(route_stop_id=stop.id)
+            .order_by(AppointmentSlot.starts_at)
+        ).all()
+        minutes = (
+            int((slots[0].ends_at - slots[0].starts_at).total_seconds() // 60) if slots else 30
+        )
+        capacity = slots[0].capacity if slots else 4
+        lines.append(
+            (
+                plate,
+                route.route_date,
+                route.name,
+                stop.sequence,
+                location,
+                stop.arrival_at,
+                stop.departure_at,
+                minutes,
+                capacity,
+            )
+        )
+    return csvfile.write(CSV_COLUMNS, lines)
+
+
+def view(session: Session, route: Route, *, slots: bool = True) -> dict[str, Any]:
+    stops = session.execute(
+        select(RouteStop, Location.name)
+        .join(Location, Location.id == RouteStop.location_id)
+        .where(RouteStop.route_id == route.id)
+        .order_by(RouteStop.sequence)
+    ).all()
+    return {
+        "id": route.id,
+        "vehicle_id": route.vehicle_id,
+        "route_date": route.route_date,
+        "name": route.name,
+        "status": route.status,
+        "created_at": route.created_at,
+        "stops": [_stop_view(session, stop, name, slots) for stop, name in stops],
+    }
+
+
+def _stop_view(session: Session, stop: RouteStop, location: str, slots: bool) -> dict[str, Any]:
+    found = (
+        session.scalars(
+            select(AppointmentSlot)
+            .filter_by(route_stop_id=stop.id)
+            .order_by(AppointmentSlot.starts_at)
+        ).all()
+        if slots
+        else []
+    )
+    return {
+        "id": stop.id,
+        "sequence": stop.sequence,
+        "location_id": stop.location_id,
+        "location_name": location,
+        "arrival_at": stop.arrival_at,
+        "departure_at": stop.departure_at,
+        "slots": found,
+    }
+
+
+def _build(
+    session: Session,
+    actor: Actor,
+    vehicle_id: str,
+    day: dt.date,
+    name: str,
+    stops: Sequence[Mapping[str, Any]],
+) -> Route:
+    route = Route(
+        vehicle_id=vehicle_id,
+        route_date=day,
+        name=name,
+        status="planned",
+        created_by=actor.user_id,
+        created_at=utcnow(),
+    )
+    session.add(route)
+    session.flush()
+    for sequence, stop in enumerate(stops, start=1):
+        row = RouteStop(
+            route_id=route.id,
+            vehicle_id=vehicle_id,
+            location_id=stop["location_id"],
+            sequence=sequence,
+            arrival_at=stop["arrival_at"],
+            departure_at=stop["departure_at"],
+        )
+        session.add(row)
+        session.flush()
+        for starts, ends in _slot_times(stop):
+            session.add(
+                AppointmentSlot(
+                    route_stop_id=row.id,
+                    vehicle_id=vehicle_id,
+                    starts_at=starts,
+                    ends_at=ends,
+                    capacity=stop["slot_capacity"],
+                )
+            )
+    session.flush()
+    return route
+
+
+def _slot_times(stop: Mapping[str, Any]) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Whole slots from arrival to departure (one slot if the stop is shorter)."""
+    length = dt.timedelta(minutes=stop["slot_minutes"])
+    start, end = stop["arrival_at"], stop["departure_at"]
+    times = []
+    while start + length <= end and len(times) < MAX_SLOTS_PER_STOP:
+        times.append((start, start + length))
+        start += length
+    return times or [(stop["arrival_at"], end)]
+
+
+def _planned(session: Session, vehicle_id: str, day: dt.date, name: str) -> bool:
+    query = select(Route.id).filter_by(vehicle_id=vehicle_id, route_date=day, name=name)
+    return session.scalar(query.limit(1)) is not None
+
+
+def _filtered(wanted: RouteFilter) -> Select[Any]:
+    query = select(Route)
+    if wanted.vehicle_id:
+        query = query.where(Route.vehicle_id == wanted.vehicle_id)
+    if wanted.date_from:
+        query = query.where(Route.route_date >= wanted.date_from)
+    if wanted.date_to:
+        query = query.where(Route.route_date <= wanted.date_to)
+    return query
+
+
+def _resolve(
+    session: Session, line: int, data: dict[str, Any], errors: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A CSV row with its vehicle (plate or name) and location (name) found."""
+    vehicle = session.scalars(
+        select(Vehicle.id).where(
+            or_(Vehicle.registration_plate == data["vehicle"], Vehicle.name == data["vehicle"])
+        )
+    ).all()
+    locations = session.scalars(select(Location.id).where(Location.name == data["location"])).all()
+    problems: dict[str, list[str]] = {}
+    if len(vehicle) != 1:
+        problems["vehicle"] = ["No vehicle with this registration plate or name"]
+    if len(locations) != 1:
+        problems["location"] = [
+            "No location of this name" if not locations else "Several locations have this name"
+        ]
+    if problems:
+        errors.append({"line": line, "errors": problems})
+        return {**data, "line": line, "vehicle_id": "", "location_id": ""}
+    return {**data, "line": line, "vehicle_id": vehicle[0], "location_id": locations[0]}
+
+
+def _check_group(
+    session: Session,
+    vehicle_id: str,
+    day: dt.date,
+    name: str,
+    stops: list[dict[str, Any]],
+    errors: list[dict[str, Any]],
+) -> None:
+    first = stops[0]["line"]
+    sequences = [s["sequence"] for s in stops]
+    if len(set(sequences)) != len(sequences):
+        errors.append(
+            {"line": first, "errors": {"sequence": ["A sequence number repeats in this route"]}}
+        )
+    ordered = sorted(stops, key=lambda s: s["sequence"])
+    problem = order_problem(ordered)
+    if problem:
+        errors.append({"line": first, "errors": {"arrival_at": [problem]}})
+    if _planned(session, vehicle_id, day, name):
+        errors.append({"line": first, "errors": {"route_name": ["This route is already planned"]}})

@@ -1,0 +1,1 @@
+"""Reference data head office keeps for every vehicle: formulary, tariffs, provinces, locations."""

@@ -1,0 +1,1 @@
+"""Supply at head office: vehicles' supply requests, their approval and their deliveries."""
