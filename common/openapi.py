@@ -19,7 +19,7 @@ def build_openapi(app: Flask, title: str, version: str) -> dict[str, Any]:
         title=title,
         version=version,
         openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+        plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.security_scheme(
@@ -37,6 +37,14 @@ def build_openapi(app: Flask, title: str, version: str) -> dict[str, Any]:
         }
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def _schema_name(schema: Any) -> str:
+    """Components named after their package noun, so two nouns' `StatusIn` never clash."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    parts = cls.__module__.split(".")
+    noun = parts[-2] if parts[-1] == "schemas" and len(parts) > 1 else parts[-1]
+    return noun.title().replace("_", "") + cls.__name__.removesuffix("Schema")
 
 
 def _operation(declared: Any, arguments: set[str]) -> dict[str, Any]:

@@ -8,9 +8,8 @@ sends it. Anything else answers 404, as if it did not exist.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
-
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import Session

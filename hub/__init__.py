@@ -34,8 +34,8 @@ def _register_blueprints(app: Flask) -> None:
     from hub.audit.routes import bp as audit_bp
     from hub.claims.routes import bp as claims_bp
     from hub.dashboard.routes import bp as dashboard_bp
-    from hub.sync.routes import bp as sync_bp
     from hub.dashboard.routes import install as install_dashboard  # head-office APIs
+    from hub.sync.routes import bp as sync_bp
 
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(users_bp)

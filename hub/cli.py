@@ -16,9 +16,9 @@ from common.node import HUB_NODE_ID, ensure_node
 from common.permission import Role
 from common.users import create_user
 from hub import config as hub_config
+from hub.claims import cli as claims_cli
 from hub.sync import device as devices
 from hub.sync.exchange import ensure_receipt_key
-from hub.claims import cli as claims_cli
 from schema import migrate as migrations
 from schema.models import Vehicle
 
@@ -130,6 +130,8 @@ def _vehicle_id(session: Session, name_or_id: str) -> str:
     if row is None:
         raise click.ClickException(f"no vehicle with id, name or plate {name_or_id!r}")
     return row.id
+
+
 @main.command(help="Run the hub's background jobs (alert escalation, stale-sync alerts).")
 @click.option("--once", is_flag=True, help="Run each job once and exit.")
 @click.option("--interval", default=60, show_default=True, help="Seconds between runs.")

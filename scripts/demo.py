@@ -26,9 +26,8 @@ HUB_PORT = int(os.environ.get("DEMO_HUB_PORT", "5100"))
 EDGE_PORT = int(os.environ.get("DEMO_EDGE_PORT", "5000"))
 PALMED_PORT = int(os.environ.get("DEMO_PALMED_PORT", "5200"))
 ADMIN = "admin"
-# Until enrollment exists, the demo makes one vehicle (the same id at the hub and on the
-# edge) and binds the edge node to it, so the demo login works on both apps.
 DEMO_VEHICLE_ID = "0190d1a0-0000-7000-8000-00000000de00"
+DEMO_VEHICLE = "Demo Clinic 1"
 
 ENV = {
     **os.environ,
@@ -44,6 +43,7 @@ ENV = {
     "PALMED_SANDBOX_DB": str(VAR / "palmed" / "sandbox.db"),
     "HUB_CLAIMS_EVERY_SECONDS": "10",
     "HUB_MEMBERS_EVERY_SECONDS": "60",
+    "EDGE_SYNC_INTERVAL_SECONDS": "15",
 }
 
 
@@ -101,46 +101,49 @@ def set_up(password: str) -> None:
     print("Setting up the demo in", VAR)
     step("hub database: " + run("clinic-hub", "migrate").stdout.strip().splitlines()[-1])
     ensure_admin("clinic-hub", password)
-    step("edge node: " + run("clinic-edge", "init").stdout.strip().splitlines()[-1])
-    ensure_admin("clinic-edge", password)
     ensure_demo_vehicle()
-    step(f"demo vehicle {DEMO_VEHICLE_ID}: edge bound to it, {ADMIN} assigned")
+    step(f"vehicle {DEMO_VEHICLE!r} at head office, {ADMIN} assigned to it")
+    step("edge node: " + run("clinic-edge", "init").stdout.strip().splitlines()[-1])
 
 
 def ensure_demo_vehicle() -> None:
-    """The demo vehicle at the hub and on the edge, the edge bound to it and the
-    administrator assigned to it (what enrollment and sync will do later)."""
+    """The demo vehicle at the hub with the administrator assigned to it: enrollment and
+    sync then bring both to the edge, as on a real vehicle."""
     from common.database import new_session
-    from common.node import bind_vehicle, this_node
     from common.users import assign_vehicle, find_by_username
-    from edge import cli as edge_cli
-    from edge import config as edge_config
     from hub import cli as hub_cli
     from hub import config as hub_config
     from schema.models import Vehicle
 
-    engines = [
-        hub_cli.open_engine(hub_config.from_env(ENV)),
-        edge_cli.open_engine(edge_config.from_env(ENV)),
-    ]
-    for engine in engines:
-        with new_session(engine) as session, session.begin():
-            vehicle = session.get(Vehicle, DEMO_VEHICLE_ID) or Vehicle(
-                id=DEMO_VEHICLE_ID,
-                name="Demo Clinic 1",
-                registration_plate="DEMO001GP",
-                practice_number="0000001",
-                status="active",
-            )
-            session.add(vehicle)
-            session.flush()
-            node = this_node(session)
-            if node is not None and node.kind == "edge":
-                bind_vehicle(session, vehicle)
-            admin = find_by_username(session, ADMIN)
-            if admin is not None:
-                assign_vehicle(session, admin, vehicle.id)
-        engine.dispose()
+    engine = hub_cli.open_engine(hub_config.from_env(ENV))
+    with new_session(engine) as session, session.begin():
+        vehicle = session.get(Vehicle, DEMO_VEHICLE_ID) or Vehicle(
+            id=DEMO_VEHICLE_ID,
+            name=DEMO_VEHICLE,
+            registration_plate="DEMO001GP",
+            practice_number="0000001",
+            status="active",
+        )
+        session.add(vehicle)
+        session.flush()
+        admin = find_by_username(session, ADMIN)
+        if admin is not None:
+            assign_vehicle(session, admin, vehicle.id)
+    engine.dispose()
+
+
+def enroll_edge(hub_url: str) -> None:
+    """Enroll the edge with a one-time token from the hub, once; the enrollment's first
+    sync brings the vehicle and its users."""
+    if (VAR / "secrets" / "edge" / "enrollment.json").exists():
+        step("edge already enrolled: " + run("clinic-edge", "sync").stdout.strip())
+        return
+    token = run("clinic-hub", "enroll-token", DEMO_VEHICLE).stdout.strip().splitlines()[-1]
+    result = run("clinic-edge", "enroll", "--hub", hub_url, "--token", token, check=False)
+    if result.returncode != 0:
+        sys.exit(f"clinic-edge enroll failed:\n{result.stdout}{result.stderr}")
+    for line in result.stdout.strip().splitlines():
+        step(line)
 
 
 def start(name: str, *args: str) -> subprocess.Popen[bytes]:
@@ -176,17 +179,19 @@ def main() -> None:
     processes = {
         "palmed": start("palmed", "palmed-sandbox", "serve", "--demo", "--port", str(PALMED_PORT)),
         "hub": start("hub", "clinic-hub", "serve", "--port", str(HUB_PORT)),
-        "edge": start("edge", "clinic-edge", "serve", "--port", str(EDGE_PORT)),
     }
     try:
         wait_healthy("palmed", palmed_url, processes["palmed"], "/health")
         processes["hub-jobs"] = start("hub-jobs", "clinic-hub", "scheduler")
         wait_healthy("hub", hub_url, processes["hub"])
+        enroll_edge(hub_url)
+        processes["edge"] = start("edge", "clinic-edge", "serve", "--port", str(EDGE_PORT))
+        processes["edge-sync"] = start("edge-sync", "clinic-edge", "scheduler")
         wait_healthy("edge", edge_url, processes["edge"])
         print()
         print("Mobile Clinic demo is running:")
         print(f"  Head office (hub):   {hub_url}/")
-        print(f"  Vehicle (edge node): {edge_url}/")
+        print(f"  Vehicle (edge node): {edge_url}/  (syncs with the hub every 15 s)")
         print(f"  PALMED sandbox:      {palmed_url}/health (demo roster; claims sent every 10 s)")
         print(f"  Login:               {ADMIN} / {password}")
         print(f"  Logs:                {VAR}/*.log")

@@ -1,7 +1,7 @@
 """member feed: the hub's cursor in PALMED's feed of member status changes
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0006
 Create Date: 2026-12-01 09:30:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision: str = "0007"
-down_revision: str | None = "0002"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
