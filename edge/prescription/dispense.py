@@ -1,9 +1,8 @@
 """Taking medicine from the vehicle's stock: first expiry, first out, never below zero.
 
-Quantities on hand are the sum of the append-only `stock_movement` ledger per lot (the
-ledger API is `edge/stock`'s; this is the one write the clinical workflow makes to it).
-A dispense is written as negative movements, one per lot it draws from, in the caller's
-transaction; expired lots are never dispensed.
+Quantities on hand are the sum of the append-only `stock_movement` ledger per lot; the
+movements themselves are written by the ledger (`edge.stock.service.issue_fefo`), one
+negative movement per lot, in the caller's transaction; expired lots are never dispensed.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from common.errors import Conflict
-from schema.base import utcnow
+from edge.stock import service as stock
 from schema.models import Lot, StockMovement
 
 DISPENSE = "dispense"
@@ -56,31 +55,20 @@ def dispense(
     reference_id: str,
     today: dt.date,
 ) -> list[StockMovement]:
-    """Write the dispense movements for `quantity`, drawing the earliest-expiring lots
-    first; refuse (409) rather than take stock the vehicle does not hold."""
-    lots = available(session, vehicle_id, item_id, today)
-    held = sum(a.quantity for a in lots)
+    """Write the dispense movements for `quantity` through the stock ledger (earliest
+    expiry first, low-stock alerts); refuse (409) rather than take stock the vehicle does
+    not hold."""
+    held = on_hand(session, vehicle_id, item_id, today)
     if held < quantity:
         raise Conflict(f"Not enough stock: {held} on hand (unexpired), {quantity} needed")
-    movements, wanted, now = [], quantity, utcnow()
-    for entry in lots:
-        take = min(wanted, entry.quantity)
-        movements.append(
-            StockMovement(
-                vehicle_id=vehicle_id,
-                item_id=item_id,
-                lot_id=entry.lot.id,
-                kind=DISPENSE,
-                quantity=-take,
-                reference_type=reference_type,
-                reference_id=reference_id,
-                actor_id=actor_id,
-                occurred_at=now,
-            )
-        )
-        wanted -= take
-        if wanted == 0:
-            break
-    session.add_all(movements)
-    session.flush()
-    return movements
+    return stock.issue_fefo(
+        session,
+        vehicle_id=vehicle_id,
+        item_id=item_id,
+        quantity=quantity,
+        actor_id=actor_id,
+        kind=DISPENSE,
+        reference_type=reference_type,
+        reference_id=reference_id,
+        today=today,
+    )

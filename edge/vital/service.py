@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
+from edge.alert.service import raise_alert
 from edge.scope import find_visit, vehicle_of
 from edge.visit import workflow
 from edge.vital import ranges
@@ -18,7 +19,7 @@ from schema.base import utcnow
 from schema.models import Alert, VitalSign
 
 RESOURCE = "vital_sign"
-ALERT_KIND = "critical_vitals"
+ALERT_KIND = "critical_vital"
 
 
 def record(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,7 +66,8 @@ def _alert(
         f"({flag.replace('_', ' ')})"
         for name, flag in critical.items()
     )
-    alert = Alert(
+    return raise_alert(
+        session,
         vehicle_id=vitals.vehicle_id,
         kind=ALERT_KIND,
         priority="critical",
@@ -73,13 +75,7 @@ def _alert(
         detail=f"{detail}. Visit {vitals.visit_id}.",
         resource_type=RESOURCE,
         resource_id=vitals.id,
-        status="active",
-        escalation_level=0,
-        created_at=vitals.recorded_at,
     )
-    session.add(alert)
-    session.flush()
-    return alert
 
 
 def for_visit(session: Session, actor: Actor, visit_id: str) -> list[dict[str, Any]]:

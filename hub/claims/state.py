@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # Claim.status
 DRAFT = "draft"  # as a vehicle may make it at visit closure
+READY = "ready"  # a vehicle's complete claim, made when the visit closed
 QUEUED = "queued"  # waiting at the hub (or corrected by finance)
 NEEDS_ATTENTION = "needs_attention"  # bad data: held with reasons, never sent
 SUBMITTED = "submitted"  # its idempotency key is committed; PALMED's answer is pending
@@ -15,9 +16,9 @@ ACCEPTED = "accepted"
 REJECTED = "rejected"
 PAID = "paid"
 
-ENTERING = (DRAFT, QUEUED)
+ENTERING = (DRAFT, READY, QUEUED)
 CORRECTABLE = (NEEDS_ATTENTION, REJECTED)
-ALL = (DRAFT, QUEUED, NEEDS_ATTENTION, SUBMITTED, ACCEPTED, REJECTED, PAID)
+ALL = (DRAFT, READY, QUEUED, NEEDS_ATTENTION, SUBMITTED, ACCEPTED, REJECTED, PAID)
 
 # ClaimSubmission.state
 PENDING = "pending"  # due for a call (again) with its key

@@ -68,7 +68,7 @@ def test_critical_vitals_raise_an_alert_without_patient_names(clinic: Clinic) ->
     with new_session(clinic.engine) as session:
         alert = session.scalars(select(Alert)).one()
     assert alert.id == saved["data"]["alert_id"]
-    assert (alert.kind, alert.priority, alert.status) == ("critical_vitals", "critical", "active")
+    assert (alert.kind, alert.priority, alert.status) == ("critical_vital", "critical", "active")
     assert alert.vehicle_id == clinic.vehicle_id and "SpO2 84" in alert.detail
     assert "Thandi" not in alert.title + alert.detail
 
