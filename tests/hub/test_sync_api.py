@@ -208,3 +208,26 @@ def test_malformed_payloads_get_a_400_and_change_nothing(
     assert response.status_code == 400, response.data[:200]
     assert "Malformed" in response.json["error"]
     assert row_counts(hub_engine, ignore={"sync_nonce", "audit_record", "audit_chain"}) == before
+
+
+def test_head_office_issues_enrollment_tokens_over_the_api(
+    hub_client: Any, hub_engine: Engine, hub_user: Callable[..., Any]
+) -> None:
+    admin = hub_user("administrator")
+    vehicle = make_vehicle(hub_engine)
+    issued = hub_client.post(
+        f"/api/vehicles/{vehicle}/enrollment-tokens", json={"hours": 2}, headers=admin.headers
+    )
+    assert issued.status_code == 201
+    token = issued.get_json()["data"]["token"]
+    with hub_engine.connect() as connection:
+        stored = connection.execute(text("SELECT token_hash FROM enrollment_token")).scalar()
+    assert token not in stored and len(stored) == 64  # only its hash is kept
+    missing = hub_client.post(
+        "/api/vehicles/nope/enrollment-tokens", json={}, headers=admin.headers
+    )
+    assert missing.status_code == 404
+    too_long = hub_client.post(
+        f"/api/vehicles/{vehicle}/enrollment-tokens", json={"hours": 10_000}, headers=admin.headers
+    )
+    assert too_long.status_code == 400

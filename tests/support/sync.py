@@ -25,6 +25,7 @@ from sqlalchemy import Engine, select, text
 
 import schema
 from common.database import new_session, sqlcipher_engine
+from hub.sync import duplicate
 from schema.base import utcnow
 from schema.models import Device
 from sync import codec, signing, wire
@@ -122,7 +123,7 @@ def sync_net(
 
     def make() -> Net:
         key = signing.new_private_key()
-        hub = HubExchange(hub_engine, schema.synced_tables(), key)
+        hub = HubExchange(hub_engine, schema.synced_tables(), key, on_applied=duplicate.detect)
         return Net(hub_engine, hub, signing.public_key_text(key), make_engine)
 
     yield make

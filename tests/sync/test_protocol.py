@@ -283,3 +283,36 @@ def test_a_request_with_an_unknown_protocol_version_is_refused() -> None:
     with pytest.raises(ProtocolError):
         Request.from_wire({"v": 99, "cursor": 0, "pull": True, "sent_at": 1})
     assert Province  # the models import registers the tables used above
+
+
+def test_several_vehicles_pushing_at_once_lose_and_double_nothing(
+    sync_net: Callable[[], Net],
+) -> None:
+    import threading
+
+    net = sync_net()
+    edges = [net.edge(name) for name in "ABCD"]
+    for edge in edges:
+        register(edge, 120)
+    errors: list[BaseException] = []
+
+    def sync(edge: Edge) -> None:
+        try:
+            for _ in range(2):
+                edge.sync()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=sync, args=(edge,)) for edge in edges]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert count(net.hub_engine, "SELECT count(*) FROM visit") == 4 * 120
+    assert count(net.hub_engine, "SELECT count(DISTINCT commit_seq) FROM sync_change") == count(
+        net.hub_engine, "SELECT count(*) FROM sync_change"
+    )
+    for edge in edges:
+        mine = Visit.__table__.c.vehicle_id == edge.vehicle_id
+        assert table_rows(edge.engine, "visit", mine) == table_rows(net.hub_engine, "visit", mine)

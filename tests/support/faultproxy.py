@@ -1,0 +1,103 @@
+"""A loopback HTTP proxy that misbehaves on purpose: it cuts connections mid-request or
+after the server has answered, delivers a request twice, and delays responses.
+
+Each accepted connection takes the next fault from `faults` (a callable, so a test can
+draw them at random); the proxy speaks just enough HTTP/1.1 to find a request's end.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+FAULTS = ("pass", "cut_request", "cut_response", "duplicate", "delay")
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    head = b"\r\n".join(
+        line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")
+    )
+    return head + b"\r\nConnection: close\r\n\r\n" + body
+
+
+def _forward(target: tuple[str, int], request: bytes) -> bytes:
+    with socket.create_connection(target, timeout=60) as upstream:
+        upstream.sendall(request)
+        response = b""
+        while chunk := upstream.recv(65536):
+            response += chunk
+    return response
+
+
+class FaultProxy:
+    def __init__(self, target: tuple[str, int], faults: Callable[[], str]) -> None:
+        self.target = target
+        self.faults = faults
+        self.seen: dict[str, int] = dict.fromkeys(FAULTS, 0)
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self._stop = threading.Event()
+
+    def serve(self) -> None:
+        self.server.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # closed by stop()
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        fault = self.faults()
+        self.seen[fault] += 1
+        with conn:
+            request = _read_request(conn)
+            if fault == "cut_request":
+                return  # the hub never sees it
+            response = _forward(self.target, request)
+            if fault == "cut_response":
+                return  # the hub applied it; the edge never hears
+            if fault == "duplicate":
+                _forward(self.target, request)  # delivered twice; the first answer returns
+            if fault == "delay":
+                time.sleep(0.3)
+            conn.sendall(response)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.server.close()
+
+
+@contextmanager
+def fault_proxy(base_url: str, faults: Callable[[], str]) -> Iterator[FaultProxy]:
+    host, port = base_url.removeprefix("http://").split(":")
+    proxy = FaultProxy((host, int(port)), faults)
+    thread = threading.Thread(target=proxy.serve, daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+        thread.join(timeout=5)
