@@ -146,6 +146,50 @@ def enroll_edge(hub_url: str) -> None:
         step(line)
 
 
+DEMO_PATIENTS = (  # members of the sandbox's demo roster, so their claims are accepted
+    ("Sipho", "Dlamini", "1979-04-12", "M", "110234561", "00"),
+    ("Nomsa", "Dlamini", "1982-09-30", "F", "110234561", "01"),
+    ("Thabo", "Dlamini", "2011-01-17", "M", "110234561", "02"),
+)
+
+
+def seed_patients() -> None:
+    """A few patients registered on the vehicle (once); the hub verifies their
+    membership with PALMED after the next sync."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from common.database import new_session
+    from edge import cli as edge_cli
+    from edge import config as edge_config
+    from schema.base import utcnow
+    from schema.models import Patient
+
+    engine = edge_cli.open_engine(edge_config.from_env(ENV))
+    with new_session(engine) as session, session.begin():
+        if session.scalar(select(func.count()).select_from(Patient)):
+            return
+        for first, last, born, sex, member, dependant in DEMO_PATIENTS:
+            session.add(
+                Patient(
+                    first_name=first,
+                    last_name=last,
+                    date_of_birth=dt.date.fromisoformat(born),
+                    sex=sex,
+                    medical_aid_number=member,
+                    dependant_code=dependant,
+                    registered_vehicle_id=DEMO_VEHICLE_ID,
+                    allergies=[],
+                    chronic_conditions=[],
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+    engine.dispose()
+    step(f"{len(DEMO_PATIENTS)} demo patients registered on the vehicle")
+
+
 def start(name: str, *args: str) -> subprocess.Popen[bytes]:
     log = (VAR / f"{name}.log").open("ab")
     return subprocess.Popen(  # noqa: S603 - fixed commands of this project
@@ -185,6 +229,7 @@ def main() -> None:
         processes["hub-jobs"] = start("hub-jobs", "clinic-hub", "scheduler")
         wait_healthy("hub", hub_url, processes["hub"])
         enroll_edge(hub_url)
+        seed_patients()
         processes["edge"] = start("edge", "clinic-edge", "serve", "--port", str(EDGE_PORT))
         processes["edge-sync"] = start("edge-sync", "clinic-edge", "scheduler")
         wait_healthy("edge", edge_url, processes["edge"])
