@@ -64,6 +64,7 @@ def edge_config(db_path: Path, key: bytes, **extra: Any) -> dict[str, Any]:
         "TESTING": True,
         "DATA_DIR": str(db_path.parent),
         "DATABASE_PATH": str(db_path),
+        "SECRETS_DIR": str(db_path.parent / "secrets"),
         "DB_KEY": key.hex(),
         "SECRET_KEY": TEST_SECRET,
         **extra,
