@@ -35,11 +35,13 @@ def _register_blueprints(app: Flask) -> None:
     from hub.claims.routes import bp as claims_bp
     from hub.dashboard.routes import bp as dashboard_bp
     from hub.dashboard.routes import install as install_dashboard  # head-office APIs
+    from hub.sync.pages import bp as sync_pages_bp
     from hub.sync.routes import bp as sync_bp
 
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(sync_bp)
+    app.register_blueprint(sync_pages_bp)
     app.register_blueprint(claims_bp)
     install_dashboard(app)

@@ -57,10 +57,9 @@ NAV = (
     ("Routes", "dashboard.routes_page", "routes:read"),
     ("People", "dashboard.people", "users:read"),
     ("Audit log", "dashboard.audit", "audit:read"),
-    # Reserved for the sync issue's pages (the lead adds them here, in this order):
-    # ("Devices", "devices.page", "devices:read"),
-    # ("Conflicts", "conflicts.page", "sync:resolve"),
-    # ("Duplicates", "duplicates.page", "patients:merge"),
+    ("Devices", "sync_pages.devices", "devices:read"),
+    ("Conflicts", "sync_pages.conflicts", "sync:resolve"),
+    ("Duplicates", "sync_pages.duplicates", "patients:merge"),
 )
 
 

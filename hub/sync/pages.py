@@ -1,0 +1,53 @@
+"""Head office's sync pages: the device registry, the duplicate-patient queue with a
+side-by-side compare, and the conflicts queue. Buttons call the JSON API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+from sqlalchemy import select
+
+from common.access import current_actor
+from common.api import endpoint
+from common.database import db
+from common.permission import permits
+from hub.sync import device, duplicate, review
+from schema.models import Patient, Vehicle
+
+bp = Blueprint("sync_pages", __name__, template_folder="../templates")
+
+
+def _vehicle_names() -> dict[str, str]:
+    return {row.id: row.name for row in db.session.execute(select(Vehicle.id, Vehicle.name))}
+
+
+@bp.get("/devices")
+@endpoint("devices:read", page=True)
+def devices() -> Any:
+    """Enrolled laptops: sync health, the hub's receipt (proof of a full sync), revoke."""
+    rows, _ = device.device_rows(db.session, 1, 500)
+    may_manage = permits(current_actor().role, "devices:manage")
+    return render_template(
+        "dashboard/devices.html", devices=rows, vehicles=_vehicle_names(), may_manage=may_manage
+    )
+
+
+@bp.get("/duplicates")
+@endpoint("patients:merge", page=True)
+def duplicates() -> Any:
+    """Pairs that look like one person, side by side, with merge and dismiss."""
+    pairs, _ = duplicate.open_pairs(db.session, 1, 200)
+    ids = {p.patient_a_id for p in pairs} | {p.patient_b_id for p in pairs}
+    patients = {p.id: p for p in db.session.scalars(select(Patient).where(Patient.id.in_(ids)))}
+    return render_template(
+        "dashboard/duplicates.html", pairs=pairs, patients=patients, vehicles=_vehicle_names()
+    )
+
+
+@bp.get("/conflicts")
+@endpoint("sync:resolve", page=True)
+def conflicts() -> Any:
+    """Concurrent edits the sync merged, for review."""
+    rows, _ = review.conflicts(db.session, review.OPEN, 1, 200)
+    return render_template("dashboard/conflicts.html", conflicts=rows)

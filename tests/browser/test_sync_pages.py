@@ -1,0 +1,82 @@
+"""Head office's sync pages in Chromium: revoke a device, merge a duplicate pair,
+accept a merged conflict."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from common.database import new_session
+from schema.base import new_id, utcnow
+from schema.models import PatientDuplicate, SyncConflict
+from tests.support import rows
+from tests.support.identity import Staff, browser_login, make_vehicle
+from tests.support.server import serving
+from tests.support.sync import count, enroll
+
+
+def test_revoke_a_device_and_merge_a_duplicate_pair(
+    page: Any, hub_app: Flask, hub_engine: Engine, hub_user: Callable[..., Staff]
+) -> None:
+    admin = hub_user("administrator")
+    vehicle = make_vehicle(hub_engine, name="Clinic North")
+    enroll(hub_engine, "d0000000000b1", vehicle)
+    with new_session(hub_engine) as session, session.begin():
+        a = rows.patient(session, id_number="8503145800083", first_name="Thandi")
+        b = rows.patient(session, id_number="8503145800083", first_name="Thandie")
+        session.add(
+            PatientDuplicate(
+                id=new_id(),
+                patient_a_id=a.id,
+                patient_b_id=b.id,
+                reason="id_number",
+                status="open",
+                detected_at=utcnow(),
+            )
+        )
+        session.add(
+            SyncConflict(
+                id=new_id(),
+                table_name="patient",
+                row_id=a.id,
+                column_name="allergies",
+                local_value='["sulfa"]',
+                remote_value='["penicillin"]',
+                merged_value='["sulfa", "penicillin"]',
+                local_version="0" * 16 + "@hub",
+                remote_version="1" * 16 + "@d0000000000b1",
+                resolution="union",
+                status="open",
+                created_at=utcnow() - dt.timedelta(minutes=1),
+            )
+        )
+    with serving(hub_app) as base:
+        browser_login(page, base, admin)
+        page.goto(base + "/devices")
+        assert page.locator("[data-testid=device-status]").inner_text() == "active"
+        page.click("[data-testid=revoke]")
+        page.wait_for_function(
+            "document.querySelector('[data-testid=device-status]').textContent === 'revoked'"
+        )
+        page.goto(base + "/duplicates")
+        pair = page.locator("[data-testid=duplicate-pair]")
+        assert "Thandi" in pair.inner_text() and "Thandie" in pair.inner_text()
+        page.click("[data-testid=keep-a]")
+        page.wait_for_selector("[data-testid=no-duplicates]")
+        page.goto(base + "/conflicts")
+        page.click("[data-testid=accept-merge]")
+        page.wait_for_selector("text=No open conflicts.")
+    assert count(hub_engine, "SELECT count(*) FROM device WHERE status = 'revoked'") == 1
+    assert (
+        count(
+            hub_engine,
+            "SELECT count(*) FROM patient WHERE id = :b AND merged_into_id = :a",
+            a=a.id,
+            b=b.id,
+        )
+        == 1
+    )
