@@ -143,7 +143,7 @@ def authenticate(session: Session, headers: Any, method: str, path: str, body: b
     if device is None:
         raise Unauthorized("Unknown device: enroll this laptop first")
     if device.status != "active":
-        raise Forbidden("This device has been revoked; contact head office")
+        raise Forbidden(f"This device has been {device.status}; contact head office")
     now = wall_millis()
     if abs(now - int(timestamp)) > SIGNATURE_WINDOW_MS:
         raise APIError(
