@@ -3,7 +3,6 @@ thin over the edge's sync service, with the checks a field technician needs."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import socket
 import ssl
@@ -13,12 +12,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography import x509
 from sqlalchemy import Engine
 
 from common.config import ConfigError
 from edge.sync import service as edge_sync
 from provisioning.errors import ProvisioningError
 from provisioning.paths import EdgePaths
+from provisioning.tls import cert_fingerprint
 from sync.edge import Result
 from sync.transport import SyncError
 
@@ -55,8 +56,7 @@ def hub_fingerprint(hub_url: str, ca_file: str | None) -> str | None:
         ) from None
     if not der:
         raise ProvisioningError(f"the hub at {hub_url} sent no certificate")
-    digest = hashlib.sha256(der).hexdigest().upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    return cert_fingerprint(x509.load_der_x509_certificate(der))
 
 
 def enroll(

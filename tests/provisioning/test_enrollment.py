@@ -5,6 +5,10 @@ re-enroll → the data is intact and syncs again."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +17,9 @@ from sqlalchemy import Engine, text
 
 from common.database import new_session, sqlcipher_engine
 from hub.sync import device as devices
+from provisioning import enrollment as enrollment_lib
+from provisioning import tls
+from provisioning.errors import ProvisioningError
 from sync import signing
 from tests.hub.test_sync_kill import HubProcess, free_port
 from tests.provisioning.conftest import ESCROW_PASSPHRASE, Laptop, snapshot
@@ -162,3 +169,28 @@ def test_a_laptop_from_enrollment_to_wipe_and_back(
 def edge_count_text(laptop: Laptop, sql: str) -> str:
     with laptop.connect() as conn:
         return str(conn.execute(sql).fetchone()[0])
+
+
+def test_the_hub_certificate_is_verified_and_its_fingerprint_pinned(tmp_path: Path) -> None:
+    files = tls.TlsFiles(tmp_path / "tls")
+    issued = tls.issue(files, "hub", ["localhost"], ["127.0.0.1"])
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.server_cert, files.server_key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve(handshakes: int) -> None:
+        for _ in range(handshakes):
+            conn, _ = listener.accept()
+            with contextlib.suppress(ssl.SSLError, OSError), context.wrap_socket(conn, True):
+                pass
+
+    server = threading.Thread(target=serve, args=(2,), daemon=True)
+    server.start()
+    url = f"https://localhost:{port}"
+    pinned = enrollment_lib.hub_fingerprint(url, str(files.ca_cert))
+    assert pinned == issued.server_fingerprint
+    with pytest.raises(ProvisioningError, match="not trusted"):
+        enrollment_lib.hub_fingerprint(url, None)
+    server.join(timeout=10)
+    listener.close()
