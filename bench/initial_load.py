@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import secrets
 import socket
 import subprocess
@@ -135,20 +136,24 @@ def main() -> None:
                     ensure_node(session, new_device_id(), "edge")
                 edge_sync.enroll(engine, folder / "secrets", base, token)
                 config = {"SECRETS_DIR": str(folder / "secrets")}
-                started = time.perf_counter()
+                started, edge_cpu = time.perf_counter(), time.process_time()
                 result = edge_sync.run(engine, config)
-                seconds = time.perf_counter() - started
+                seconds, edge_cpu = time.perf_counter() - started, time.process_time() - edge_cpu
                 with engine.connect() as connection:
                     loaded = connection.execute(text("SELECT count(*) FROM patient")).scalar()
                 print(
                     f"initial load of vehicle {vehicle}: {loaded} patients, {result.pulled} rows "
                     f"in {result.exchanges} exchanges, {seconds:.1f} s "
-                    f"({result.pulled / seconds:.0f} rows/s)"
+                    f"({result.pulled / seconds:.0f} rows/s); edge CPU {edge_cpu:.1f} s"
                 )
                 engine.dispose()
             finally:
                 process.terminate()
                 process.wait(timeout=10)
+            hub_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+            print(
+                f"hub process CPU (with its migrate): {hub_cpu.ru_utime + hub_cpu.ru_stime:.1f} s"
+            )
     finally:
         with admin.begin() as connection:
             connection.execute(text(f"DROP DATABASE `{name}`"))
