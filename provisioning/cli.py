@@ -1,8 +1,7 @@
 """`clinic-provision`: the field technician's command group.
 
 Each command lives in a module of `provisioning.commands` and is a thin layer over the
-library modules of `provisioning`. Enrollment, initial load and wipe arrive with the sync
-work.
+library modules of `provisioning`.
 """
 
 from __future__ import annotations
@@ -11,12 +10,13 @@ import os
 
 import click
 
-from provisioning.commands import backup, key, service, status, tls
+from provisioning.commands import backup, enrollment, key, service, status, tls
 
 
 @click.group(
     help="Prepare, maintain and retire vehicle laptops: the database key and its escrow, "
-    "the vehicle's HTTPS certificate, the systemd services, backups, and a status screen. "
+    "enrollment with the hub and the starting data, the vehicle's HTTPS certificate, the systemd "
+    "services, backups, a status screen, and wiping a retired laptop. "
     "Reads the same EDGE_* settings as clinic-edge."
 )
 def main() -> None:
@@ -38,5 +38,8 @@ for command in (
     backup.restore,
     status.status,
     status.doctor,
+    enrollment.enroll,
+    enrollment.initial_load,
+    enrollment.wipe,
 ):
     main.add_command(command)

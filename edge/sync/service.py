@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, text
 
 import schema
@@ -19,11 +20,12 @@ from common.config import ConfigError, read_secret_file, write_secret_file
 from common.files import PUBLIC_MODE, write_atomic
 from common.version import VERSION
 from sync import signing
-from sync.clock import naive_utc
+from sync.clock import naive_utc, wall_millis
 from sync.edge import HUB, EdgeSync, Result
-from sync.transport import HttpTransport, SyncError
+from sync.transport import HttpTransport, SyncError, Unreachable, refusal
 
 ENROLL_PATH = "/api/sync/enroll"
+RETIRE_PATH = "/api/sync/retire"
 DEVICE_KEY = "device.key"
 ENROLLMENT = "enrollment.json"
 MAX_BACKOFF_SECONDS = 3600
@@ -38,10 +40,18 @@ class Enrollment:
     device_id: str
     vehicle_id: str
     receipt_public_key: str
+    tls_fingerprint: str | None = None  # SHA-256 of the hub's certificate seen at enrollment
+    ca_file: str | None = None  # the CA bundle that signs the hub's certificate
 
 
 def enroll(
-    engine: Engine, secrets_dir: Path, hub_url: str, token: str, verify: bool | str = True
+    engine: Engine,
+    secrets_dir: Path,
+    hub_url: str,
+    token: str,
+    verify: bool | str = True,
+    tls_fingerprint: str | None = None,
+    key_escrow: str | None = None,
 ) -> Enrollment:
     """Register this laptop with the hub using a one-time token: make its key pair, keep
     the private key owner-only in the secrets folder, and bind the database to the
@@ -59,10 +69,16 @@ def enroll(
         "public_key": signing.public_key_text(key),
         "name": socket.gethostname()[:120] or device_id,
         "app_version": VERSION,
+        "key_escrow": key_escrow,
     }
     data = _post(hub_url.rstrip("/") + ENROLL_PATH, body, verify)
     enrollment = Enrollment(
-        hub_url.rstrip("/"), device_id, data["vehicle_id"], data["receipt_public_key"]
+        hub_url.rstrip("/"),
+        device_id,
+        data["vehicle_id"],
+        data["receipt_public_key"],
+        tls_fingerprint,
+        verify if isinstance(verify, str) else None,
     )
     write_secret_file(secrets_dir / DEVICE_KEY, signing.private_key_text(key))
     write_atomic(
@@ -102,11 +118,12 @@ def client(engine: Engine, config: Mapping[str, Any]) -> EdgeSync:
     """The sync client of this laptop, talking to the hub it enrolled with."""
     secrets_dir = Path(config["SECRETS_DIR"])
     enrolled = enrollment(secrets_dir)
-    key = signing.load_private_key(
-        read_secret_file(secrets_dir / DEVICE_KEY, "the device key", "enroll again")
+    transport = HttpTransport(
+        enrolled.hub_url,
+        enrolled.device_id,
+        _device_key(secrets_dir),
+        verify=_verify(config, enrolled),
     )
-    verify = config.get("HUB_CA_FILE") or True
-    transport = HttpTransport(enrolled.hub_url, enrolled.device_id, key, verify=verify)
     return EdgeSync(
         engine,
         schema.synced_tables(),
@@ -114,6 +131,48 @@ def client(engine: Engine, config: Mapping[str, Any]) -> EdgeSync:
         hub_key=enrolled.receipt_public_key,
         app_version=VERSION,
     )
+
+
+def _device_key(secrets_dir: Path) -> Ed25519PrivateKey:
+    return signing.load_private_key(
+        read_secret_file(secrets_dir / DEVICE_KEY, "the device key", "enroll again")
+    )
+
+
+def _verify(config: Mapping[str, Any], enrolled: Enrollment) -> bool | str:
+    return config.get("HUB_CA_FILE") or enrolled.ca_file or True
+
+
+def retire(engine: Engine, config: Mapping[str, Any]) -> None:
+    """Tell the hub, signed with the device key, that this laptop is being wiped, so the
+    key is refused from now on. Raises SyncError when the hub cannot be told."""
+    secrets_dir = Path(config["SECRETS_DIR"])
+    enrolled = enrollment(secrets_dir)
+    offset = (_link(engine) or {}).get("clock_offset_ms") or 0
+    headers = signing.sign_request(
+        _device_key(secrets_dir),
+        enrolled.device_id,
+        "POST",
+        RETIRE_PATH,
+        b"",
+        wall_millis() - offset,
+    )
+    try:
+        response = requests.post(
+            enrolled.hub_url + RETIRE_PATH,
+            data=b"",
+            headers=headers.as_dict(),
+            timeout=(10, 60),
+            verify=_verify(config, enrolled),
+        )
+    except requests.RequestException as error:
+        raise Unreachable(f"cannot reach the hub: {type(error).__name__}") from None
+    if response.status_code != 200:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        raise refusal(response.status_code, payload if isinstance(payload, dict) else {})
 
 
 def run(engine: Engine, config: Mapping[str, Any]) -> Result:

@@ -57,9 +57,17 @@ def issue_token(
 
 
 def enroll(
-    session: Session, token: str, device_id: str, public_key: str, name: str, app_version: str
+    session: Session,
+    token: str,
+    device_id: str,
+    public_key: str,
+    name: str,
+    app_version: str,
+    key_escrow: str | None = None,
 ) -> Device:
-    """Redeem a token: register the laptop's node id and public key for the token's vehicle."""
+    """Redeem a token: register the laptop's node id and public key for the token's vehicle.
+    A retired device comes back (new key, same change history) when its backup is restored
+    onto a laptop and enrolled with a new token for the same vehicle."""
     if not _DEVICE_ID.match(device_id):
         raise BadRequest("device_id must be this laptop's node id (d + 12 letters or digits)")
     try:
@@ -69,11 +77,25 @@ def enroll(
     row = session.scalar(
         select(EnrollmentToken).where(EnrollmentToken.token_hash == _hash(token)).with_for_update()
     )
-    if row is None or row.used_at is not None or row.expires_at <= utcnow():
-        raise Forbidden("This enrollment token is unknown, used or expired; ask for a new one")
-    if session.get(Device, device_id) is not None:
-        raise Conflict("A device with this node id is already enrolled")
+    if row is None:
+        raise Forbidden(
+            "This enrollment token is unknown (mistyped?); check it or ask for a new one"
+        )
+    if row.used_at is not None:
+        raise Forbidden("This enrollment token was already used; ask head office for a new one")
+    if row.expires_at <= utcnow():
+        raise Forbidden("This enrollment token has expired; ask head office for a new one")
     now = utcnow()
+    known = session.get(Device, device_id)
+    if known is not None:
+        if known.status != "retired" or known.vehicle_id != row.vehicle_id:
+            raise Conflict("A device with this node id is already enrolled")
+        row.used_at, row.used_by_device = now, device_id
+        known.public_key, known.name, known.status = public_key, name, "active"
+        known.retired_at, known.enrolled_at = None, now
+        known.app_version = app_version or None
+        known.key_escrow = key_escrow or known.key_escrow
+        return known
     row.used_at, row.used_by_device = now, device_id
     device = Device(
         id=device_id,
@@ -83,6 +105,7 @@ def enroll(
         status="active",
         enrolled_at=now,
         app_version=app_version or None,
+        key_escrow=key_escrow,
     )
     session.add(device)
     session.add(SyncLink(peer=device_id, pushed_seq=0, pull_cursor=0, scope_seq=0, digest=""))
@@ -96,6 +119,13 @@ def set_status(session: Session, device_id: str, status: str) -> Device:
         raise NotFound("No such device")
     device.status = status
     device.revoked_at = utcnow() if status == "revoked" else None
+    return device
+
+
+def retire(device: Device) -> Device:
+    """The laptop was wiped: refuse its key from now on, and show it as retired."""
+    device.status = "retired"
+    device.retired_at = utcnow()
     return device
 
 
@@ -113,7 +143,7 @@ def authenticate(session: Session, headers: Any, method: str, path: str, body: b
     if device is None:
         raise Unauthorized("Unknown device: enroll this laptop first")
     if device.status != "active":
-        raise Forbidden("This device has been revoked; contact head office")
+        raise Forbidden(f"This device has been {device.status}; contact head office")
     now = wall_millis()
     if abs(now - int(timestamp)) > SIGNATURE_WINDOW_MS:
         raise APIError(

@@ -32,6 +32,8 @@ from sync.protocol import Request
 from sync.signing import HEADER_DEVICE
 from sync.transport import EXCHANGE_PATH
 
+RETIRE_PATH = "/api/sync/retire"
+
 bp = Blueprint("hub_sync", __name__)
 
 
@@ -62,8 +64,37 @@ def enroll(body: dict[str, Any]) -> Any:
 def exchange() -> Any:
     """One signed, zstd-compressed sync exchange from a device (docs/sync-protocol.md)."""
     body = request.get_data(cache=False)
+    who = _signed_device(EXCHANGE_PATH, body)
+    db.session.commit()  # the nonce is spent even if the exchange fails
     try:
-        who = device.authenticate(db.session, request.headers, "POST", EXCHANGE_PATH, body)
+        message = Request.from_wire(wire.unpack(body))
+    except ProtocolError as error:
+        raise BadRequest(f"Malformed sync request: {error}") from None
+    reply = hub_exchange().exchange(Device(who.id, who.vehicle_id), message)
+    return Response(wire.pack(reply.to_wire()), mimetype=wire.CONTENT_TYPE)
+
+
+@bp.post(RETIRE_PATH)
+@endpoint(public=True, device=True)
+def retire() -> Any:
+    """A laptop being wiped says goodbye, signed with its device key: its key is refused
+    from now on."""
+    who = device.retire(_signed_device(RETIRE_PATH, request.get_data(cache=False)))
+    audit.record(
+        db.session,
+        audit.Who(None, None, None, request.remote_addr, None, who.vehicle_id),
+        "device_retired",
+        resource_type="device",
+        resource_id=who.id,
+    )
+    db.session.commit()
+    return ok({"id": who.id, "status": who.status}, "Device retired")
+
+
+def _signed_device(path: str, body: bytes) -> Any:
+    """The device that signed this request; a refusal is audited apart and re-raised."""
+    try:
+        return device.authenticate(db.session, request.headers, "POST", path, body)
     except APIError as refusal:
         audit.record_apart(
             db.session,
@@ -75,13 +106,6 @@ def exchange() -> Any:
             detail={"reason": refusal.message},
         )
         raise
-    db.session.commit()  # the nonce is spent even if the exchange fails
-    try:
-        message = Request.from_wire(wire.unpack(body))
-    except ProtocolError as error:
-        raise BadRequest(f"Malformed sync request: {error}") from None
-    reply = hub_exchange().exchange(Device(who.id, who.vehicle_id), message)
-    return Response(wire.pack(reply.to_wire()), mimetype=wire.CONTENT_TYPE)
 
 
 @bp.post("/api/vehicles/<vehicle_id>/enrollment-tokens")

@@ -13,6 +13,7 @@ class EnrollIn(Schema):
     public_key = fields.String(required=True, validate=validate.Length(min=40, max=64))
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     app_version = fields.String(load_default="", validate=validate.Length(max=32))
+    key_escrow = fields.String(load_default=None, validate=validate.Length(max=8000))
 
 
 class TokenIn(Schema):

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from common.database import new_session
 from edge.sync import service as edge_sync
 from hub.sync import device as devices
+from hub.sync.routes import RETIRE_PATH
 from sync import signing, wire
 from sync.clock import wall_millis
 from sync.protocol import Request
@@ -72,7 +73,7 @@ def test_a_token_works_once(
     token = token_for(hub_engine, vehicle)
     with serving(hub_app) as base:
         edge_sync.enroll(edge_engine, tmp_path / "one", base, token)
-        with pytest.raises(Exception, match="unknown, used or expired"):
+        with pytest.raises(Exception, match="already used"):
             edge_sync.enroll(edge_engine, tmp_path / "two", base, token)
     assert count(hub_engine, "SELECT count(*) FROM device") == 1
 
@@ -165,6 +166,36 @@ def test_a_revoked_device_is_refused_at_once(
     assert "revoked" in refused.json["error"]
     listed = hub_client.get("/api/sync/devices", headers=admin.headers).json["data"]
     assert [(d["id"], d["status"]) for d in listed] == [(device_id, "revoked")]
+
+
+def test_a_device_retires_itself_with_a_signed_request(
+    hub_client: Any, hub_engine: Engine, device: Any
+) -> None:
+    key, device_id = device
+    before = row_counts(hub_engine, ignore={"sync_nonce", "audit_record", "audit_chain"})
+    unsigned = hub_client.post(RETIRE_PATH)
+    other_path = hub_client.post(RETIRE_PATH, headers=signed(key, device_id, b""))
+    assert (unsigned.status_code, other_path.status_code) == (401, 401)
+    assert row_counts(hub_engine, ignore={"sync_nonce", "audit_record", "audit_chain"}) == before
+    headers = signing.sign_request(key, device_id, "POST", RETIRE_PATH, b"", wall_millis())
+    response = hub_client.post(RETIRE_PATH, headers=headers.as_dict())
+    assert response.status_code == 200, response.json
+    assert response.json["data"] == {"id": device_id, "status": "retired"}
+    body = exchange_body()
+    refused = hub_client.post(EXCHANGE_PATH, data=body, headers=signed(key, device_id, body))
+    assert refused.status_code == 403
+    assert "retired" in refused.json["error"]
+    elsewhere = make_vehicle(hub_engine)
+    again = hub_client.post(
+        "/api/sync/enroll",
+        json={
+            "token": token_for(hub_engine, elsewhere),
+            "device_id": device_id,
+            "public_key": signing.public_key_text(signing.new_private_key()),
+            "name": "replacement laptop",
+        },
+    )
+    assert again.status_code == 409  # a retired device comes back only for its own vehicle
 
 
 def test_the_edge_reports_a_revoked_device_clearly(
