@@ -21,9 +21,9 @@ from provisioning import enrollment as enrollment_lib
 from provisioning import tls
 from provisioning.errors import ProvisioningError
 from sync import signing
-from tests.hub.test_sync_kill import HubProcess, free_port
 from tests.provisioning.conftest import ESCROW_PASSPHRASE, Laptop, snapshot
 from tests.support import rows
+from tests.support.hubprocess import HubProcess, free_port
 from tests.support.identity import make_vehicle
 from tests.support.sync import count
 from tests.sync.test_protocol import visit
