@@ -17,6 +17,8 @@ import logging
 import os
 import random
 import secrets
+import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -64,6 +66,7 @@ from sync import codec
 
 ENV = "HUB_BENCH_DATABASE_URL"
 DEFAULT_SERVER = "mysql+pymysql://root@127.0.0.1:3306/test"
+PEER = Path(__file__).parent / "peer"
 EDGE_NODE = "dbench0000001"
 DAY_TABLES = (
     "patient",
@@ -123,6 +126,7 @@ class Figures:
     naive: Count
     floor: Count
     hub_visits: int
+    peer: tuple[Count, Count] | str  # the day and an idle replication, or why not run
 
 
 # -- the hub, the edge and the sink ------------------------------------------------------
@@ -549,6 +553,46 @@ def floor(meter: Meter, found: list[dict[str, Any]]) -> Count:
     return meter.reset()
 
 
+def pouchdb(found: list[dict[str, Any]], tmp: Path) -> tuple[Count, Count] | str:
+    """The same rows as documents replicated by PouchDB to express-pouchdb over the meter,
+    then a replication with nothing new; the reason instead when the peer is not installed."""
+    if shutil.which("node") is None:
+        return "not run: node is not installed"
+    if not (PEER / "node_modules" / "pouchdb").is_dir():
+        return "not run: `npm ci` in bench/peer has not been run"
+    docs = tmp / "docs.json"
+    as_docs = [{"_id": f"{entry['table']}:{entry['row']['id']}", **entry["row"]} for entry in found]
+    docs.write_text(json.dumps(as_docs))
+    server = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+        ["node", "peer.js", "serve"], cwd=PEER, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        base = f"http://127.0.0.1:{int(server.stdout.readline())}"
+        requests.put(f"{base}/day", timeout=30).raise_for_status()  # yesterday's database
+        with metering(base) as meter:
+            replicator = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+                ["node", "peer.js", "replicate", f"{meter.url}/day", str(docs)],
+                cwd=PEER,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert replicator.stdin is not None and replicator.stdout is not None
+            written = replicator.stdout.readline().split()
+            if written[:1] != ["done"] or int(written[1]) != len(found):
+                raise RuntimeError(f"PouchDB replication failed: {written}")
+            day = meter.reset()
+            replicator.stdin.write("again\n")
+            replicator.stdin.flush()
+            replicator.stdout.readline()
+            replicator.wait(timeout=60)
+            return day, meter.reset()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def measure(visits: int, server_url: str, seed: int = 20261201) -> Figures:
     """Generate the day on a new edge, sync it to a new hub and run the baselines."""
     rng = random.Random(seed)
@@ -608,6 +652,7 @@ def measure(visits: int, server_url: str, seed: int = 20261201) -> Figures:
                 naive(sink_meter, found),
                 floor(sink_meter, found),
                 int(hub_visits or 0),
+                pouchdb(found, Path(tmp)),
             )
         finally:
             edge.dispose()
@@ -639,10 +684,11 @@ def table(figures: Figures) -> str:
     v = figures.visits
     sync_total = figures.sync.total
 
-    def line(name: str, count: Count, ratio: str) -> str:
+    def line(name: str, count: Count, ratio: str, per_visit: bool = True) -> str:
+        share = f"{count.total / v:,.0f}" if per_visit else "-"
         return (
             f"{name:<44} {count.requests:>9,} {count.sent:>11,} {count.received:>11,} "
-            f"{count.total:>12,} {count.total / v:>10,.0f} {count.largest:>10,}  {ratio}"
+            f"{count.total:>12,} {share:>10} {count.largest:>10,}  {ratio}"
         )
 
     rows = [
@@ -663,10 +709,26 @@ def table(figures: Figures) -> str:
             figures.floor,
             f"sync is {sync_total / figures.floor.total:.2f}x the floor",
         ),
-        line("(c) sync with nothing to send", figures.idle, "(absolute)"),
-        f"{'(d) PouchDB -> CouchDB protocol':<44} not run: the peer is not built yet "
-        "(see docs/BENCHMARKS.md)",
+        line("(c) sync with nothing to send", figures.idle, "(absolute)", per_visit=False),
     ]
+    if isinstance(figures.peer, str):
+        rows.append(f"{'(d) PouchDB -> express-pouchdb':<44} {figures.peer}")
+    else:
+        day, idle = figures.peer
+        rows += [
+            line(
+                "(d) PouchDB -> express-pouchdb, same rows",
+                day,
+                f"{day.total / sync_total:.2f}x more bytes, "
+                f"{day.requests / max(figures.sync.requests, 1):.1f}x the requests",
+            ),
+            line(
+                "(d) PouchDB with nothing to send",
+                idle,
+                f"{idle.total / figures.idle.total:.2f}x the bytes of (c)",
+                per_visit=False,
+            ),
+        ]
     return "\n".join(rows)
 
 
