@@ -93,12 +93,12 @@ class Meter:
                 response = b""
                 while chunk := upstream.recv(65536):
                     response += chunk
-            conn.sendall(response)
-            with self._lock:
+            with self._lock:  # counted before the client hears, so its next step sees it
                 self.count.requests += 1
                 self.count.sent += len(request)
                 self.count.received += len(response)
                 self.count.largest = max(self.count.largest, len(request))
+            conn.sendall(response)
 
     def stop(self) -> None:
         self._stop.set()

@@ -563,34 +563,38 @@ def pouchdb(found: list[dict[str, Any]], tmp: Path) -> tuple[Count, Count] | str
     docs = tmp / "docs.json"
     as_docs = [{"_id": f"{entry['table']}:{entry['row']['id']}", **entry["row"]} for entry in found]
     docs.write_text(json.dumps(as_docs))
-    server = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+    with subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
         ["node", "peer.js", "serve"], cwd=PEER, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert server.stdout is not None
-        base = f"http://127.0.0.1:{int(server.stdout.readline())}"
-        requests.put(f"{base}/day", timeout=30).raise_for_status()  # yesterday's database
-        with metering(base) as meter:
-            replicator = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-                ["node", "peer.js", "replicate", f"{meter.url}/day", str(docs)],
-                cwd=PEER,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            assert replicator.stdin is not None and replicator.stdout is not None
-            written = replicator.stdout.readline().split()
-            if written[:1] != ["done"] or int(written[1]) != len(found):
-                raise RuntimeError(f"PouchDB replication failed: {written}")
-            day = meter.reset()
-            replicator.stdin.write("again\n")
-            replicator.stdin.flush()
-            replicator.stdout.readline()
-            replicator.wait(timeout=60)
-            return day, meter.reset()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    ) as server:
+        try:
+            assert server.stdout is not None
+            base = f"http://127.0.0.1:{int(server.stdout.readline())}"
+            requests.put(f"{base}/day", timeout=30).raise_for_status()  # yesterday's database
+            with metering(base) as meter:
+                return _replicate(meter, docs, len(found))
+        finally:
+            server.terminate()
+
+
+def _replicate(meter: Meter, docs: Path, expected: int) -> tuple[Count, Count]:
+    """Run the replicator through `meter`: the day, then a replication with nothing new."""
+    with subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+        ["node", "peer.js", "replicate", f"{meter.url}/day", str(docs)],
+        cwd=PEER,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as replicator:
+        assert replicator.stdin is not None and replicator.stdout is not None
+        meter.reset()
+        written = replicator.stdout.readline().split()
+        if written[:1] != ["done"] or int(written[1]) != expected:
+            raise RuntimeError(f"PouchDB replication failed: {written}")
+        day = meter.reset()
+        replicator.stdin.write("again\n")
+        replicator.stdin.flush()
+        replicator.stdout.readline()
+        return day, meter.reset()
 
 
 def measure(visits: int, server_url: str, seed: int = 20261201) -> Figures:
