@@ -1,6 +1,7 @@
 """What a day of a clinic's work costs on the wire when it syncs to the hub, beside the
-naive way (one uncompressed JSON request per row) and the compression floor (the same rows
-as one gzip'd JSON batch), all counted by the same loopback proxy in the same run.
+naive way (one uncompressed JSON request per row), the compression floor (the same rows as
+one gzip'd JSON batch) and a real peer (PouchDB replicating them to express-pouchdb, after
+`npm ci --prefix bench/peer`), all counted by the same loopback proxy in the same run.
 
 Run `python -m bench.sync_wire` (150 visits; `--visits N` for another size). The hub runs
 on a private MySQL database created on HUB_BENCH_DATABASE_URL and dropped afterwards; the
