@@ -1,0 +1,119 @@
+"""A loopback HTTP proxy that counts requests and bytes both ways, so every contender in a
+benchmark is measured the same way: what a real network would carry, headers included."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass
+class Count:
+    requests: int = 0
+    sent: int = 0  # client to server, headers and body
+    received: int = 0  # server to client, headers and body
+    largest: int = 0  # the biggest single request
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.received
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    """One HTTP/1.1 request with a Content-Length body (all our clients send one)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def _close_after(request: bytes) -> bytes:
+    """The request with `Connection: close`, so the upstream's answer ends at EOF."""
+    head, _, body = request.partition(b"\r\n\r\n")
+    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")]
+    return b"\r\n".join(lines) + b"\r\nConnection: close\r\n\r\n" + body
+
+
+class Meter:
+    """Forwards each request to `target` and counts it; one request per connection."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.count = Count()
+        self._lock = threading.Lock()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self._stop = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def reset(self) -> Count:
+        """The count so far, starting a new one."""
+        with self._lock:
+            count, self.count = self.count, Count()
+        return count
+
+    def serve(self) -> None:
+        self.server.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # closed by stop()
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            request = _read_request(conn)
+            if not request:
+                return
+            with socket.create_connection(self.target, timeout=120) as upstream:
+                upstream.sendall(_close_after(request))
+                response = b""
+                while chunk := upstream.recv(65536):
+                    response += chunk
+            with self._lock:  # counted before the client hears, so its next step sees it
+                self.count.requests += 1
+                self.count.sent += len(request)
+                self.count.received += len(response)
+                self.count.largest = max(self.count.largest, len(request))
+            conn.sendall(response)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.server.close()
+
+
+@contextmanager
+def metering(base_url: str) -> Iterator[Meter]:
+    """A counting proxy in front of the HTTP server at `base_url`."""
+    host, port = base_url.removeprefix("http://").split(":")
+    meter = Meter((host, int(port)))
+    thread = threading.Thread(target=meter.serve, daemon=True)
+    thread.start()
+    try:
+        yield meter
+    finally:
+        meter.stop()
+        thread.join(timeout=5)
