@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -16,6 +17,7 @@ from common.node import ensure_node, new_device_id
 from common.permission import Role
 from common.users import create_user
 from edge import config as edge_config
+from edge import jobs as edge_jobs
 from edge.sync import service as sync_service
 from schema import migrate as migrations
 
@@ -155,7 +157,10 @@ def status() -> None:
             click.echo(f"{key.replace('_', ' '):<18} {value if value is not None else '-'}")
 
 
-@main.command(help="Run the background jobs (sync every EDGE_SYNC_INTERVAL_SECONDS, backoff).")
+@main.command(
+    help="Run the background jobs: sync every EDGE_SYNC_INTERVAL_SECONDS (with backoff), "
+    "alert escalation, and low-stock, expiry and maintenance checks."
+)
 def scheduler() -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -171,7 +176,23 @@ def scheduler() -> None:
             max_instances=1,
             coalesce=True,
         )
-        click.echo(f"Syncing every {interval} s; Ctrl+C stops.")
+        minutes = int(str(config["ALERT_ESCALATION_MINUTES"]))
+        jobs.add_job(
+            lambda: click.echo(f"alerts escalated: {edge_jobs.escalate_alerts(engine, minutes)}"),
+            "interval",
+            minutes=5,
+            max_instances=1,
+            coalesce=True,
+        )
+        jobs.add_job(
+            lambda: click.echo(f"stock and maintenance alerts: {edge_jobs.daily_checks(engine)}"),
+            "interval",
+            hours=6,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=dt.datetime.now(dt.UTC),
+        )
+        click.echo(f"Syncing every {interval} s, alert checks every few minutes; Ctrl+C stops.")
         try:
             jobs.start()
         except (KeyboardInterrupt, SystemExit):
