@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, render_template
 from sqlalchemy import select
 
+from common import audit
 from common.access import current_actor
 from common.api import endpoint
 from common.database import db
@@ -40,6 +41,7 @@ def duplicates() -> Any:
     pairs, _ = duplicate.open_pairs(db.session, 1, 200)
     ids = {p.patient_a_id for p in pairs} | {p.patient_b_id for p in pairs}
     patients = {p.id: p for p in db.session.scalars(select(Patient).where(Patient.id.in_(ids)))}
+    _audit_list("patient", sorted(ids))
     return render_template(
         "dashboard/duplicates.html", pairs=pairs, patients=patients, vehicles=_vehicle_names()
     )
@@ -50,4 +52,17 @@ def duplicates() -> Any:
 def conflicts() -> Any:
     """Concurrent edits the sync merged, for review."""
     rows, _ = review.conflicts(db.session, review.OPEN, 1, 200)
+    _audit_list("sync_conflict", sorted({c.row_id for c in rows}))
     return render_template("dashboard/conflicts.html", conflicts=rows)
+
+
+def _audit_list(resource_type: str, row_ids: list[str]) -> None:
+    """Patient data shown on a page is a read like any other."""
+    audit.record_read(
+        db.session,
+        current_actor(),
+        resource_type,
+        None,
+        detail={"row_ids": row_ids},
+        action="list",
+    )

@@ -166,6 +166,14 @@ def _set_status(device_id: str, status: str, message: str) -> Any:
 def conflicts(query: dict[str, Any]) -> Any:
     """Concurrent edits the merge resolved automatically, for a person to review."""
     rows, total = review.conflicts(db.session, query["status"], query["page"], query["per_page"])
+    audit.record_read(  # conflict values are clinical (allergies, chronic conditions)
+        db.session,
+        current_actor(),
+        "sync_conflict",
+        None,
+        detail={"row_ids": sorted({c.row_id for c in rows})},
+        action="list",
+    )
     return paginated(ConflictOut().dump(rows, many=True), query["page"], query["per_page"], total)
 
 

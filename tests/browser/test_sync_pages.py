@@ -79,3 +79,10 @@ def test_revoke_a_device_and_merge_a_duplicate_pair(
         )
         == 1
     )
+    assert (
+        count(
+            hub_engine,
+            "SELECT count(*) FROM audit_record WHERE action = 'list' AND resource_type = 'patient'",
+        )
+        >= 1
+    )  # the side-by-side compare showed patient data

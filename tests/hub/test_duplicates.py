@@ -98,3 +98,17 @@ def test_conflicts_are_listed_and_resolved(
         f"/api/sync/conflicts/{conflict['id']}/resolve", json={}, headers=admin.headers
     )
     assert again.status_code == 409
+
+
+def test_reading_conflicts_is_audited(
+    hub_client: Any, hub_user: Callable[..., Staff], hub_engine: Any
+) -> None:
+    admin = hub_user("administrator")
+    before = count(
+        hub_engine, "SELECT count(*) FROM audit_record WHERE resource_type = 'sync_conflict'"
+    )
+    assert hub_client.get("/api/sync/conflicts", headers=admin.headers).status_code == 200
+    after = count(
+        hub_engine, "SELECT count(*) FROM audit_record WHERE resource_type = 'sync_conflict'"
+    )
+    assert after == before + 1
