@@ -22,7 +22,7 @@ class Count:
         return self.sent + self.received
 
 
-def _read_request(conn: socket.socket) -> bytes:
+def read_request(conn: socket.socket) -> bytes:
     """One HTTP/1.1 request with a Content-Length body (all our clients send one)."""
     data = b""
     while b"\r\n\r\n" not in data:
@@ -44,7 +44,7 @@ def _read_request(conn: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
-def _close_after(request: bytes) -> bytes:
+def close_after(request: bytes) -> bytes:
     """The request with `Connection: close`, so the upstream's answer ends at EOF."""
     head, _, body = request.partition(b"\r\n\r\n")
     lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")]
@@ -85,11 +85,11 @@ class Meter:
 
     def _handle(self, conn: socket.socket) -> None:
         with conn:
-            request = _read_request(conn)
+            request = read_request(conn)
             if not request:
                 return
             with socket.create_connection(self.target, timeout=120) as upstream:
-                upstream.sendall(_close_after(request))
+                upstream.sendall(close_after(request))
                 response = b""
                 while chunk := upstream.recv(65536):
                     response += chunk

@@ -13,31 +13,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from bench.meter import close_after, read_request
+
 FAULTS = ("pass", "cut_request", "cut_response", "duplicate", "delay")
-
-
-def _read_request(conn: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value.strip())
-    while len(body) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    head = b"\r\n".join(
-        line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")
-    )
-    return head + b"\r\nConnection: close\r\n\r\n" + body
 
 
 def _forward(target: tuple[str, int], request: bytes) -> bytes:
@@ -73,7 +51,7 @@ class FaultProxy:
         fault = self.faults()
         self.seen[fault] += 1
         with conn:
-            request = _read_request(conn)
+            request = close_after(read_request(conn))
             if fault == "cut_request":
                 return  # the hub never sees it
             response = _forward(self.target, request)
