@@ -1,6 +1,6 @@
-"""The crew's clinical pages: today's queue, patient search and registration, and the
-visit page with one panel per stage. Server-rendered; the forms post to the JSON API
-through `clinic.js`, so every rule is the API's."""
+"""The crew's clinical pages: today's queue, patient search and registration, the visit
+page with one panel per stage, and the vehicle's claims. Server-rendered; the forms post
+to the JSON API through `clinic.js`, so every rule is the API's."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from common.access import current_actor
 from common.api import endpoint
 from common.database import db
 from common.permission import permits
+from edge.claim import service as claims
 from edge.diagnosis import service as diagnoses
 from edge.note import service as notes
 from edge.patient import service as patients
@@ -88,10 +89,24 @@ def visit_page(visit_id: str) -> Any:
         referrals=_referrals(actor, visit_id),
         formulary=_formulary(actor, visit),
         eligibility_text=_eligibility_text(visit),
+        claim_meaning=claims.MEANING.get(visit["claim"]["status"], "") if visit["claim"] else "",
         ranges=ranges.RANGES,
         referral_kinds=KINDS,
         urgencies=URGENCIES,
         zone=CLINIC_ZONE,
+    )
+
+
+@bp.get("/claims")
+@endpoint("visits:read", page=True)
+def claims_page() -> Any:
+    """The vehicle's claims: their status at PALMED and, when rejected or held, why."""
+    status = request.args.get("status") or None
+    return render_template(
+        "clinic/claims.html",
+        claims=claims.for_vehicle(db.session, current_actor(), status),
+        status=status,
+        meanings=claims.MEANING,
     )
 
 
