@@ -88,7 +88,9 @@ def visit_page(visit_id: str) -> Any:
         prescriptions=prescriptions.for_visit(db.session, actor, visit_id) if clinical else [],
         referrals=_referrals(actor, visit_id),
         formulary=_formulary(actor, visit),
-        eligibility_text=_eligibility_text(visit),
+        eligibility=patients.eligibility(
+            visit["eligibility_status"] or "unverified", visit["eligibility_verified_at"]
+        ),
         claim_meaning=claims.MEANING.get(visit["claim"]["status"], "") if visit["claim"] else "",
         ranges=ranges.RANGES,
         referral_kinds=KINDS,
@@ -116,13 +118,6 @@ def _formulary(actor: Any, visit: dict[str, Any]) -> list[dict[str, Any]]:
         return []
     items, _ = prescriptions.formulary(db.session, actor, None, 1, 100)
     return items
-
-
-def _eligibility_text(visit: dict[str, Any]) -> str:
-    checked = patients.eligibility(
-        visit["eligibility_status"] or "unverified", visit["eligibility_verified_at"]
-    )
-    return checked["age_text"]
 
 
 def _referrals(actor: Any, visit_id: str) -> list[dict[str, Any]]:
