@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import Engine, text
 
 from common.auth import tokens
@@ -31,7 +33,7 @@ from common.users import create_user
 from edge import create_app
 from edge.sync import service as edge_sync
 from hub.sync import device as devices
-from schema.models import ClaimSubmission, Tariff, Vehicle
+from schema.models import ClaimSubmission, Patient, Tariff, Vehicle
 from tests.conftest import edge_config
 from tests.support import mysql
 from tests.support.claims import attempts, claim_row, push_claims
@@ -67,12 +69,37 @@ class World:
         assert [process.returncode for process in running] == [0] * processes, outputs
         return outputs
 
-    def close_visit(self, member: str | None, dependant: str | None) -> dict[str, Any]:
-        """A patient registered and seen through all five stages on the edge; the
-        visit's closure drafts its claim there."""
-        patient = self.edge.register(medical_aid_number=member, dependant_code=dependant)
+    def close_visit(
+        self, member: str | None, dependant: str | None, patient: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A patient registered (unless given) and seen through all five stages on the
+        edge; the visit's closure drafts its claim there."""
+        patient = patient or self.edge.register(medical_aid_number=member, dependant_code=dependant)
         visit = self.edge.visit_at("closure", patient)
         return self.edge_claim(visit) | {"visit_id": visit}
+
+    @contextmanager
+    def offline(self) -> Iterator[None]:
+        """No hub at all while the crew works, then the hub is back."""
+        assert self.hub.process is not None
+        self.hub.process.terminate()
+        self.hub.process.wait(timeout=10)
+        try:
+            yield
+        finally:
+            self.hub.start()
+
+    def at_hub(self, method: str, path: str) -> Any:
+        """Call the hub process's API as head office's finance user."""
+        login = requests.post(
+            self.hub.base + "/api/auth/login",
+            json={"username": "e2e.finance", "password": PASSWORD},
+            timeout=10,
+        )
+        headers = {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
+        response = requests.request(method, self.hub.base + path, headers=headers, timeout=60)
+        assert response.ok, response.text
+        return response.json()["data"]
 
     def edge_claim(self, visit: str) -> dict[str, Any]:
         claim: dict[str, Any] = self.edge.ok("GET", "doctor", f"/api/visits/{visit}")["claim"]
@@ -97,14 +124,19 @@ def world(
     tmp = tmp_path_factory.mktemp("claims-e2e")
     hub_engine = plain_engine(hub_database_url)
     mysql.empty_tables(hub_engine)
-    hub = HubProcess(hub_database_url, tmp)
-    hub.start()
     sandbox = Sandbox(
         tmp / "palmed" / "sandbox.db",
         tmp / "palmed" / "sandbox.log",
         environment={"TZ": "Africa/Johannesburg"},  # the clinic day is the sandbox's day
     )
     sandbox.start()
+    hub = HubProcess(hub_database_url, tmp)
+    hub.env |= {
+        "PALMED_API_URL": sandbox.url,
+        "PALMED_API_KEY": sandbox.api_key,
+        "PALMED_READ_TIMEOUT_SECONDS": READ_TIMEOUT,
+    }
+    hub.start()
     vehicle = make_vehicle(hub_engine, name="Clinic E2E")
     crew = _head_office_setup(hub_engine, vehicle)
     database = tmp / "edge" / "edge.db"
@@ -143,7 +175,7 @@ def world(
 
 def _head_office_setup(engine: Engine, vehicle: str) -> dict[str, str]:
     """What head office gives a vehicle before it goes out: its crew and the
-    consultation tariff."""
+    consultation tariff; and a finance user at head office."""
     with new_session(engine) as session, session.begin():
         session.add(
             Tariff(
@@ -165,6 +197,13 @@ def _head_office_setup(engine: Engine, vehicle: str) -> dict[str, str]:
             )
             for role in CREW
         }
+        create_user(
+            session,
+            username="e2e.finance",
+            full_name="E2E finance",
+            role="finance",
+            password=PASSWORD,
+        )
         session.flush()
         return {role: user.id for role, user in users.items()}
 
@@ -172,11 +211,9 @@ def _head_office_setup(engine: Engine, vehicle: str) -> dict[str, str]:
 def test_a_visit_closed_offline_becomes_one_accepted_claim_despite_a_late_answer(
     world: World,
 ) -> None:
-    world.hub.process.terminate()  # type: ignore[union-attr]
-    world.hub.process.wait(timeout=10)  # type: ignore[union-attr]
-    claim = world.close_visit("110234561", "00")  # with no hub at all
+    with world.offline():
+        claim = world.close_visit("110234561", "00")
     assert claim["status"] == "ready"
-    world.hub.start()
     world.sync()
     # PALMED accepts and stores the claim, then its answer comes too late.
     world.sandbox.set_faults(
@@ -284,6 +321,32 @@ def test_bad_claim_data_is_held_with_reasons_and_palmed_never_hears_of_it(world:
     assert (on_edge["status"], on_edge["problems"]) == (held.status, held.problems)
     [alert] = world.edge_alerts(malformed["id"])
     assert (alert["kind"], alert["priority"]) == ("claim", "medium")
+
+
+def test_a_member_palmed_terminated_is_not_eligible_offline_and_their_claim_is_held(
+    world: World,
+) -> None:
+    patient = world.edge.register(medical_aid_number="110925683", dependant_code="00")
+    assert patient["eligibility"]["eligible"] is None  # not in the vehicle's copy yet
+    world.sync()
+    world.at_hub("POST", "/api/sync/palmed")  # the hub asks PALMED about unverified members
+    world.sync()
+
+    with world.offline():
+        shown = world.edge.ok("GET", "clerk", f"/api/patients/{patient['id']}")["eligibility"]
+        claim = world.close_visit(None, None, patient)
+    with new_session(world.hub_engine) as session:
+        at_hub = session.get_one(Patient, patient["id"])
+        assert at_hub.member_status == "terminated"
+    assert (shown["status"], shown["eligible"]) == ("terminated", False)
+    assert shown["age_text"] == "verified today"
+    assert claim["status"] == "needs_attention"
+    assert claim["problems"] == ["The member is not eligible (status: terminated)"]
+    world.sync()
+    world.push()
+    assert world.at_palmed(claim["id"]) == []
+    assert claim_row(world.hub_engine, claim["id"]).status == "needs_attention"
+    assert attempts(world.hub_engine, claim["id"]) == []
 
 
 def _set_practice_number(world: World, number: str) -> None:
