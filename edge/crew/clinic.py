@@ -10,6 +10,7 @@ from flask import Blueprint, render_template, request
 
 from common.access import current_actor
 from common.api import endpoint
+from common.clinicday import CLINIC_ZONE
 from common.database import db
 from common.permission import permits
 from edge.claim import service as claims
@@ -19,7 +20,6 @@ from edge.patient import service as patients
 from edge.prescription import service as prescriptions
 from edge.referral import service as referrals
 from edge.referral.schemas import KINDS, URGENCIES
-from edge.scope import CLINIC_ZONE
 from edge.visit import service as visits
 from edge.visit import workflow
 from edge.vital import ranges
