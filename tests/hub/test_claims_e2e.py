@@ -6,7 +6,8 @@ A visit walked through its five stages on the edge while the hub is down becomes
 synced and pushed, exactly one accepted claim at the sandbox: with a timeout after the
 sandbox accepted, with 5xx answers, and with two pipeline processes at once. PALMED's
 rejections come back to the edge as the claim's status and reasons and as an alert; bad
-claim data is held with its reasons and the sandbox never hears of it.
+claim data is held with its reasons and the sandbox never hears of it; a member PALMED
+terminated reaches the vehicle's copy through the hub and shows as not eligible offline.
 
 The processes and the enrolled edge are made once for the module; each test closes its
 own visit for its own demo member (the sandbox refuses a second identical claim for a
