@@ -30,3 +30,4 @@ def register(app: Flask) -> None:
         app.register_blueprint(blueprint)
     add_nav(app, "Queue", "clinic_pages.queue", "visits:read")
     add_nav(app, "Patients", "clinic_pages.patients_page", "patients:read")
+    add_nav(app, "Claims", "clinic_pages.claims_page", "visits:read")

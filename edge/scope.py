@@ -7,9 +7,7 @@ sends it. Anything else answers 404, as if it did not exist.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -20,7 +18,6 @@ from schema.models import Appointment, Patient, Visit
 
 T = TypeVar("T")
 
-CLINIC_ZONE = ZoneInfo("Africa/Johannesburg")
 NOT_ENROLLED = "This laptop is not enrolled to a vehicle yet"
 
 
@@ -29,11 +26,6 @@ def vehicle_of(actor: Actor) -> str:
     if actor.vehicle_id is None:
         raise Forbidden(NOT_ENROLLED)
     return actor.vehicle_id
-
-
-def clinic_day(moment: dt.datetime) -> dt.date:
-    """The calendar day in South Africa: a visit at 01:00 SAST belongs to that day."""
-    return moment.astimezone(CLINIC_ZONE).date()
 
 
 def patient_reachable(vehicle_id: str) -> ColumnElement[bool]:

@@ -190,10 +190,10 @@ def seed_patients() -> None:
     step(f"{len(DEMO_PATIENTS)} demo patients registered on the vehicle")
 
 
-def start(name: str, *args: str) -> subprocess.Popen[bytes]:
+def start(name: str, *args: str, **env: str) -> subprocess.Popen[bytes]:
     log = (VAR / f"{name}.log").open("ab")
     return subprocess.Popen(  # noqa: S603 - fixed commands of this project
-        args, env=ENV, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        args, env={**ENV, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
     )
 
 
@@ -221,7 +221,16 @@ def main() -> None:
     hub_url, edge_url = f"http://127.0.0.1:{HUB_PORT}", f"http://127.0.0.1:{EDGE_PORT}"
     palmed_url = ENV["PALMED_API_URL"]
     processes = {
-        "palmed": start("palmed", "palmed-sandbox", "serve", "--demo", "--port", str(PALMED_PORT)),
+        # PALMED's "today" is its host's date: make it the clinic day the edge dates visits by.
+        "palmed": start(
+            "palmed",
+            "palmed-sandbox",
+            "serve",
+            "--demo",
+            "--port",
+            str(PALMED_PORT),
+            TZ="Africa/Johannesburg",
+        ),
         "hub": start("hub", "clinic-hub", "serve", "--port", str(HUB_PORT)),
     }
     try:

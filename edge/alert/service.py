@@ -29,7 +29,7 @@ KINDS = (
     "stock_expiry",
     "maintenance_due",
     "stale_sync",
-    "claim_rejected",
+    "claim",  # raised at the hub (a rejection, or a claim held for attention), synced here
 )
 STATUSES = ("active", "acknowledged", "resolved")
 ESCALATING = ("high", "critical")

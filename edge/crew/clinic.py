@@ -1,6 +1,6 @@
-"""The crew's clinical pages: today's queue, patient search and registration, and the
-visit page with one panel per stage. Server-rendered; the forms post to the JSON API
-through `clinic.js`, so every rule is the API's."""
+"""The crew's clinical pages: today's queue, patient search and registration, the visit
+page with one panel per stage, and the vehicle's claims. Server-rendered; the forms post
+to the JSON API through `clinic.js`, so every rule is the API's."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from flask import Blueprint, render_template, request
 
 from common.access import current_actor
 from common.api import endpoint
+from common.clinicday import CLINIC_ZONE
 from common.database import db
 from common.permission import permits
+from edge.claim import service as claims
 from edge.diagnosis import service as diagnoses
 from edge.note import service as notes
 from edge.patient import service as patients
 from edge.prescription import service as prescriptions
 from edge.referral import service as referrals
 from edge.referral.schemas import KINDS, URGENCIES
-from edge.scope import CLINIC_ZONE
 from edge.visit import service as visits
 from edge.visit import workflow
 from edge.vital import ranges
@@ -87,11 +88,27 @@ def visit_page(visit_id: str) -> Any:
         prescriptions=prescriptions.for_visit(db.session, actor, visit_id) if clinical else [],
         referrals=_referrals(actor, visit_id),
         formulary=_formulary(actor, visit),
-        eligibility_text=_eligibility_text(visit),
+        eligibility=patients.eligibility(
+            visit["eligibility_status"] or "unverified", visit["eligibility_verified_at"]
+        ),
+        claim_meaning=claims.MEANING.get(visit["claim"]["status"], "") if visit["claim"] else "",
         ranges=ranges.RANGES,
         referral_kinds=KINDS,
         urgencies=URGENCIES,
         zone=CLINIC_ZONE,
+    )
+
+
+@bp.get("/claims")
+@endpoint("visits:read", page=True)
+def claims_page() -> Any:
+    """The vehicle's claims: their status at PALMED and, when rejected or held, why."""
+    status = request.args.get("status") or None
+    return render_template(
+        "clinic/claims.html",
+        claims=claims.for_vehicle(db.session, current_actor(), status),
+        status=status,
+        meanings=claims.MEANING,
     )
 
 
@@ -101,13 +118,6 @@ def _formulary(actor: Any, visit: dict[str, Any]) -> list[dict[str, Any]]:
         return []
     items, _ = prescriptions.formulary(db.session, actor, None, 1, 100)
     return items
-
-
-def _eligibility_text(visit: dict[str, Any]) -> str:
-    checked = patients.eligibility(
-        visit["eligibility_status"] or "unverified", visit["eligibility_verified_at"]
-    )
-    return checked["age_text"]
 
 
 def _referrals(actor: Any, visit_id: str) -> list[dict[str, Any]]:

@@ -187,6 +187,7 @@ class DeactivateIn(Schema):
 
 class EligibilityOut(Schema):
     status = fields.String()
+    eligible = fields.Boolean(allow_none=True)  # None: not verified yet
     verified_at = fields.AwareDateTime(allow_none=True)
     age_days = fields.Integer(allow_none=True)
     age_text = fields.String()

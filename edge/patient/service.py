@@ -224,14 +224,13 @@ def view(patient: Patient, now: dt.datetime | None = None) -> dict[str, Any]:
 def eligibility(
     status: str, verified_at: dt.datetime | None, now: dt.datetime | None = None
 ) -> dict[str, Any]:
-    """The member status and how long ago it was verified, in words for the crew."""
+    """The member status from the vehicle's copy, whether it makes the member eligible
+    (None while unverified: PALMED decides at the hub), and how long ago it was verified,
+    in words for the crew: registration works offline from this."""
+    eligible = True if status == "active" else None if status == "unverified" else False
+    found = {"status": status, "eligible": eligible, "verified_at": verified_at}
     if verified_at is None:
-        return {
-            "status": status,
-            "verified_at": None,
-            "age_days": None,
-            "age_text": "never verified",
-        }
+        return found | {"age_days": None, "age_text": "never verified"}
     days = max(0, ((now or utcnow()) - verified_at).days)
     text = "verified today" if days == 0 else f"verified {days} day{'s' if days != 1 else ''} ago"
-    return {"status": status, "verified_at": verified_at, "age_days": days, "age_text": text}
+    return found | {"age_days": days, "age_text": text}

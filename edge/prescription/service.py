@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
+from common.clinicday import clinic_day
 from common.errors import BadRequest, Conflict, NotFound
 from edge.prescription import dispense
-from edge.scope import clinic_day, find_visit, vehicle_of
+from edge.scope import find_visit, vehicle_of
 from edge.visit import workflow
 from schema.base import utcnow
 from schema.models import Item, Patient, Prescription, StockMovement, Visit

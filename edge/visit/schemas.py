@@ -62,6 +62,10 @@ class ClaimBriefOut(Schema):
     id = fields.String()
     status = fields.String()
     problems = fields.List(fields.String())
+    rejection_codes = fields.List(fields.String())  # PALMED's, as the hub synced them back
+    palmed_claim_id = fields.String(allow_none=True)
+    paid_amount = fields.String(allow_none=True)
+    updated_at = fields.AwareDateTime()
     member_number = fields.String(allow_none=True)
     dependant_code = fields.String(allow_none=True)
     practice_number = fields.String(allow_none=True)

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
+from common.clinicday import clinic_day
 from common.errors import BadRequest, Conflict
 from edge.claim import draft
-from edge.scope import clinic_day, find_patient, find_visit, vehicle_of
+from edge.scope import find_patient, find_visit, vehicle_of
 from edge.visit import workflow
 from edge.visit.workflow import Move, Recorded
 from schema.base import utcnow

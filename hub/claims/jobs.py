@@ -15,6 +15,7 @@ from typing import Any
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine
 
+from common.clinicday import clinic_day
 from hub.claims import palmed, pipeline
 from hub.members import eligibility
 
@@ -28,7 +29,7 @@ def push_claims(engine: Engine, config: Mapping[str, Any]) -> None:
 
 
 def follow_members(engine: Engine, config: Mapping[str, Any]) -> None:
-    today = dt.date.today()
+    today = clinic_day(dt.datetime.now(dt.UTC))
     with palmed.PalmedClient.from_config(config) as client:
         report = eligibility.follow(engine, client, today)
         report.verified = eligibility.verify(engine, client, today)

@@ -311,7 +311,11 @@ class PalmedClient:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], **timeouts: float) -> PalmedClient:
-        """The client for the hub's PALMED_API_URL and PALMED_API_KEY settings."""
+        """The client for the hub's PALMED_API_URL, PALMED_API_KEY and (how long to wait
+        for an answer before treating its outcome as unknown) PALMED_READ_TIMEOUT_SECONDS."""
+        read_timeout = config.get("PALMED_READ_TIMEOUT_SECONDS")
+        if read_timeout:
+            timeouts.setdefault("read_timeout", float(read_timeout))
         return cls(str(config["PALMED_API_URL"]), str(config["PALMED_API_KEY"]), **timeouts)
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from common.clinicday import clinic_day
 from hub.claims import palmed, payment, submission
 from hub.claims.submission import RetryPolicy
 from schema.base import utcnow
@@ -51,7 +52,7 @@ def run(
     """Queue what is waiting, submit what is due (at most `limit`), then poll payments."""
     policy = policy or RetryPolicy()
     report = Report()
-    report.queued, report.held = submission.intake(engine, utcnow(), today or dt.date.today())
+    report.queued, report.held = submission.intake(engine, utcnow(), today or clinic_day(utcnow()))
     for _ in range(limit):
         lease = submission.take_due(engine, utcnow(), policy)
         if lease is None:

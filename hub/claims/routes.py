@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Blueprint, current_app
 
 from common.access import current_actor
 from common.api import endpoint, ok, paginated
+from common.clinicday import clinic_day
 from common.database import db
 from hub.claims import service
 from hub.claims.schemas import ClaimDetailOut, ClaimOut, ClaimQuery, Correction, RunOut
+from schema.base import utcnow
 
 bp = Blueprint("claims", __name__)
 
@@ -39,7 +40,7 @@ def get_claim(claim_id: str) -> Any:
 @endpoint("claims:submit", body=Correction, body_optional=True, response=ClaimDetailOut)
 def resubmit_claim(claim_id: str, body: dict[str, Any]) -> Any:
     """Correct a rejected claim (within 60 days) or a held one, and queue it again."""
-    claim = service.resubmit(db.session, current_actor(), claim_id, body, dt.date.today())
+    claim = service.resubmit(db.session, current_actor(), claim_id, body, clinic_day(utcnow()))
     return ok(_detail.dump(claim), "Claim queued for PALMED")
 
 
@@ -50,6 +51,6 @@ def sync_palmed() -> Any:
     client = service.client_for(current_app.config)
     with client:
         report = service.synchronise(
-            db.session, current_actor(), db.engine, client, dt.date.today()
+            db.session, current_actor(), db.engine, client, clinic_day(utcnow())
         )
     return ok(RunOut().dump(report), "PALMED synchronised")

@@ -140,3 +140,26 @@ def test_registration_warns_of_a_likely_duplicate_and_shows_eligibility_age(
         submit(page, "#register-form")
         page.wait_for_url(f"{base}/visits/*")
         assert page.text_content("[data-testid=visit-stage]") == "Registration"
+
+
+def test_registration_shows_a_suspended_member_as_not_eligible_and_how_old_that_is(
+    browser: Any, clinic: Clinic
+) -> None:
+    lapsed = clinic.register(
+        first_name="Zanele", last_name="Khumalo", medical_aid_number="110743906"
+    )
+    with new_session(clinic.engine) as session, session.begin():
+        patient = session.get_one(Patient, lapsed["id"])  # the vehicle's copy, from the hub
+        patient.member_status = "suspended"
+        patient.member_verified_at = utcnow() - dt.timedelta(days=5)
+    with serving(clinic.app) as base, logged_in(browser, base, clinic, "clerk") as page:
+        page.goto(base + "/patients?q=110743906")
+        shown = page.locator("[data-testid=patient-results] [data-testid=eligibility]")
+        shown_text = " ".join(shown.inner_text().split())
+        assert shown_text == "not eligible suspended verified 5 days ago"
+        with page.expect_navigation():
+            page.locator("[data-testid=patient-results] button", has_text="Start visit").click()
+        page.wait_for_url(f"{base}/visits/*")
+        registration = page.locator("[data-panel=registration] [data-testid=eligibility]")
+        assert "not eligible" in registration.inner_text()
+        assert "verified 5 days ago" in registration.inner_text()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from common.database import new_session
+from schema.base import utcnow
 from schema.models import AuditRecord, Patient, Visit
 from tests.support import rows
 from tests.support.clinic import Clinic, patient_fields, sa_id
@@ -27,6 +28,7 @@ def test_registration_derives_birthday_and_sex_from_the_id_and_normalises_number
     assert patient["registered_vehicle_id"] == clinic.vehicle_id
     assert patient["eligibility"] == {
         "status": "unverified",
+        "eligible": None,
         "verified_at": None,
         "age_days": None,
         "age_text": "never verified",
@@ -36,6 +38,29 @@ def test_registration_derives_birthday_and_sex_from_the_id_and_normalises_number
             select(AuditRecord.action).where(AuditRecord.patient_id == patient["id"])
         ).all()
     assert actions == ["patient_created"]
+
+
+def test_an_inactive_member_in_the_vehicles_copy_is_not_eligible_offline(clinic: Clinic) -> None:
+    """The hub syncs PALMED's statuses down; registration reads them with no link at all."""
+    patient = clinic.register(medical_aid_number="110743906", dependant_code="00")
+    with new_session(clinic.engine) as session, session.begin():
+        row = session.get_one(Patient, patient["id"])  # as the sync writes it
+        row.member_status = "suspended"
+        row.member_verified_at = utcnow() - dt.timedelta(days=2, hours=3)
+    expected = {"status": "suspended", "eligible": False, "age_days": 2}
+    expected |= {"age_text": "verified 2 days ago"}
+
+    shown = clinic.ok("GET", "clerk", f"/api/patients/{patient['id']}")["eligibility"]
+    found = clinic.ok("GET", "clerk", "/api/patients?q=110743906")
+
+    assert {k: v for k, v in shown.items() if k != "verified_at"} == expected
+    assert [p["eligibility"]["eligible"] for p in found] == [False]
+    visit = clinic.ok("POST", "clerk", "/api/visits", {"patient_id": patient["id"]})
+    assert visit["eligibility_status"] == "suspended"
+    with new_session(clinic.engine) as session, session.begin():
+        session.get_one(Patient, patient["id"]).member_status = "active"
+    shown = clinic.ok("GET", "clerk", f"/api/patients/{patient['id']}")["eligibility"]
+    assert (shown["status"], shown["eligible"]) == ("active", True)
 
 
 @pytest.mark.parametrize(

@@ -356,3 +356,23 @@ def test_a_lease_left_by_a_crashed_process_runs_out_and_the_claim_goes_with_its_
     with palmed_sandbox.client() as client:
         assert submission.submit(hub_engine, client, taken, FAST) == "accepted"
     assert [c["idempotency_key"] for c in palmed_sandbox.claims()] == [lease.key]
+
+
+def test_the_service_date_is_judged_by_the_clinic_day_not_the_hosts_clock(
+    hub_engine: Engine,
+    hub_vehicle: Callable[..., str],
+    palmed_sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 23:30 UTC is already tomorrow in South Africa, where the visit's date was decided.
+    late = dt.datetime.combine(dt.date.today(), dt.time(23, 30), tzinfo=dt.UTC)
+    monkeypatch.setattr(pipeline, "utcnow", lambda: late)
+    claim_id = synced_claim(
+        hub_engine, hub_vehicle(), service_date=dt.date.today() + dt.timedelta(days=1)
+    )
+
+    report = run(hub_engine, palmed_sandbox)
+
+    assert (report.queued, report.held) == (1, 0)
+    assert claim_row(hub_engine, claim_id).status != "needs_attention"
+    assert len(attempts(hub_engine, claim_id)) == 1  # it went to PALMED

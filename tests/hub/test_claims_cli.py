@@ -18,27 +18,13 @@ from common.database import new_session
 from hub.claims import submission
 from schema.base import utcnow
 from schema.models import MemberFeed, Patient
-from tests.support.claims import claim_row, synced_claim
+from tests.support.claims import claim_row, push_claims, synced_claim
 from tests.support.palmed import Sandbox
 
 pytestmark = pytest.mark.mysql
 
 MEMBERS = [("110234561", "00"), ("110234561", "01"), ("110587342", "00"), ("110698125", "00")]
 PROGRESS = re.compile(r"claim (\S+): (\w+)")
-
-
-def push_claims(url: str, sandbox: Sandbox, **env: str) -> subprocess.Popen[str]:
-    command = [str(Path(sys.executable).with_name("clinic-hub")), "push-claims"]
-    environment = {
-        **os.environ,
-        "HUB_DATABASE_URL": url,
-        "PALMED_API_URL": sandbox.url,
-        "PALMED_API_KEY": sandbox.api_key,
-        **env,
-    }
-    return subprocess.Popen(
-        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
 
 
 def test_two_push_claims_processes_submit_each_claim_exactly_once(

@@ -19,6 +19,8 @@ def test_the_client_is_built_from_the_hubs_settings(sandbox: Sandbox) -> None:
     with PalmedClient.from_config(settings, read_timeout=5.0) as client:
         assert client.timeout == (3.05, 5.0)
         assert client.member(*ACTIVE).eligible is True
+    with PalmedClient.from_config({**settings, "PALMED_READ_TIMEOUT_SECONDS": 7}) as client:
+        assert client.timeout == (3.05, 7.0)  # the hub's PALMED_READ_TIMEOUT_SECONDS
 
 
 @pytest.mark.parametrize(

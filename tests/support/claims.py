@@ -5,8 +5,12 @@ their origin (what the sync applier will do)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -15,7 +19,7 @@ from common.database import new_session
 from schema.base import utcnow
 from schema.models import Claim, ClaimAttempt, ClaimLine, Visit
 from tests.support import rows
-from tests.support.palmed import PRACTICE_NUMBER
+from tests.support.palmed import PRACTICE_NUMBER, Sandbox
 
 VEHICLE_NODE = "dtest00000001"
 Line = tuple[str, str, int, str]
@@ -106,3 +110,18 @@ def attempts(engine: Engine, claim_id: str) -> list[ClaimAttempt]:
     with new_session(engine) as session:
         query = select(ClaimAttempt).where(ClaimAttempt.claim_id == claim_id)
         return list(session.scalars(query.order_by(ClaimAttempt.at, ClaimAttempt.id)))
+
+
+def push_claims(url: str, sandbox: Sandbox, **env: str) -> subprocess.Popen[str]:
+    """`clinic-hub push-claims` as a process of its own, against this sandbox."""
+    command = [str(Path(sys.executable).with_name("clinic-hub")), "push-claims"]
+    environment = {
+        **os.environ,
+        "HUB_DATABASE_URL": url,
+        "PALMED_API_URL": sandbox.url,
+        "PALMED_API_KEY": sandbox.api_key,
+        **env,
+    }
+    return subprocess.Popen(  # noqa: S603 - our own command
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )

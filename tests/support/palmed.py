@@ -45,6 +45,7 @@ class Sandbox:
     args: tuple[str, ...] = ("--demo",)
     api_key: str = API_KEY
     admin_key: str = ADMIN_KEY
+    environment: dict[str, str] = field(default_factory=dict)  # e.g. the sandbox's TZ
     url: str = ""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -65,6 +66,7 @@ class Sandbox:
             "PALMED_API_KEY": self.api_key,
             "PALMED_ADMIN_KEY": self.admin_key,
             "PYTHONUNBUFFERED": "1",
+            **self.environment,
         }
         self.log.parent.mkdir(parents=True, exist_ok=True)
         offset = self.log.stat().st_size if self.log.exists() else 0
