@@ -38,10 +38,13 @@ def description(code: str) -> str:
 
 @functools.cache
 def _leaves() -> tuple[tuple[str, str, str], ...]:
-    """(code, dotted code, lower-case description) of every codable leaf, in code order."""
+    """(code, dotted code, lower-case description) of every codable leaf, in code order.
+
+    The two code lists are zipped rather than calling `icd.add_dot` per code: the library
+    finds each code's index by a linear scan, which made the first search take seconds."""
     return tuple(
-        (code, icd.add_dot(code), icd.get_description(code).lower())
-        for code in icd.get_all_codes(False)
+        (code, dotted, icd.get_description(code).lower())
+        for code, dotted in zip(icd.get_all_codes(False), icd.get_all_codes(True), strict=True)
         if icd.is_category_or_subcategory(code) and icd.is_leaf(code)
     )
 
@@ -51,10 +54,11 @@ def search(q: str) -> list[dict[str, str]]:
     wanted = normalise(q)
     words = q.lower().split()
     found = [
-        code
-        for code, _dotted, text in _leaves()
+        (code, dotted)
+        for code, dotted, text in _leaves()
         if code.startswith(wanted) or all(word in text for word in words)
     ]
     return [
-        {"code": code, "display": display(code), "description": description(code)} for code in found
+        {"code": code, "display": dotted, "description": description(code)}
+        for code, dotted in found
     ]
