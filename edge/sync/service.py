@@ -21,7 +21,7 @@ from common.files import PUBLIC_MODE, write_atomic
 from common.version import VERSION
 from sync import signing
 from sync.clock import naive_utc, wall_millis
-from sync.edge import HUB, EdgeSync, Result
+from sync.edge import HUB, EdgeSync, Loaded, Progress, Result
 from sync.transport import HttpTransport, SyncError, Unreachable, refusal
 
 ENROLL_PATH = "/api/sync/enroll"
@@ -178,6 +178,12 @@ def retire(engine: Engine, config: Mapping[str, Any]) -> None:
 def run(engine: Engine, config: Mapping[str, Any]) -> Result:
     """One sync now; raises SyncError (recorded on the link) when it fails."""
     return client(engine, config).run()
+
+
+def load(engine: Engine, config: Mapping[str, Any], progress: Progress, limit: int) -> Loaded:
+    """The vehicle's starting snapshot in chunks of `limit` rows (nothing once this laptop
+    has pulled); resumes an interrupted one. Raises SyncError when it fails."""
+    return client(engine, config).load(progress, limit)
 
 
 def due(engine: Engine, interval_seconds: int, now: dt.datetime) -> bool:

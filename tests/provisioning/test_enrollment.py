@@ -9,6 +9,7 @@ import contextlib
 import socket
 import ssl
 import threading
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from provisioning.errors import ProvisioningError
 from sync import signing
 from tests.provisioning.conftest import ESCROW_PASSPHRASE, Laptop, snapshot
 from tests.support import rows
+from tests.support.faultproxy import fault_proxy
 from tests.support.hubprocess import HubProcess, free_port
 from tests.support.identity import make_vehicle
 from tests.support.sync import count
@@ -164,6 +166,47 @@ def test_a_laptop_from_enrollment_to_wipe_and_back(
     assert count(hub_engine, "SELECT count(*) FROM patient WHERE first_name = 'Dumisani'") == 1
     status_line = laptop.run("wipe", "--force", "--confirm", device_id)
     assert status_line.exit_code == 0, status_line.output  # synced, so a forced wipe works too
+
+
+def test_an_interrupted_initial_load_resumes_and_doubles_nothing(
+    laptop: Laptop, hub: HubProcess, hub_engine: Engine
+) -> None:
+    vehicle = make_vehicle(hub_engine)
+    with new_session(hub_engine) as session, session.begin():
+        for n in range(30):
+            visit(session, rows.patient(session, first_name=f"Load{n}"), vehicle)
+    plan: deque[str] = deque()
+    with fault_proxy(hub.base, lambda: plan.popleft() if plan else "pass") as proxy:
+        url = f"http://127.0.0.1:{proxy.port}"
+        plan.extend(["pass", "cut_response"])  # enrolled; the first sync's reply is lost
+        enrolled = laptop.run("enroll", "--hub", url, "--token", token(hub_engine, vehicle))
+        assert enrolled.exit_code == 1 and "clinic-provision initial-load" in enrolled.output
+        assert edge_count(laptop, "SELECT count(*) FROM patient") == 0
+
+        plan.extend(["pass", "pass", "pass", "cut_response"])
+        cut = laptop.run("initial-load", "--chunk-rows", "10")
+        assert cut.exit_code == 1, cut.output
+        assert "run the command again to resume" in cut.output
+        assert "30 of 61 rows loaded" in cut.output and "Traceback" not in cut.output
+        partial = [edge_count(laptop, f"SELECT count(*) FROM {t}") for t in ("patient", "visit")]
+        assert sum(partial) in (29, 30), "three chunks of ten rows (the vehicle's own row too)"
+
+        before = proxy.seen["pass"]
+        resumed = laptop.run("initial-load", "--chunk-rows", "10")
+        assert resumed.exit_code == 0, resumed.output
+        assert "Initial load complete" in resumed.output
+        exchanges = proxy.seen["pass"] - before
+    lines = [line.strip() for line in resumed.output.splitlines() if "rows loaded" in line]
+    assert lines == [f"{n} of 61 rows loaded" for n in (40, 50, 60, 61)], "resumed at 30"
+    assert exchanges == len(lines) + 1, "the four chunks left, then one sync exchange"
+    assert edge_count(laptop, "SELECT count(*) FROM patient") == 30
+    assert edge_count(laptop, f"SELECT count(*) FROM visit WHERE vehicle_id = '{vehicle}'") == 30
+    logged = edge_count(laptop, "SELECT count(*) FROM sync_change WHERE table_name = 'patient'")
+    assert logged == 30, "each patient was applied (and logged) once"
+    mine = edge_count(
+        laptop, "SELECT count(*) FROM sync_change c JOIN sync_node n ON c.node = n.id"
+    )
+    assert mine == 0, "nothing loaded is taken for the laptop's own work"
 
 
 def edge_count_text(laptop: Laptop, sql: str) -> str:
