@@ -13,7 +13,7 @@ inserted rows under the hub's node, as any applied change, so nothing is pushed 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,28 +158,25 @@ def _subscribe_from(
     connection: Connection, kind: str, name: str, key: str, params: dict[str, Any]
 ) -> None:
     target = "patient" if kind == "patient" else "user"
-    connection.execute(
+    found = connection.scalars(
         text(
-            "INSERT INTO sync_subscription (vehicle_id, scope_kind, scope_id, since_seq, "  # noqa: S608 - model names
-            f"backfilled) SELECT DISTINCT :v, '{kind}', t.{key}, :through, 1 "
-            f"FROM sync_change AS c JOIN {name} AS t ON t.id = c.row_id "
-            f"JOIN `{target}` AS p ON p.id = t.{key} "
+            f"SELECT DISTINCT t.{key} FROM sync_change AS c "  # noqa: S608 - model names
+            f"JOIN {name} AS t ON t.id = c.row_id JOIN `{target}` AS p ON p.id = t.{key} "
             f"WHERE c.table_name = '{name}' AND c.scope_kind = 'vehicle' AND c.scope_id = :v "
             "AND c.commit_seq > :after AND c.commit_seq <= :through AND c.op <> 's' "
             "AND NOT EXISTS (SELECT 1 FROM sync_subscription AS s WHERE s.vehicle_id = :v "
             f"  AND s.scope_kind = '{kind}' AND s.scope_id = t.{key})"
         ),
         params,
-    )
+    ).all()
+    _subscribe(connection, kind, found, params)
 
 
 def _subscribe_written(connection: Connection, params: dict[str, Any]) -> None:
     """Patients the vehicle's devices registered or edited."""
-    connection.execute(
+    found = connection.scalars(
         text(
-            "INSERT INTO sync_subscription (vehicle_id, scope_kind, scope_id, since_seq, "
-            "backfilled) SELECT DISTINCT :v, 'patient', c.row_id, :through, 1 "
-            "FROM sync_change AS c JOIN patient AS p ON p.id = c.row_id "
+            "SELECT DISTINCT c.row_id FROM sync_change AS c JOIN patient AS p ON p.id = c.row_id "
             "WHERE c.table_name = 'patient' AND c.scope_kind = 'patient' "
             "AND c.node IN (SELECT id FROM device WHERE vehicle_id = :v) "
             "AND c.commit_seq > :after AND c.commit_seq <= :through AND c.op <> 's' "
@@ -187,7 +184,26 @@ def _subscribe_written(connection: Connection, params: dict[str, Any]) -> None:
             "  AND s.scope_kind = 'patient' AND s.scope_id = c.row_id)"
         ),
         params,
-    )
+    ).all()
+    _subscribe(connection, "patient", found, params)
+
+
+def _subscribe(
+    connection: Connection, kind: str, ids: Sequence[str], params: dict[str, Any]
+) -> None:
+    """One executemany; the ids were found by plain (non-locking) reads, so devices
+    pushing meanwhile are not held up by locks on the change log."""
+    if ids:
+        connection.execute(
+            text(
+                "INSERT INTO sync_subscription (vehicle_id, scope_kind, scope_id, since_seq, "
+                "backfilled) VALUES (:v, :k, :s, :through, :b)"
+            ),
+            [
+                {"v": params["v"], "k": kind, "s": i, "through": params["through"], "b": True}
+                for i in ids
+            ],
+        )
 
 
 # ---------------------------------------------------------------- hub: read
