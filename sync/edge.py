@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,20 +115,23 @@ class EdgeSync:
     def load(self, progress: Progress | None = None, limit: int = snapshot.CHUNK_ROWS) -> Loaded:
         """The starting snapshot of a node that has never pulled, chunk by chunk; each
         chunk commits with its position, so an interrupted load resumes where it stopped.
+        The next chunk is fetched while one is applied (hub and edge work at once).
         Does nothing once the node has pulled; `run()` afterwards pulls the log since."""
         rows = chunks = 0
         total: int | None = None
-        with self._failures_recorded():
-            while (state := self._load_state()) is not None:
-                chunk = self._chunk(state, limit)
+        with self._failures_recorded(), ThreadPoolExecutor(1) as fetcher:
+            state = self._load_state()
+            coming = fetcher.submit(self._chunk, state.position, limit) if state else None
+            while state is not None and coming is not None:
+                chunk = coming.result()
+                coming = fetcher.submit(self._chunk, chunk.next, limit) if chunk.next else None
                 with write_intent(), self.engine.begin() as connection:
                     rows += self._apply_chunk(connection, state, chunk)
                 chunks += 1
                 total = state.total if chunk.total is None else chunk.total
                 if progress is not None:
                     progress(state.done + chunk.rows, total)
-                if chunk.next is None:
-                    break  # (a hub with an empty log leaves the cursor at 0)
+                state = self._load_state() if coming else None
         return Loaded(rows, chunks, total)
 
     @contextlib.contextmanager
@@ -160,11 +164,11 @@ class EdgeSync:
             return None
         return _LoadState(0, 0, None, snapshot.Position())
 
-    def _chunk(self, state: _LoadState, limit: int) -> snapshot.Chunk:
+    def _chunk(self, position: snapshot.Position, limit: int) -> snapshot.Chunk:
         with self.engine.connect() as connection:
             node = self.clock.node(connection)
             link = _link(connection)
-        ask = SnapshotAsk(state.position, limit)
+        ask = SnapshotAsk(position, limit)
         request = Request(
             None, link.pull_cursor, False, self.wall(), link.clock_offset_ms, self.app_version, ask
         )
