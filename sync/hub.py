@@ -77,6 +77,10 @@ class HubExchange:
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
 
     def exchange(self, device: Device, request: Request) -> Reply:
+        """One exchange; ProtocolError (before anything changes) for a snapshot request
+        that names a table no snapshot holds."""
+        if request.snapshot is not None:
+            snapshot.check(self.tables, request.snapshot.position)
         retrying = Retrying(
             retry=retry_if_exception(_retryable),
             stop=stop_after_attempt(ATTEMPTS),

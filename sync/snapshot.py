@@ -219,9 +219,7 @@ def read(
 ) -> Chunk:
     """Up to `limit` rows in the vehicle's scope from `position` on, table by table in
     dependency order (parents first), each table by id."""
-    names = [name for name, t in tables.items() if _scope(t) not in (None, Scope.HUB)]
-    if position.table is not None and position.table not in names:
-        raise ProtocolError(f"no snapshot of table {position.table!r}")
+    names = check(tables, position)
     first = position.table is None
     total = _total(connection, tables, who, names) if first else None
     start = 0 if first else names.index(str(position.table))
@@ -236,6 +234,14 @@ def read(
             return Chunk(through, parts, Position(name, part.rows[-1][0]), total)
         after = ""
     return Chunk(through, parts, None, total)
+
+
+def check(tables: Mapping[str, Table], position: Position) -> list[str]:
+    """The tables a snapshot holds, in order; ProtocolError if `position` names another."""
+    names = [name for name, t in tables.items() if _scope(t) not in (None, Scope.HUB)]
+    if position.table is not None and position.table not in names:
+        raise ProtocolError(f"no snapshot of table {position.table!r}")
+    return names
 
 
 def _read_table(connection: Connection, t: Table, who: Subscriber, after: str, limit: int) -> Part:

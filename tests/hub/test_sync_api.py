@@ -19,7 +19,8 @@ from hub.sync import device as devices
 from hub.sync.routes import RETIRE_PATH
 from sync import signing, wire
 from sync.clock import wall_millis
-from sync.protocol import Request
+from sync.protocol import Request, SnapshotAsk
+from sync.snapshot import Position
 from sync.transport import EXCHANGE_PATH, HubRefused
 from tests.support import rows
 from tests.support.identity import make_vehicle
@@ -226,6 +227,12 @@ def test_the_edge_reports_a_revoked_device_clearly(
                 "batch": {"id": "b" * 16, "after": 0, "last": 1, "changes": [["patient"]]},
             }
         ),
+    ]
+    + [
+        exchange_body(snapshot=SnapshotAsk(Position("sync_nonce", ""), 10)),
+        exchange_body(snapshot=SnapshotAsk(Position("audit_record", ""), 10)),
+        wire.pack({**wire.unpack(exchange_body()), "snapshot": {"position": [None, ""]}}),
+        wire.pack({**wire.unpack(exchange_body()), "snapshot": {"position": 7, "limit": 5}}),
     ]
     + [random.Random(n).randbytes(n) for n in (1, 64, 512)],
     ids=lambda payload: f"{len(payload)}-bytes",
