@@ -9,7 +9,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -20,13 +20,15 @@ from edge.sync import service as edge_sync
 from provisioning.errors import ProvisioningError
 from provisioning.paths import EdgePaths
 from provisioning.tls import cert_fingerprint
-from sync.edge import Result
+from sync.edge import Progress, Result
+from sync.snapshot import CHUNK_ROWS
 from sync.transport import SyncError
 
 HUB_CA = "hub-ca.pem"
 CONNECT_SECONDS = 10
 
 Report = Callable[[str], None]
+T = TypeVar("T")
 
 
 def hub_fingerprint(hub_url: str, ca_file: str | None) -> str | None:
@@ -86,12 +88,24 @@ def enroll(
         raise ProvisioningError(str(error)) from None
 
 
-def initial_load(engine: Engine, config: Mapping[str, Any], report: Report) -> Result:
-    """Pull the vehicle's starting data: sync exchanges until the hub has nothing more.
-    Each exchange commits its rows and the pull cursor together, so an interrupted load
-    resumes where it stopped when run again."""
+def initial_load(
+    engine: Engine,
+    config: Mapping[str, Any],
+    report: Report,
+    progress: Progress | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Result:
+    """Pull the vehicle's starting data: its snapshot in large chunks (each committed with
+    its position, so an interrupted load resumes where it stopped when run again), then
+    sync exchanges for what changed meanwhile and the laptop's own work."""
     started = time.monotonic()
-    result = _sync(engine, config)
+    loaded = _sync(lambda: edge_sync.load(engine, config, progress or _quiet, chunk_rows))
+    if loaded.chunks:
+        report(
+            f"  snapshot: {loaded.rows} rows applied in {loaded.chunks} chunk(s), "
+            f"{time.monotonic() - started:.1f} s"
+        )
+    result = _sync(lambda: edge_sync.run(engine, config))
     report(
         f"  {result.pulled} rows received and {result.pushed} sent in {result.exchanges} "
         f"exchange(s), {time.monotonic() - started:.1f} s"
@@ -99,9 +113,13 @@ def initial_load(engine: Engine, config: Mapping[str, Any], report: Report) -> R
     return result
 
 
-def _sync(engine: Engine, config: Mapping[str, Any]) -> Result:
+def _quiet(done: int, total: int | None) -> None:
+    return None
+
+
+def _sync(step: Callable[[], T]) -> T:
     try:
-        return edge_sync.run(engine, config)
+        return step()
     except (SyncError, ConfigError) as error:
         raise ProvisioningError(f"sync failed: {error}; run the command again to resume") from None
 

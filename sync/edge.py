@@ -9,20 +9,30 @@ Pulled changes and the new cursor commit in one local transaction.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, text
 
-from sync import digest, wire
+from sync import digest, snapshot, wire
 from sync.apply import Applier, quarantine
 from sync.change import Change, ProtocolError, materialize, own_entries
 from sync.clock import naive_utc, wall_millis
-from sync.protocol import MAX_BATCH_BYTES, MAX_BATCH_CHANGES, Batch, Pull, Reply, Request
+from sync.protocol import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_CHANGES,
+    Batch,
+    Pull,
+    Reply,
+    Request,
+    SnapshotAsk,
+)
 from sync.rules import HubRules
 from sync.signing import verify_receipt
 from sync.stamp import clock_for
@@ -31,6 +41,9 @@ from sync.txn import write_intent
 
 HUB = "hub"
 MAX_EXCHANGES = 100_000
+LOAD_ID = "snapshot"  # the sync_batch row that holds an unfinished snapshot's position
+
+Progress = Callable[[int, int | None], None]
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,23 @@ class Result:
     pulled: int
     exchanges: int
     quarantined: int
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a starting snapshot did: rows applied by this run, chunks, rows in all."""
+
+    rows: int
+    chunks: int
+    total: int | None
+
+
+@dataclass(frozen=True)
+class _LoadState:
+    through: int
+    done: int
+    total: int | None
+    position: snapshot.Position
 
 
 class EdgeSync:
@@ -73,19 +103,118 @@ class EdgeSync:
         a failure is recorded on the link and raised as a SyncError."""
         self._note("last_attempt_at")
         totals = [0, 0, 0, 0]
-        try:
+        with self._failures_recorded():
             for _ in range(MAX_EXCHANGES):
                 done = self._exchange(totals)
                 totals[2] += 1
                 if done:
                     break
+        self._succeeded()
+        return Result(*totals)
+
+    def load(self, progress: Progress | None = None, limit: int = snapshot.CHUNK_ROWS) -> Loaded:
+        """The starting snapshot of a node that has never pulled, chunk by chunk; each
+        chunk commits with its position, so an interrupted load resumes where it stopped.
+        The next chunk is fetched while one is applied (hub and edge work at once).
+        Does nothing once the node has pulled; `run()` afterwards pulls the log since."""
+        rows = chunks = 0
+        total: int | None = None
+        with self._failures_recorded(), ThreadPoolExecutor(1) as fetcher:
+            state = self._load_state()
+            coming = fetcher.submit(self._chunk, state.position, limit) if state else None
+            while state is not None and coming is not None:
+                chunk = coming.result()
+                coming = fetcher.submit(self._chunk, chunk.next, limit) if chunk.next else None
+                with write_intent(), self.engine.begin() as connection:
+                    rows += self._apply_chunk(connection, state, chunk)
+                chunks += 1
+                total = state.total if chunk.total is None else chunk.total
+                if progress is not None:
+                    progress(state.done + chunk.rows, total)
+                state = self._load_state() if coming else None
+        return Loaded(rows, chunks, total)
+
+    @contextlib.contextmanager
+    def _failures_recorded(self) -> Iterator[None]:
+        """Record a failed sync on the link, then raise it as a SyncError."""
+        try:
+            yield
         except (SyncError, ProtocolError) as error:
             self._failed(str(error))
             if isinstance(error, ProtocolError):
                 raise SyncError(f"the hub's reply was malformed: {error}") from None
             raise
-        self._succeeded()
-        return Result(*totals)
+
+    def _load_state(self) -> _LoadState | None:
+        """Where the snapshot stands: None when there is none to take (already pulled)."""
+        with write_intent(), self.engine.begin() as connection:
+            link = _link(connection)
+            row = connection.execute(
+                text(
+                    "SELECT first_seq, last_seq, change_count, response FROM sync_batch "
+                    "WHERE id = :id AND peer = :p AND direction = 'load'"
+                ),
+                {"id": LOAD_ID, "p": HUB},
+            ).first()
+        if row is not None:
+            position = snapshot.Position.from_wire(json.loads(row.response))
+            total = row.change_count if row.change_count >= 0 else None
+            return _LoadState(row.first_seq, row.last_seq, total, position)
+        if link.pull_cursor:
+            return None
+        return _LoadState(0, 0, None, snapshot.Position())
+
+    def _chunk(self, position: snapshot.Position, limit: int) -> snapshot.Chunk:
+        with self.engine.connect() as connection:
+            node = self.clock.node(connection)
+            link = _link(connection)
+        ask = SnapshotAsk(position, limit)
+        request = Request(
+            None, link.pull_cursor, False, self.wall(), link.clock_offset_ms, self.app_version, ask
+        )
+        reply, _ = self._send(wire.pack(request.to_wire()), link.clock_offset_ms or 0)
+        self._check_receipt(reply, node)
+        if reply.snapshot is None:
+            raise SyncError("the hub sent no snapshot: is it older than this laptop's software?")
+        return reply.snapshot
+
+    def _apply_chunk(self, connection: Connection, state: _LoadState, chunk: snapshot.Chunk) -> int:
+        """Apply a chunk and move the saved position in the same transaction; the last
+        chunk sets the pull cursor to the commit sequence the snapshot covers."""
+        node = self.clock.node(connection)
+        link = _link(connection)
+        outcome = snapshot.apply(connection, self.tables, chunk, self._applier(connection, node))
+        if outcome.highest:
+            self.clock.raise_floor(connection, outcome.highest)
+        first = state.position.table is None and not state.done
+        through = chunk.through if first else state.through
+        total = chunk.total if first else state.total
+        connection.execute(
+            text("DELETE FROM sync_batch WHERE id = :id AND peer = :p AND direction = 'load'"),
+            {"id": LOAD_ID, "p": HUB},
+        )
+        if chunk.next is None:
+            connection.execute(
+                text("UPDATE sync_link SET pull_cursor = :c WHERE peer = :p"),
+                {"c": max(link.pull_cursor, through), "p": HUB},
+            )
+            return outcome.applied
+        connection.execute(
+            text(
+                "INSERT INTO sync_batch (id, peer, direction, first_seq, last_seq, change_count, "
+                "applied_at, response) VALUES (:id, :p, 'load', :through, :done, :total, :at, :r)"
+            ),
+            {
+                "id": LOAD_ID,
+                "p": HUB,
+                "through": through,
+                "done": state.done + chunk.rows,
+                "total": -1 if total is None else total,
+                "at": naive_utc(dt.datetime.now(dt.UTC)),
+                "r": json.dumps(chunk.next.to_wire()),
+            },
+        )
+        return outcome.applied
 
     # ------------------------------------------------------------ one exchange
 
@@ -222,16 +351,18 @@ class EdgeSync:
 
     # ------------------------------------------------------------ pull side
 
-    def _apply_pull(self, connection: Connection, node: str, pull: Pull) -> int:
-        link = _link(connection)
-        applier = Applier(
+    def _applier(self, connection: Connection, node: str) -> Applier:
+        return Applier(
             connection,
             self.tables,
-            HubRules(node, link.pushed_seq),
+            HubRules(node, _link(connection).pushed_seq),
             peer=HUB,
             tick=lambda seen: self.clock.tick_after(connection, seen),
             now=lambda: dt.datetime.now(dt.UTC),
         )
+
+    def _apply_pull(self, connection: Connection, node: str, pull: Pull) -> int:
+        applier = self._applier(connection, node)
         outcome = applier.apply(pull.changes)
         applier.retry_quarantined()
         if outcome.highest:

@@ -20,11 +20,11 @@ from sqlalchemy import Connection, Engine, Table, column, select, table, text
 from sqlalchemy.exc import DBAPIError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from sync import digest, scope
+from sync import digest, scope, snapshot
 from sync.apply import Applier, is_retryable
 from sync.change import Change, materialize
 from sync.clock import naive_utc, wall_millis
-from sync.protocol import PULL_LIMIT, Ack, Batch, Pull, Reply, Request
+from sync.protocol import PULL_LIMIT, Ack, Batch, Pull, Reply, Request, SnapshotAsk
 from sync.rules import DeviceRules
 from sync.sequence import visible_through
 from sync.signing import sign_receipt
@@ -77,6 +77,10 @@ class HubExchange:
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
 
     def exchange(self, device: Device, request: Request) -> Reply:
+        """One exchange; ProtocolError (before anything changes) for a snapshot request
+        that names a table no snapshot holds."""
+        if request.snapshot is not None:
+            snapshot.check(self.tables, request.snapshot.position)
         retrying = Retrying(
             retry=retry_if_exception(_retryable),
             stop=stop_after_attempt(ATTEMPTS),
@@ -88,6 +92,7 @@ class HubExchange:
         if request.pull:
             retrying(self._refresh, device)
             pull = self._pull(device, request.cursor)
+        chunk = self._snapshot(device, request.snapshot, retrying) if request.snapshot else None
         hub_time = wall_millis()
         receipt = {
             "device": device.id,
@@ -96,7 +101,7 @@ class HubExchange:
             "at": hub_time,
         }
         signature = sign_receipt(self.signing_key, receipt)
-        return Reply(ack, receipt, signature, hub_time, quarantined, pull)
+        return Reply(ack, receipt, signature, hub_time, quarantined, pull, chunk)
 
     # ------------------------------------------------------------ push
 
@@ -128,6 +133,20 @@ class HubExchange:
                 text("UPDATE sync_link SET scope_seq = :s WHERE peer = :p"),
                 {"s": seen, "p": device.id},
             )
+
+    def _subscribe_all(self, device: Device) -> int:
+        """Before a snapshot's first chunk: subscribe the vehicle, set-based, to what its
+        committed changes make it need; returns the commit sequence the snapshot covers."""
+        with write_intent(), self.engine.begin() as connection:
+            link = self._lock_link(connection, device.id)
+            who = scope.Subscriber(device.id, device.vehicle_id)
+            through = visible_through(connection)
+            snapshot.subscribe_all(connection, self.tables, who, link.scope_seq, through)
+            connection.execute(
+                text("UPDATE sync_link SET scope_seq = :s WHERE peer = :p"),
+                {"s": max(through, link.scope_seq), "p": device.id},
+            )
+        return through
 
     def _lock_link(self, connection: Connection, device_id: str) -> Any:
         query = select(_link).where(_link.c.peer == device_id).with_for_update()
@@ -230,6 +249,13 @@ class HubExchange:
         )
 
     # ------------------------------------------------------------ pull
+
+    def _snapshot(self, device: Device, ask: SnapshotAsk, retrying: Retrying) -> snapshot.Chunk:
+        """One chunk of the vehicle's starting snapshot; the first subscribes it."""
+        through = retrying(self._subscribe_all, device) if ask.position.table is None else 0
+        who = scope.Subscriber(device.id, device.vehicle_id)
+        with self.engine.connect() as connection, connection.begin():
+            return snapshot.read(connection, self.tables, who, ask.position, ask.limit, through)
 
     def _pull(self, device: Device, cursor: int) -> Pull:
         who = scope.Subscriber(device.id, device.vehicle_id)

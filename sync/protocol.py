@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.change import Change, ProtocolError
+from sync.snapshot import MAX_CHUNK_ROWS, Chunk, Position
 
 VERSION = 1
 MAX_BATCH_CHANGES = 400  # what an edge puts in one push batch
@@ -50,6 +51,24 @@ class Batch:
 
 
 @dataclass(frozen=True)
+class SnapshotAsk:
+    """The edge asks for the next chunk of its starting snapshot (section 5a)."""
+
+    position: Position
+    limit: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"position": self.position.to_wire(), "limit": self.limit}
+
+    @classmethod
+    def from_wire(cls, data: Any) -> SnapshotAsk:
+        _require(isinstance(data, dict), "the snapshot request must be an object")
+        limit = data.get("limit")
+        _require(_integer(limit) and 1 <= limit <= MAX_CHUNK_ROWS, "bad snapshot limit")
+        return cls(Position.from_wire(data.get("position")), limit)
+
+
+@dataclass(frozen=True)
 class Request:
     batch: Batch | None
     cursor: int
@@ -57,6 +76,7 @@ class Request:
     sent_at: int
     offset_ms: int | None = None
     app_version: str | None = None
+    snapshot: SnapshotAsk | None = None
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -67,6 +87,7 @@ class Request:
             "sent_at": self.sent_at,
             "offset_ms": self.offset_ms,
             "app_version": self.app_version,
+            **({"snapshot": self.snapshot.to_wire()} if self.snapshot else {}),
         }
 
     @classmethod
@@ -85,7 +106,9 @@ class Request:
         )
         raw_batch = data.get("batch")
         batch = Batch.from_wire(raw_batch) if raw_batch is not None else None
-        return cls(batch, cursor, pull, sent_at, offset, app_version)
+        raw_ask = data.get("snapshot")
+        ask = SnapshotAsk.from_wire(raw_ask) if raw_ask is not None else None
+        return cls(batch, cursor, pull, sent_at, offset, app_version, ask)
 
 
 @dataclass(frozen=True)
@@ -112,6 +135,7 @@ class Reply:
     hub_time: int
     quarantined: list[tuple[Change, str]] = field(default_factory=list)
     pull: Pull | None = None
+    snapshot: Chunk | None = None
 
     def to_wire(self) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -135,6 +159,8 @@ class Reply:
                 "cursor": self.pull.cursor,
                 "more": self.pull.more,
             }
+        if self.snapshot is not None:
+            message["snapshot"] = self.snapshot.to_wire()
         return message
 
     @classmethod
@@ -158,6 +184,8 @@ class Reply:
             _require(isinstance(raw, dict) and _count(raw.get("cursor")), "bad pull batch")
             changes = [Change.from_wire(item) for item in _list(raw.get("changes"))]
             pull = Pull(changes, raw["cursor"], bool(raw.get("more")))
+        raw_chunk = data.get("snapshot")
+        chunk = Chunk.from_wire(raw_chunk) if raw_chunk is not None else None
         return cls(
             Ack(ack.get("batch"), ack["through"], ack["digest"]),
             data["receipt"],
@@ -165,6 +193,7 @@ class Reply:
             data["hub_time"],
             quarantined,
             pull,
+            chunk,
         )
 
 

@@ -3,15 +3,17 @@
 The edge only needs `Transport.exchange(body, hub_time_ms) -> reply bytes`; tests plug in
 other transports (a Flask test client, a faulty proxy). Failures are sorted by what the
 edge should do next: `Unreachable` (try again later, with backoff), `StaleClock` (correct
-the clock offset and retry now), `HubRefused` (stop: a person must act, e.g. revoked).
+the clock offset and retry now), `HubRefused` (stop: a person must act, e.g. revoked),
+`CertificateChanged` (the hub's TLS certificate is not the one pinned at enrollment).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from requests.adapters import HTTPAdapter
 
 from sync.signing import sign_request
 from sync.wire import CONTENT_TYPE
@@ -44,12 +46,54 @@ class StaleClock(HubRefused):
         self.hub_time = hub_time
 
 
+class CertificateChanged(SyncError):
+    """The hub presented a TLS certificate other than the one pinned at enrollment: the
+    edge sends nothing (not even a signed request) until someone checks why."""
+
+    def __init__(self, pin: str) -> None:
+        super().__init__(
+            "the hub's TLS certificate is not the one pinned at enrollment "
+            f"(SHA-256 {pin}); refusing to sync: if head office renewed it, re-enroll "
+            "this laptop, otherwise report a possible interception"
+        )
+
+
+class _Pinned(HTTPAdapter):
+    """HTTPS whose server certificate must have the pinned SHA-256 (checked by urllib3
+    during the handshake, after the usual chain and host name verification)."""
+
+    def __init__(self, pin: str) -> None:
+        self.pin = pin
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["assert_fingerprint"] = self.pin
+        super().init_poolmanager(*args, **kwargs)
+
+
+def pinned_session(pin: str | None) -> requests.Session:
+    """A requests session that refuses any hub certificate but `pin` (None: no pin)."""
+    session = requests.Session()
+    if pin:
+        session.mount("https://", _Pinned(pin))
+    return session
+
+
+def unreachable(error: requests.RequestException, pin: str | None) -> SyncError:
+    """The error for a request that did not complete: a pin mismatch, or the link."""
+    if pin and isinstance(error, requests.exceptions.SSLError):
+        if "fingerprints did not match" in str(error).lower():
+            return CertificateChanged(pin)
+    return Unreachable(f"cannot reach the hub: {type(error).__name__}")
+
+
 class Transport(Protocol):
     def exchange(self, body: bytes, hub_time_ms: int) -> bytes: ...
 
 
 class HttpTransport:
-    """Signed POSTs to the hub with requests (TLS verified against `verify`)."""
+    """Signed POSTs to the hub with requests (TLS verified against `verify`, and the
+    certificate's SHA-256 against `pin` when enrollment recorded one)."""
 
     def __init__(
         self,
@@ -58,13 +102,15 @@ class HttpTransport:
         key: Ed25519PrivateKey,
         *,
         verify: bool | str = True,
+        pin: str | None = None,
         session: requests.Session | None = None,
     ) -> None:
         self.url = hub_url.rstrip("/") + EXCHANGE_PATH
         self.device_id = device_id
         self.key = key
         self.verify = verify
-        self.session = session or requests.Session()
+        self.pin = pin
+        self.session = session or pinned_session(pin)
 
     def exchange(self, body: bytes, hub_time_ms: int) -> bytes:
         headers = sign_request(self.key, self.device_id, "POST", EXCHANGE_PATH, body, hub_time_ms)
@@ -77,7 +123,7 @@ class HttpTransport:
                 verify=self.verify,
             )
         except requests.RequestException as error:
-            raise Unreachable(f"cannot reach the hub: {type(error).__name__}") from None
+            raise unreachable(error, self.pin) from None
         if response.status_code == 200:
             return response.content
         raise refusal(response.status_code, _json(response))

@@ -21,8 +21,8 @@ from common.files import PUBLIC_MODE, write_atomic
 from common.version import VERSION
 from sync import signing
 from sync.clock import naive_utc, wall_millis
-from sync.edge import HUB, EdgeSync, Result
-from sync.transport import HttpTransport, SyncError, Unreachable, refusal
+from sync.edge import HUB, EdgeSync, Loaded, Progress, Result
+from sync.transport import HttpTransport, SyncError, pinned_session, refusal, unreachable
 
 ENROLL_PATH = "/api/sync/enroll"
 RETIRE_PATH = "/api/sync/retire"
@@ -123,6 +123,7 @@ def client(engine: Engine, config: Mapping[str, Any]) -> EdgeSync:
         enrolled.device_id,
         _device_key(secrets_dir),
         verify=_verify(config, enrolled),
+        pin=enrolled.tls_fingerprint,
     )
     return EdgeSync(
         engine,
@@ -158,7 +159,7 @@ def retire(engine: Engine, config: Mapping[str, Any]) -> None:
         wall_millis() - offset,
     )
     try:
-        response = requests.post(
+        response = pinned_session(enrolled.tls_fingerprint).post(
             enrolled.hub_url + RETIRE_PATH,
             data=b"",
             headers=headers.as_dict(),
@@ -166,7 +167,7 @@ def retire(engine: Engine, config: Mapping[str, Any]) -> None:
             verify=_verify(config, enrolled),
         )
     except requests.RequestException as error:
-        raise Unreachable(f"cannot reach the hub: {type(error).__name__}") from None
+        raise unreachable(error, enrolled.tls_fingerprint) from None
     if response.status_code != 200:
         try:
             payload = response.json()
@@ -178,6 +179,12 @@ def retire(engine: Engine, config: Mapping[str, Any]) -> None:
 def run(engine: Engine, config: Mapping[str, Any]) -> Result:
     """One sync now; raises SyncError (recorded on the link) when it fails."""
     return client(engine, config).run()
+
+
+def load(engine: Engine, config: Mapping[str, Any], progress: Progress, limit: int) -> Loaded:
+    """The vehicle's starting snapshot in chunks of `limit` rows (nothing once this laptop
+    has pulled); resumes an interrupted one. Raises SyncError when it fails."""
+    return client(engine, config).load(progress, limit)
 
 
 def due(engine: Engine, interval_seconds: int, now: dt.datetime) -> bool:

@@ -68,9 +68,9 @@ def exchange() -> Any:
     db.session.commit()  # the nonce is spent even if the exchange fails
     try:
         message = Request.from_wire(wire.unpack(body))
+        reply = hub_exchange().exchange(Device(who.id, who.vehicle_id), message)
     except ProtocolError as error:
         raise BadRequest(f"Malformed sync request: {error}") from None
-    reply = hub_exchange().exchange(Device(who.id, who.vehicle_id), message)
     return Response(wire.pack(reply.to_wire()), mimetype=wire.CONTENT_TYPE)
 
 

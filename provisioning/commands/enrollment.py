@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -13,6 +14,7 @@ from provisioning import edgedb
 from provisioning import enrollment as enrollment_lib
 from provisioning.commands import database_key, errors, paths, settings
 from provisioning.errors import ProvisioningError
+from sync.snapshot import CHUNK_ROWS, MAX_CHUNK_ROWS
 
 
 def _engine(config: dict[str, Any]) -> tuple[Engine, bytes]:
@@ -45,7 +47,8 @@ def enroll(hub_url: str, token: str, ca_file: str | None) -> None:
                 click.echo(f"  hub certificate SHA-256 (pinned): {enrolled.tls_fingerprint}")
             click.echo("First sync ...")
             try:
-                enrollment_lib.initial_load(engine, config, click.echo)
+                with Progress() as progress:
+                    enrollment_lib.initial_load(engine, config, click.echo, progress)
             except ProvisioningError as error:
                 raise ProvisioningError(
                     f"enrolled, but the first sync failed ({error}); "
@@ -59,9 +62,17 @@ def enroll(hub_url: str, token: str, ca_file: str | None) -> None:
 @click.command(
     "initial-load",
     help="Pull this vehicle's starting data from the hub (users, formulary, routes, patients "
-    "of its routes, eligibility). Run after enroll; if interrupted, run it again: it resumes.",
+    "of its routes, eligibility) as a bulk snapshot in chunks, with progress, then sync. Run "
+    "after enroll; if interrupted, run it again: it resumes from the last chunk applied.",
 )
-def initial_load() -> None:
+@click.option(
+    "--chunk-rows",
+    default=CHUNK_ROWS,
+    show_default=True,
+    type=click.IntRange(1, MAX_CHUNK_ROWS),
+    help="Rows per chunk: smaller chunks lose less to a dropped link, larger ones load faster.",
+)
+def initial_load(chunk_rows: int) -> None:
     config = settings()
     with errors():
         engine, _ = _engine(config)
@@ -69,10 +80,36 @@ def initial_load() -> None:
             click.echo(
                 f"Loading vehicle {edge_sync.enrollment(paths(config).secrets_dir).vehicle_id} ..."
             )
-            enrollment_lib.initial_load(engine, config, click.echo)
+            with Progress() as progress:
+                enrollment_lib.initial_load(engine, config, click.echo, progress, chunk_rows)
         finally:
             engine.dispose()
     click.echo("Initial load complete.")
+
+
+class Progress:
+    """A progress bar on a terminal; a line per chunk otherwise (a log, a script)."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.shown = 0
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.render_finish()
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if not sys.stdout.isatty():
+            of = f" of {total:,}" if total else ""
+            click.echo(f"  {done:,}{of} rows loaded")
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total or done, label="  snapshot")
+        self.bar.update(done - self.shown)
+        self.shown = done
 
 
 @click.command(

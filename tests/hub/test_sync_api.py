@@ -19,7 +19,8 @@ from hub.sync import device as devices
 from hub.sync.routes import RETIRE_PATH
 from sync import signing, wire
 from sync.clock import wall_millis
-from sync.protocol import Request
+from sync.protocol import Request, SnapshotAsk
+from sync.snapshot import Position
 from sync.transport import EXCHANGE_PATH, HubRefused
 from tests.support import rows
 from tests.support.identity import make_vehicle
@@ -105,6 +106,15 @@ def device(hub_engine: Engine, hub_client: Any) -> Any:
 
 def exchange_body(**extra: Any) -> bytes:
     return wire.pack(Request(None, 0, True, wall_millis(), **extra).to_wire())
+
+
+def fixed(ask: SnapshotAsk | None) -> dict[str, Any]:
+    """A request of fixed bytes (the same on every test worker)."""
+    return Request(None, 0, False, 1, snapshot=ask).to_wire()
+
+
+def fixed_body(ask: SnapshotAsk) -> bytes:
+    return wire.pack(fixed(ask))
 
 
 def test_a_signed_request_is_answered(hub_client: Any, device: Any) -> None:
@@ -226,6 +236,12 @@ def test_the_edge_reports_a_revoked_device_clearly(
                 "batch": {"id": "b" * 16, "after": 0, "last": 1, "changes": [["patient"]]},
             }
         ),
+    ]
+    + [
+        fixed_body(SnapshotAsk(Position("sync_nonce", ""), 10)),
+        fixed_body(SnapshotAsk(Position("audit_record", ""), 10)),
+        wire.pack({**fixed(None), "snapshot": {"position": [None, ""]}}),
+        wire.pack({**fixed(None), "snapshot": {"position": 7, "limit": 5}}),
     ]
     + [random.Random(n).randbytes(n) for n in (1, 64, 512)],
     ids=lambda payload: f"{len(payload)}-bytes",

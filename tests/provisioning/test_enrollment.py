@@ -6,23 +6,32 @@ re-enroll → the data is intact and syncs again."""
 from __future__ import annotations
 
 import contextlib
+import http.server
+import json
 import socket
 import ssl
 import threading
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from cryptography import x509
 from sqlalchemy import Engine, text
 
+from common.config import write_secret_file
 from common.database import new_session, sqlcipher_engine
+from edge.sync import service as edge_sync
 from hub.sync import device as devices
 from provisioning import enrollment as enrollment_lib
 from provisioning import tls
 from provisioning.errors import ProvisioningError
 from sync import signing
+from sync.transport import CertificateChanged, HttpTransport, SyncError
 from tests.provisioning.conftest import ESCROW_PASSPHRASE, Laptop, snapshot
 from tests.support import rows
+from tests.support.faultproxy import fault_proxy
 from tests.support.hubprocess import HubProcess, free_port
 from tests.support.identity import make_vehicle
 from tests.support.sync import count
@@ -166,6 +175,47 @@ def test_a_laptop_from_enrollment_to_wipe_and_back(
     assert status_line.exit_code == 0, status_line.output  # synced, so a forced wipe works too
 
 
+def test_an_interrupted_initial_load_resumes_and_doubles_nothing(
+    laptop: Laptop, hub: HubProcess, hub_engine: Engine
+) -> None:
+    vehicle = make_vehicle(hub_engine)
+    with new_session(hub_engine) as session, session.begin():
+        for n in range(30):
+            visit(session, rows.patient(session, first_name=f"Load{n}"), vehicle)
+    plan: deque[str] = deque()
+    with fault_proxy(hub.base, lambda: plan.popleft() if plan else "pass") as proxy:
+        url = f"http://127.0.0.1:{proxy.port}"
+        plan.extend(["pass", "cut_response"])  # enrolled; the first sync's reply is lost
+        enrolled = laptop.run("enroll", "--hub", url, "--token", token(hub_engine, vehicle))
+        assert enrolled.exit_code == 1 and "clinic-provision initial-load" in enrolled.output
+        assert edge_count(laptop, "SELECT count(*) FROM patient") == 0
+
+        plan.extend(["pass", "pass", "pass", "cut_response"])
+        cut = laptop.run("initial-load", "--chunk-rows", "10")
+        assert cut.exit_code == 1, cut.output
+        assert "run the command again to resume" in cut.output
+        assert "30 of 61 rows loaded" in cut.output and "Traceback" not in cut.output
+        partial = [edge_count(laptop, f"SELECT count(*) FROM {t}") for t in ("patient", "visit")]
+        assert sum(partial) in (29, 30), "three chunks of ten rows (the vehicle's own row too)"
+
+        before = proxy.seen["pass"]
+        resumed = laptop.run("initial-load", "--chunk-rows", "10")
+        assert resumed.exit_code == 0, resumed.output
+        assert "Initial load complete" in resumed.output
+        exchanges = proxy.seen["pass"] - before
+    lines = [line.strip() for line in resumed.output.splitlines() if "rows loaded" in line]
+    assert lines == [f"{n} of 61 rows loaded" for n in (40, 50, 60, 61)], "resumed at 30"
+    assert exchanges == len(lines) + 1, "the four chunks left, then one sync exchange"
+    assert edge_count(laptop, "SELECT count(*) FROM patient") == 30
+    assert edge_count(laptop, f"SELECT count(*) FROM visit WHERE vehicle_id = '{vehicle}'") == 30
+    logged = edge_count(laptop, "SELECT count(*) FROM sync_change WHERE table_name = 'patient'")
+    assert logged == 30, "each patient was applied (and logged) once"
+    mine = edge_count(
+        laptop, "SELECT count(*) FROM sync_change c JOIN sync_node n ON c.node = n.id"
+    )
+    assert mine == 0, "nothing loaded is taken for the laptop's own work"
+
+
 def edge_count_text(laptop: Laptop, sql: str) -> str:
     with laptop.connect() as conn:
         return str(conn.execute(sql).fetchone()[0])
@@ -194,3 +244,74 @@ def test_the_hub_certificate_is_verified_and_its_fingerprint_pinned(tmp_path: Pa
         enrollment_lib.hub_fingerprint(url, None)
     server.join(timeout=10)
     listener.close()
+
+
+class _Hub(http.server.BaseHTTPRequestHandler):
+    """Stands in for the hub behind TLS: counts the requests that get through."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server name
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).seen.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tls_hub(tmp_path: Path) -> Iterator[tuple[str, tls.TlsFiles, str]]:
+    """An HTTPS listener under head office's CA; yields (url, files, pin of a previous
+    certificate of the same name and CA, as if the hub's certificate had changed)."""
+    files = tls.TlsFiles(tmp_path / "tls")
+    before = tls.issue(files, "hub", ["localhost"], ["127.0.0.1"]).server_fingerprint
+    tls.issue(files, "hub", ["localhost"], ["127.0.0.1"])
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.server_cert, files.server_key)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Hub.seen.clear()
+    yield f"https://localhost:{server.server_address[1]}", files, before
+    server.shutdown()
+    server.server_close()
+
+
+def test_every_later_sync_checks_the_pinned_hub_certificate(
+    tls_hub: tuple[str, tls.TlsFiles, str], edge_db: Path, edge_key: bytes, tmp_path: Path
+) -> None:
+    url, files, old_pin = tls_hub
+    key = signing.new_private_key()
+    now = tls.cert_fingerprint(x509.load_pem_x509_certificate(files.server_cert.read_bytes()))
+    trusted = HttpTransport(url, "d1", key, verify=str(files.ca_cert), pin=now)
+    assert trusted.exchange(b"{}", 0) == b"ok", "the pinned certificate is accepted"
+    assert _Hub.seen == ["/api/sync/exchange"]
+
+    changed = HttpTransport(url, "d1", key, verify=str(files.ca_cert), pin=old_pin)
+    with pytest.raises(CertificateChanged, match="not the one pinned at enrollment"):
+        changed.exchange(b"{}", 0)
+    assert _Hub.seen == ["/api/sync/exchange"], "nothing was sent to the other certificate"
+
+    # the edge's own sync reads the pin recorded at enrollment
+    secrets_dir = tmp_path / "secrets"
+    write_secret_file(secrets_dir / edge_sync.DEVICE_KEY, signing.private_key_text(key))
+    enrolled = edge_sync.Enrollment(
+        url, "d1", "vehicle", signing.public_key_text(key), old_pin, str(files.ca_cert)
+    )
+    (secrets_dir / edge_sync.ENROLLMENT).write_text(json.dumps(enrolled.__dict__))
+    engine = sqlcipher_engine(edge_db, edge_key)
+    config = {"SECRETS_DIR": str(secrets_dir)}
+    try:
+        with pytest.raises(SyncError, match="TLS certificate is not the one pinned"):
+            edge_sync.run(engine, config)
+        with pytest.raises(SyncError, match="TLS certificate is not the one pinned"):
+            edge_sync.retire(engine, config)
+        assert "pinned" in (edge_sync.status(engine, config)["last_error"] or "")
+    finally:
+        engine.dispose()
+    assert _Hub.seen == ["/api/sync/exchange"]

@@ -73,8 +73,9 @@ class Net:
     make_engine: Callable[[str], Engine]
     edges: dict[str, Edge] = field(default_factory=dict)
 
-    def edge(self, name: str, vehicle_id: str | None = None) -> Edge:
-        """A new edge enrolled at the hub as (a new, or the given) vehicle's device."""
+    def edge(self, name: str, vehicle_id: str | None = None, *, pull: bool = True) -> Edge:
+        """A new edge enrolled at the hub as (a new, or the given) vehicle's device;
+        `pull=False` leaves it as enrollment does before the first sync."""
         node = f"d{len(self.edges) + 1:03d}{name.lower():0>9}"[:13]
         vehicle = vehicle_id or make_vehicle(self.hub_engine, name=f"Clinic {name}")
         enroll(self.hub_engine, node, vehicle)
@@ -84,7 +85,8 @@ class Net:
         transport = LocalTransport(self.hub, HubDevice(node, vehicle))
         client = EdgeSync(engine, schema.synced_tables(), transport, hub_key=self.hub_public_key)
         edge = Edge(name, node, vehicle, engine, client, transport)
-        edge.sync()  # the first pull brings the vehicle's own row, as enrollment does
+        if pull:
+            edge.sync()  # the first pull brings the vehicle's own row, as enrollment does
         transport.calls = transport.bytes_sent = 0
         self.edges[name] = edge
         return edge

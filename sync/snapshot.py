@@ -1,0 +1,403 @@
+"""A vehicle's starting snapshot (protocol, section 5a): the current state of every row it
+should hold, sent in large chunks instead of replaying the change log row by row.
+
+The hub reads each chunk with one keyset-paged query per table (rows in the vehicle's
+scope, their column clocks joined in), after subscribing the vehicle to its patients and
+users with set-based statements. The edge inserts the rows it does not have with one
+`executemany` per table; a row it already has, a tombstone, a value that does not fit or
+a batch the database refuses goes through the ordinary `Applier`, so merge by version,
+deletes-win and quarantine keep their meaning. The edge's capture triggers log the
+inserted rows under the hub's node, as any applied change, so nothing is pushed back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    column,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    table,
+    text,
+    true,
+)
+from sqlalchemy.exc import IntegrityError
+
+from sync import codec
+from sync.apply import Applier, Outcome
+from sync.capture import captured_columns
+from sync.change import Change, ProtocolError, column_versions
+from sync.clock import node_of
+from sync.policy import Scope, sync_spec
+from sync.scope import Subscriber
+
+CHUNK_ROWS = 5_000  # rows the hub puts in one chunk unless asked for fewer
+MAX_CHUNK_ROWS = 20_000
+
+_clock = table(
+    "sync_clock", column("table_name"), column("row_id"), column("base"), column("clocks")
+)
+_subscription = table(
+    "sync_subscription", column("vehicle_id"), column("scope_kind"), column("scope_id")
+)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the next chunk starts: after row `after` of `table` (None: the beginning)."""
+
+    table: str | None = None
+    after: str = ""
+
+    def to_wire(self) -> list[Any]:
+        return [self.table, self.after]
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Position:
+        _require(isinstance(data, list) and len(data) == 2, "bad position")
+        table_name, after = data
+        _require(table_name is None or isinstance(table_name, str), "bad position")
+        _require(isinstance(after, str) and len(after) <= 36, "bad position")
+        return cls(table_name, after)
+
+
+@dataclass(frozen=True)
+class Part:
+    """Rows of one table: `[id, origin, version, versions | None, *values]`."""
+
+    table: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+    def changes(self) -> Iterator[Change]:
+        width = 4 + len(self.columns)
+        for row in self.rows:
+            _require(isinstance(row, list) and len(row) == width, "bad snapshot row")
+            row_id, origin, version, versions, *values = row
+            item = [self.table, row_id, "s", version, dict(zip(self.columns, values, strict=True))]
+            yield Change.from_wire([*item, versions, None, origin])
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk; `next` is None after the last. `through` is the commit sequence the
+    snapshot covers (pull the log from there), `total` the rows in all (first chunk)."""
+
+    through: int
+    parts: list[Part]
+    next: Position | None
+    total: int | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(len(part.rows) for part in self.parts)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "through": self.through,
+            "total": self.total,
+            "parts": [[p.table, p.columns, p.rows] for p in self.parts],
+            "next": self.next.to_wire() if self.next else None,
+        }
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Chunk:
+        _require(isinstance(data, dict), "the snapshot must be an object")
+        through, total, parts = data.get("through"), data.get("total"), data.get("parts")
+        _require(isinstance(through, int) and through >= 0, "bad snapshot sequence")
+        _require(total is None or isinstance(total, int), "bad snapshot total")
+        _require(isinstance(parts, list), "bad snapshot parts")
+        parsed = []
+        for part in parts:
+            _require(isinstance(part, list) and len(part) == 3, "bad snapshot part")
+            name, columns, rows = part
+            _require(isinstance(name, str) and name.isidentifier(), "bad snapshot table")
+            _require(isinstance(columns, list) and all(isinstance(c, str) for c in columns), "bad")
+            _require(isinstance(rows, list), "bad snapshot rows")
+            parsed.append(Part(name, columns, rows))
+        raw_next = data.get("next")
+        position = Position.from_wire(raw_next) if raw_next is not None else None
+        return cls(through, parsed, position, total)
+
+
+# ---------------------------------------------------------------- hub: subscribe
+
+
+def subscribe_all(
+    connection: Connection, tables: Mapping[str, Table], who: Subscriber, after: int, through: int
+) -> None:
+    """Set-based `scope.refresh` for a snapshot: subscribe the vehicle to every patient
+    and user its changes in (after, through] make it need, with no per-row snapshot
+    entries (the snapshot carries the rows)."""
+    params = {"v": who.vehicle_id, "after": after, "through": through}
+    sources = [
+        ("patient", name, "patient_id")
+        for name, t in tables.items()
+        if "patient_id" in t.c and _scope(t) is Scope.VEHICLE
+    ]
+    sources.append(("user", "user_vehicle", "user_id"))
+    for kind, name, key in sources:
+        if name not in tables:
+            continue
+        _subscribe_from(connection, kind, name, key, params)
+    if "patient" in tables:
+        _subscribe_written(connection, params)
+
+
+def _subscribe_from(
+    connection: Connection, kind: str, name: str, key: str, params: dict[str, Any]
+) -> None:
+    target = "patient" if kind == "patient" else "user"
+    found = connection.scalars(
+        text(
+            f"SELECT DISTINCT t.{key} FROM sync_change AS c "  # noqa: S608 - model names
+            f"JOIN {name} AS t ON t.id = c.row_id JOIN `{target}` AS p ON p.id = t.{key} "
+            f"WHERE c.table_name = '{name}' AND c.scope_kind = 'vehicle' AND c.scope_id = :v "
+            "AND c.commit_seq > :after AND c.commit_seq <= :through AND c.op <> 's' "
+            "AND NOT EXISTS (SELECT 1 FROM sync_subscription AS s WHERE s.vehicle_id = :v "
+            f"  AND s.scope_kind = '{kind}' AND s.scope_id = t.{key})"
+        ),
+        params,
+    ).all()
+    _subscribe(connection, kind, found, params)
+
+
+def _subscribe_written(connection: Connection, params: dict[str, Any]) -> None:
+    """Patients the vehicle's devices registered or edited."""
+    found = connection.scalars(
+        text(
+            "SELECT DISTINCT c.row_id FROM sync_change AS c JOIN patient AS p ON p.id = c.row_id "
+            "WHERE c.table_name = 'patient' AND c.scope_kind = 'patient' "
+            "AND c.node IN (SELECT id FROM device WHERE vehicle_id = :v) "
+            "AND c.commit_seq > :after AND c.commit_seq <= :through AND c.op <> 's' "
+            "AND NOT EXISTS (SELECT 1 FROM sync_subscription AS s WHERE s.vehicle_id = :v "
+            "  AND s.scope_kind = 'patient' AND s.scope_id = c.row_id)"
+        ),
+        params,
+    ).all()
+    _subscribe(connection, "patient", found, params)
+
+
+def _subscribe(
+    connection: Connection, kind: str, ids: Sequence[str], params: dict[str, Any]
+) -> None:
+    """One executemany; the ids were found by plain (non-locking) reads, so devices
+    pushing meanwhile are not held up by locks on the change log."""
+    if ids:
+        connection.execute(
+            text(
+                "INSERT INTO sync_subscription (vehicle_id, scope_kind, scope_id, since_seq, "
+                "backfilled) VALUES (:v, :k, :s, :through, :b)"
+            ),
+            [
+                {"v": params["v"], "k": kind, "s": i, "through": params["through"], "b": True}
+                for i in ids
+            ],
+        )
+
+
+# ---------------------------------------------------------------- hub: read
+
+
+def read(
+    connection: Connection,
+    tables: Mapping[str, Table],
+    who: Subscriber,
+    position: Position,
+    limit: int,
+    through: int,
+) -> Chunk:
+    """Up to `limit` rows in the vehicle's scope from `position` on, table by table in
+    dependency order (parents first), each table by id."""
+    names = check(tables, position)
+    first = position.table is None
+    total = _total(connection, tables, who, names) if first else None
+    start = 0 if first else names.index(str(position.table))
+    parts: list[Part] = []
+    left, after = limit, position.after
+    for name in names[start:]:
+        part = _read_table(connection, tables[name], who, after, left)
+        if part.rows:
+            parts.append(part)
+            left -= len(part.rows)
+        if left == 0:
+            return Chunk(through, parts, Position(name, part.rows[-1][0]), total)
+        after = ""
+    return Chunk(through, parts, None, total)
+
+
+def check(tables: Mapping[str, Table], position: Position) -> list[str]:
+    """The tables a snapshot holds, in order; ProtocolError if `position` names another."""
+    names = [name for name, t in tables.items() if _scope(t) not in (None, Scope.HUB)]
+    if position.table is not None and position.table not in names:
+        raise ProtocolError(f"no snapshot of table {position.table!r}")
+    return names
+
+
+def _read_table(connection: Connection, t: Table, who: Subscriber, after: str, limit: int) -> Part:
+    columns = captured_columns(t)
+    query = (
+        select(
+            t.c.id,
+            t.c.origin_node,
+            t.c.version,
+            *(t.c[c] for c in columns),
+            _clock.c.row_id.label("clock_row"),
+            _clock.c.base,
+            _clock.c.clocks,
+        )
+        .select_from(
+            t.outerjoin(_clock, and_(_clock.c.table_name == t.name, _clock.c.row_id == t.c.id))
+        )
+        .where(_in_scope(t, who), t.c.id > after)
+        .order_by(t.c.id)
+        .limit(limit)
+    )
+    rows = []
+    for row in connection.execute(query):
+        clock = row if row.clock_row is not None else None
+        versions = column_versions(row, clock, columns)
+        top = max(versions.values(), default=row.version)
+        odd = {c: v for c, v in versions.items() if v != top}
+        values = [codec.encode(t.c[c], getattr(row, c)) for c in columns]
+        rows.append([row.id, row.origin_node, top, odd or None, *values])
+    return Part(t.name, columns, rows)
+
+
+def _in_scope(t: Table, who: Subscriber) -> Any:
+    spec = sync_spec(t)
+    assert spec is not None  # noqa: S101 - only synced tables reach here
+    if spec.scope is Scope.ALL:
+        return true()
+    key = t.c[spec.scope_column or "id"]
+    if spec.scope is Scope.VEHICLE:
+        return key == who.vehicle_id
+    s = _subscription.c
+    return exists().where(
+        s.vehicle_id == who.vehicle_id, s.scope_kind == spec.scope.value, s.scope_id == key
+    )
+
+
+def _total(
+    connection: Connection, tables: Mapping[str, Table], who: Subscriber, names: list[str]
+) -> int:
+    counted = 0
+    for name in names:
+        t = tables[name]
+        query = select(func.count(literal_column("1"))).select_from(t).where(_in_scope(t, who))
+        counted += int(connection.scalar(query) or 0)
+    return counted
+
+
+def _scope(t: Table) -> Scope | None:
+    spec = sync_spec(t)
+    return spec.scope if spec else None
+
+
+# ---------------------------------------------------------------- edge: apply
+
+
+def apply(
+    connection: Connection, tables: Mapping[str, Table], chunk: Chunk, applier: Applier
+) -> Outcome:
+    """Apply one chunk inside the caller's transaction: new rows by `executemany`, the
+    rest (and anything the fast path cannot take) through `applier`."""
+    outcome = Outcome()
+    for part in chunk.parts:
+        t = tables.get(part.table)
+        if t is None or sync_spec(t) is None:
+            raise ProtocolError(f"{part.table} is not a synced table")
+        changes = list(part.changes())
+        fresh, others = _split(connection, t, changes)
+        if fresh and not _insert_all(connection, t, fresh, outcome):
+            others = fresh + others
+        if others:
+            merged = applier.apply(others)
+            outcome.applied += merged.applied
+            outcome.unchanged += merged.unchanged
+            outcome.quarantined += merged.quarantined
+            if merged.highest:
+                outcome.saw(merged.highest)
+    return outcome
+
+
+def _split(
+    connection: Connection, t: Table, changes: list[Change]
+) -> tuple[list[Change], list[Change]]:
+    """Rows this node has never seen (no row, no tombstone), and the others."""
+    ids = [c.row_id for c in changes]
+    known: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        known |= set(connection.scalars(select(t.c.id).where(t.c.id.in_(chunk))))
+        known |= set(
+            connection.scalars(
+                select(_clock.c.row_id).where(
+                    _clock.c.table_name == t.name,
+                    _clock.c.row_id.in_(chunk),
+                    column("deleted").isnot(None),
+                )
+            )
+        )
+    fresh = [c for c in changes if c.row_id not in known]
+    return fresh, [c for c in changes if c.row_id in known]
+
+
+def _insert_all(connection: Connection, t: Table, changes: list[Change], outcome: Outcome) -> bool:
+    """One executemany for the rows and one for their column clocks; False when a value
+    does not fit or the database refuses the batch (nothing of it is kept then)."""
+    allowed = captured_columns(t)
+    required = {c for c in allowed if not t.c[c].nullable}
+    rows, clocks = [], []
+    try:
+        for change in changes:
+            if set(change.values) - set(allowed) or required - set(change.values):
+                return False
+            decoded = {c: codec.decode(t.c[c], raw) for c, raw in change.values.items()}
+            origin = change.origin or node_of(change.version)
+            rows.append(
+                {"id": change.row_id, "origin_node": origin, "version": change.version, **decoded}
+            )
+            if change.versions:
+                clocks.append(
+                    {
+                        "t": t.name,
+                        "r": change.row_id,
+                        "b": change.version,
+                        "c": json.dumps(change.versions),
+                    }
+                )
+    except codec.DecodeError:
+        return False
+    try:
+        with connection.begin_nested():
+            connection.execute(insert(t), rows)
+            if clocks:
+                connection.execute(
+                    text(
+                        "INSERT INTO sync_clock (table_name, row_id, base, clocks, deleted) "
+                        "VALUES (:t, :r, :b, :c, NULL)"
+                    ),
+                    clocks,
+                )
+    except IntegrityError:
+        return False
+    outcome.applied += len(rows)
+    for change in changes:
+        outcome.saw(change.version)
+    return True
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ProtocolError(message)

@@ -1,0 +1,173 @@
+"""The starting snapshot (protocol, section 5a): a new laptop's bulk load holds exactly
+what the per-row pull would, pushes nothing back, resumes after an interruption without
+doubling anything, and a chunk delivered twice is applied once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine
+
+import schema
+from common.database import new_session
+from schema.base import utcnow
+from schema.models import Patient
+from sync import snapshot
+from sync.change import ProtocolError
+from sync.edge import LOAD_ID
+from sync.scope import Subscriber
+from sync.transport import SyncError, Unreachable
+from tests.support import rows
+from tests.support.sync import Edge, LocalTransport, Net, count, table_rows
+from tests.sync.test_protocol import link, visit
+
+TABLES = ("vehicle", "province", "patient", "visit", "route", "user", "user_vehicle")
+
+
+def seed(net: Net, vehicle: str, patients: int) -> list[str]:
+    """Patients with a visit on `vehicle` at the hub; the first one edited later, so its
+    columns carry different versions."""
+    with new_session(net.hub_engine) as session, session.begin():
+        province = rows.province(session, code="KZN")
+        people = [
+            rows.patient(session, first_name=f"Name{n}", province_id=province.id)
+            for n in range(patients)
+        ]
+        for person in people:
+            visit(session, person, vehicle)
+    with new_session(net.hub_engine) as session, session.begin():
+        edited = session.get(Patient, people[0].id)
+        assert edited is not None
+        edited.phone = "+27821234567"
+        edited.updated_at = utcnow()
+    return [p.id for p in people]
+
+
+def clocks(engine: Engine, table: str) -> list[tuple[str, str]]:
+    with engine.connect() as connection:
+        found = connection.exec_driver_sql(
+            f"SELECT c.row_id, c.clocks FROM sync_clock c JOIN {table} t ON t.id = c.row_id "  # noqa: S608
+            "ORDER BY c.row_id"
+        )
+        return [(row[0], row[1]) for row in found]
+
+
+class CutAfter:
+    """A transport that loses the link after `calls` exchanges."""
+
+    def __init__(self, inner: LocalTransport, calls: int) -> None:
+        self.inner = inner
+        self.left = calls
+
+    def exchange(self, body: bytes, hub_time_ms: int) -> bytes:
+        if self.left == 0:
+            raise Unreachable("cannot reach the hub: ConnectionError")
+        self.left -= 1
+        return self.inner.exchange(body, hub_time_ms)
+
+
+def test_the_snapshot_holds_what_the_per_row_pull_would(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    per_row = net.edge("A")
+    seed(net, per_row.vehicle_id, 12)
+    per_row.sync()
+    bulk = net.edge("A2", per_row.vehicle_id, pull=False)
+    loaded = bulk.client.load(limit=5)
+    assert loaded.rows == loaded.total and loaded.chunks == -(-loaded.total // 5)
+    assert count(bulk.engine, "SELECT count(*) FROM patient") == 12
+    for table in TABLES:
+        assert table_rows(bulk.engine, table) == table_rows(per_row.engine, table), table
+    assert clocks(bulk.engine, "patient") == clocks(per_row.engine, "patient")
+    assert clocks(bulk.engine, "patient"), "the edited patient's column versions arrived"
+    after = bulk.sync()
+    assert after.pushed == 0, "loaded rows are not pushed back as local changes"
+    assert link(bulk.engine)["pull_cursor"] >= link(per_row.engine)["pull_cursor"] - 1
+
+    # later edits of the vehicle's patients reach the loaded laptop by the ordinary pull
+    with new_session(net.hub_engine) as session, session.begin():
+        patient = session.get(Patient, table_rows(bulk.engine, "patient")[3]["id"])
+        assert patient is not None
+        patient.last_name = "Hub-Edit"
+        patient.updated_at = utcnow()
+    bulk.sync()
+    assert count(bulk.engine, "SELECT count(*) FROM patient WHERE last_name = 'Hub-Edit'") == 1
+
+
+def test_an_interrupted_load_resumes_without_doubling(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    edge = net.edge("A", pull=False)
+    seed(net, edge.vehicle_id, 20)
+    real = edge.client.transport
+    edge.client.transport = CutAfter(edge.transport, 3)
+    seen: list[tuple[int, int | None]] = []
+    with pytest.raises(SyncError, match="cannot reach the hub"):
+        edge.client.load(lambda done, total: seen.append((done, total)), limit=4)
+    assert [done for done, _ in seen] == [4, 8, 12]
+    assert link(edge.engine)["pull_cursor"] == 0, "the cursor waits for the whole snapshot"
+    assert count(edge.engine, "SELECT count(*) FROM sync_batch WHERE id = :i", i=LOAD_ID) == 1
+    assert link(edge.engine)["last_error"], "the failure is recorded for the technician"
+
+    edge.client.transport = real
+    calls = edge.transport.calls
+    resumed = edge.client.load(lambda done, total: seen.append((done, total)), limit=4)
+    total = resumed.total or 0
+    assert resumed.rows == total - 12, "only what was missing is applied"
+    assert edge.transport.calls - calls == resumed.chunks == -(-(total - 12) // 4)
+    assert seen[-1] == (total, total)
+    edge.sync()
+    for table in TABLES:
+        assert table_rows(edge.engine, table) == table_rows(
+            net.hub_engine, table, _mine(table, edge)
+        ), table
+    patients = count(edge.engine, "SELECT count(*) FROM patient")
+    assert patients == 20
+    logged = count(edge.engine, "SELECT count(*) FROM sync_change WHERE table_name = 'patient'")
+    assert logged == patients, "each row was applied (and logged) once"
+    assert count(edge.engine, "SELECT count(*) FROM sync_batch WHERE id = :i", i=LOAD_ID) == 0
+    assert edge.client.load().chunks == 0, "a loaded laptop does not load again"
+
+
+def _mine(table: str, edge: Edge):  # noqa: ANN202 - a SQLAlchemy condition
+    t = schema.metadata.tables[table]
+    if table in ("visit", "route", "user_vehicle"):
+        return t.c.vehicle_id == edge.vehicle_id
+    if table == "vehicle":
+        return t.c.id == edge.vehicle_id
+    if table == "user":
+        return t.c.id.in_([])
+    return None
+
+
+def test_a_chunk_delivered_twice_is_applied_once(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    edge = net.edge("A", pull=False)
+    seed(net, edge.vehicle_id, 6)
+    who = Subscriber(edge.node, edge.vehicle_id)
+    tables = schema.synced_tables()
+    through = net.hub._subscribe_all(edge.transport.device)
+    with net.hub_engine.connect() as connection:
+        chunk = snapshot.read(connection, tables, who, snapshot.Position(), 1000, through)
+    assert chunk.next is None and chunk.rows == chunk.total
+    outcomes = []
+    for _ in range(2):
+        with edge.engine.begin() as connection:
+            applier = edge.client._applier(connection, edge.node)
+            outcomes.append(snapshot.apply(connection, tables, chunk, applier))
+    assert outcomes[0].applied == chunk.rows
+    assert outcomes[1].applied == 0 and outcomes[1].unchanged == chunk.rows
+    assert count(edge.engine, "SELECT count(*) FROM patient") == 6
+    logged = count(edge.engine, "SELECT count(*) FROM sync_change WHERE table_name = 'visit'")
+    assert logged == 6
+
+
+def test_a_malformed_chunk_is_refused_and_changes_nothing(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    edge = net.edge("A", pull=False)
+    bad = {"through": 1, "total": 1, "parts": [["patient", ["first_name"], [["x"]]]], "next": None}
+    chunk = snapshot.Chunk.from_wire(bad)
+    with pytest.raises(ProtocolError, match="bad snapshot row"):
+        with edge.engine.begin() as connection:
+            applier = edge.client._applier(connection, edge.node)
+            snapshot.apply(connection, schema.synced_tables(), chunk, applier)
+    assert count(edge.engine, "SELECT count(*) FROM patient") == 0
