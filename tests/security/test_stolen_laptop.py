@@ -17,6 +17,7 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -148,11 +149,10 @@ def test_the_scan_finds_canaries_where_they_are(tmp_path: Path) -> None:
     """The control: each encoding is found, and in a plain SQLite file."""
     for name, spelled in encodings(CANARY_SURNAME).items():
         (tmp_path / name).write_bytes(b"prefix " + spelled + b" suffix")
-    plain = sqlite3.connect(tmp_path / "plain.db")
-    plain.execute("CREATE TABLE t (v TEXT)")
-    plain.execute("INSERT INTO t VALUES (?)", (f"{CANARY_NAME} {CANARY_SURNAME}",))
-    plain.commit()
-    plain.close()
+    with closing(sqlite3.connect(tmp_path / "plain.db")) as plain:
+        plain.execute("CREATE TABLE t (v TEXT)")
+        plain.execute("INSERT INTO t VALUES (?)", (f"{CANARY_NAME} {CANARY_SURNAME}",))
+        plain.commit()
     found = findings(tmp_path, [CANARY_SURNAME])
     assert {hit.split(":")[0] for hit in found} == {*encodings(CANARY_SURNAME), "plain.db"}
     assert "plain.db: Canarybird as utf-8" in found
@@ -219,10 +219,11 @@ def assert_key_not_on_disk(laptop: dict[str, Any], root: Path) -> None:
     wrapped = Path(laptop["config"]["WRAPPED_KEY_FILE"]).read_text()
     for guess in (b"", wrapped.encode()[:32], keys.fingerprint(key).encode()):
         assert not keys.opens(database, guess.ljust(32, b"\0")[:32])
-    with pytest.raises(sqlite3.DatabaseError):
-        sqlite3.connect(database).execute("SELECT count(*) FROM sqlite_master").fetchone()
-    with pytest.raises(sqlcipher3.DatabaseError):
-        sqlcipher3.connect(str(database)).execute("SELECT count(*) FROM sqlite_master").fetchone()
+    with closing(sqlite3.connect(database)) as plain, pytest.raises(sqlite3.DatabaseError):
+        plain.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    with closing(sqlcipher3.connect(str(database))) as keyless:
+        with pytest.raises(sqlcipher3.DatabaseError):
+            keyless.execute("SELECT count(*) FROM sqlite_master").fetchone()
     with pytest.raises(WrongSecret):
         keys.unwrap(wrapped, "a guess at the secret")
     assert keys.opens(database, keys.unwrap(wrapped, UNLOCK_SECRET))  # the control
