@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import getpass
 import shutil
-import subprocess
+import subprocess  # nosec B404 - fixed system commands only, never a shell
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -112,7 +112,7 @@ def _ask_systemd() -> str:
     command = shutil.which("systemd-ask-password")
     if command is None:
         raise ConfigError("EDGE_UNLOCK_PROMPT=systemd but systemd-ask-password is not installed")
-    result = subprocess.run(  # noqa: S603 - a fixed system command
+    result = subprocess.run(  # noqa: S603  # nosec B603 - a fixed system command
         [
             command,
             "--id=clinic-edge",

@@ -69,7 +69,7 @@ class FaultPlan:
         with self._lock:
             self._rules = [Rule(**rule) for rule in rules]
             self._seed = seed
-            self._chance = random.Random(seed)  # noqa: S311 - test faults, not security
+            self._chance = random.Random(seed)  # noqa: S311  # nosec B311 - test faults, not security
 
     def fire(self, method: str, path: str) -> list[Rule]:
         """The rules that fire on this request, decided in arrival order under a lock."""

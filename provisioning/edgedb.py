@@ -56,7 +56,7 @@ def table_names(conn: sqlcipher3.Connection) -> list[str]:
 
 def row_counts(conn: sqlcipher3.Connection, tables: list[str]) -> dict[str, int]:
     return {
-        name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # noqa: S608 - names from sqlite_master
+        name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # noqa: S608  # nosec B608 - names from sqlite_master
         for name in tables
     }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import subprocess
+import subprocess  # nosec B404 - fixed system commands only, never a shell
 import sys
 import time
 import urllib.error
@@ -50,7 +50,7 @@ ENV = {
 def run(
     *args: str, stdin: str | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - fixed commands of this project
+    return subprocess.run(  # noqa: S603  # nosec B603 - fixed commands of this project
         args, env=ENV, input=stdin, text=True, capture_output=True, check=check, cwd=ROOT
     )
 
@@ -192,7 +192,7 @@ def seed_patients() -> None:
 
 def start(name: str, *args: str, **env: str) -> subprocess.Popen[bytes]:
     log = (VAR / f"{name}.log").open("ab")
-    return subprocess.Popen(  # noqa: S603 - fixed commands of this project
+    return subprocess.Popen(  # noqa: S603  # nosec B603 - fixed commands of this project
         args, env={**ENV, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
     )
 
@@ -205,7 +205,7 @@ def wait_healthy(
         if process.poll() is not None:
             sys.exit(f"{name} stopped at start-up; see {VAR / (name + '.log')}")
         try:
-            with urllib.request.urlopen(url + path, timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(url + path, timeout=2) as response:  # noqa: S310  # nosec B310 - a fixed http://127.0.0.1 URL
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError):

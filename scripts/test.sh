@@ -8,6 +8,11 @@ export HUB_TEST_DATABASE_URL="${HUB_TEST_DATABASE_URL:-mysql+pymysql://root@127.
 echo "== ruff"
 ruff check .
 ruff format --check .
+echo "== bandit"
+# Bandit logs every "# nosec BXXX - reason" it honours on stderr; keep only real messages.
+bandit -c pyproject.toml -r . -q 2> >(grep -v -e "Test in comment" -e "nosec encountered" >&2)
+echo "== pip-audit"
+python scripts/audit_dependencies.py
 echo "== mypy (sync/, schema/)"
 mypy sync schema
 echo "== pytest"

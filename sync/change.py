@@ -128,7 +128,7 @@ def own_entries(connection: Connection, node: str, after: int, limit: int) -> li
     """This node's own changes after `after`, oldest first: what it has to push."""
     rows = connection.execute(
         text(
-            f"SELECT {ENTRY_COLUMNS} FROM sync_change "  # noqa: S608 - fixed column list
+            f"SELECT {ENTRY_COLUMNS} FROM sync_change "  # noqa: S608  # nosec B608 - fixed column list
             "WHERE node = :node AND seq > :after ORDER BY seq LIMIT :limit"
         ),
         {"node": node, "after": after, "limit": limit},

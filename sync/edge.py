@@ -379,7 +379,7 @@ class EdgeSync:
         with write_intent(), self.engine.begin() as connection:
             _link(connection)
             connection.execute(
-                text(f"UPDATE sync_link SET {column} = :at WHERE peer = :p"),  # noqa: S608 - fixed name
+                text(f"UPDATE sync_link SET {column} = :at WHERE peer = :p"),  # noqa: S608  # nosec B608 - fixed name
                 {"at": naive_utc(dt.datetime.now(dt.UTC)), "p": HUB},
             )
 

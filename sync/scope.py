@@ -41,7 +41,7 @@ def pull_entries(
     """Changes this vehicle should receive, in commit order, excluding its device's own."""
     rows = connection.execute(
         text(
-            f"SELECT {ENTRY_COLUMNS} FROM sync_change AS c "  # noqa: S608 - fixed column list
+            f"SELECT {ENTRY_COLUMNS} FROM sync_change AS c "  # noqa: S608  # nosec B608 - fixed column list
             "WHERE c.commit_seq > :after AND c.commit_seq <= :through AND c.node <> :device "
             "AND (c.scope_kind = 'all' "
             "  OR (c.scope_kind = 'vehicle' AND c.scope_id = :vehicle) "
@@ -100,7 +100,7 @@ def _vehicle_entries(
     wrote."""
     rows = connection.execute(
         text(
-            "SELECT table_name, row_id FROM sync_change WHERE commit_seq > :after "  # noqa: S608
+            "SELECT table_name, row_id FROM sync_change WHERE commit_seq > :after "  # noqa: S608  # nosec B608 - identifiers checked, values bound
             "AND commit_seq <= :through AND op <> 's' AND ("
             "  (scope_kind = 'vehicle' AND scope_id = :vehicle) OR "
             "  (scope_kind = 'patient' AND node IN ("
@@ -183,7 +183,7 @@ def _snapshot(
     tx = "CONNECTION_ID()" if connection.dialect.name != "sqlite" else "NULL"
     connection.execute(
         text(
-            "INSERT INTO sync_change (table_name, row_id, op, columns, prior, version, node, "  # noqa: S608
+            "INSERT INTO sync_change (table_name, row_id, op, columns, prior, version, node, "  # noqa: S608  # nosec B608 - identifiers checked, values bound
             f"scope_kind, scope_id, tx) VALUES (:t, :r, 's', NULL, NULL, :ver, 'hub', "
             f"'vehicle', :v, {tx})"
         ),

@@ -50,7 +50,7 @@ def _assign(connection: Connection) -> None:
         )
         keys = ", ".join(str(int(seq)) for seq in chunk)
         connection.exec_driver_sql(
-            f"UPDATE sync_change SET commit_seq = CASE seq {arms} END WHERE seq IN ({keys})"  # noqa: S608 - integers only
+            f"UPDATE sync_change SET commit_seq = CASE seq {arms} END WHERE seq IN ({keys})"  # noqa: S608  # nosec B608 - integers only
         )
     connection.execute(
         text("UPDATE sync_counter SET value = :v WHERE name = :c"),

@@ -38,7 +38,7 @@ WRONG_TOTP = "Wrong authenticator code"
 DEACTIVATED = "This account is deactivated; ask an administrator"
 NOT_ASSIGNED = "You are not assigned to this vehicle; ask head office to assign you"
 NOT_ENROLLED_LOGIN = f"{NOT_ENROLLED}: nobody can log in on it until it is enrolled"
-PASSWORD_CHANGE_REQUIRED = "Change your temporary password first, on the /password page"  # noqa: S105
+PASSWORD_CHANGE_REQUIRED = "Change your temporary password first, on the /password page"  # noqa: S105  # nosec B105 - a message, not a password
 
 TOTP_SECRET = re.compile(r"^[A-Z2-7]{32}$")
 _UNKNOWN_USERS = uuid.UUID("6f1d3c8e-2b7a-4c0e-9a55-0d1e2f3a4b5c")

@@ -59,7 +59,7 @@ def issue(user_id: str) -> dict[str, Any]:
 def access(user_id: str) -> dict[str, Any]:
     return {
         "access_token": create_access_token(identity=user_id),
-        "token_type": "Bearer",
+        "token_type": "Bearer",  # nosec B105 - the OAuth token type, not a password
         "expires_in": int(ACCESS_LIFETIME.total_seconds()),
     }
 

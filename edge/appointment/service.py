@@ -11,14 +11,14 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
 from common.errors import Conflict, NotFound
 from edge.route.service import HOLDING, booked_counts, slot_view
-from edge.scope import owned, page_of, vehicle_of
+from edge.scope import owned, page_of, patient_reachable, vehicle_of
 from schema.base import utcnow
 from schema.models import Appointment, AppointmentSlot, Location, Patient, Route, RouteStop
 
@@ -29,7 +29,7 @@ def book(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, A
     """Book a patient into a slot of this vehicle, if the slot has a place left."""
     vehicle_id = vehicle_of(actor)
     slot = owned(session, AppointmentSlot, data["slot_id"], vehicle_id, "Slot")
-    patient = find_patient(session, data)
+    patient = find_patient(session, vehicle_id, data)
     appointment = _take_place(session, actor, slot, patient.id, data.get("reason"))
     audit.record(session, actor, "appointment_booked", **_what(appointment))
     session.commit()
@@ -66,12 +66,14 @@ def reschedule(
     return view(session, new)
 
 
-def find_patient(session: Session, data: Mapping[str, Any]) -> Patient:
-    """The patient named by record id or SA ID number (what a clerk has in hand)."""
-    ref = data.get("patient_id") or data.get("patient_id_number")
-    patient = session.scalar(
-        select(Patient).where(or_(Patient.id == ref, Patient.id_number == ref)).limit(1)
-    )
+def find_patient(session: Session, vehicle_id: str, data: Mapping[str, Any]) -> Patient:
+    """The patient named by SA ID number (what a clerk has in hand: the person is here),
+    or by record id, which must be a patient this vehicle may see (edge.scope)."""
+    if "patient_id" in data:
+        named = (Patient.id == data["patient_id"]) & patient_reachable(vehicle_id)
+    else:
+        named = Patient.id_number == data["patient_id_number"]
+    patient = session.scalar(select(Patient).where(named).limit(1))
     if patient is None or patient.status != "active":
         raise NotFound("No active patient with that id")
     return patient
