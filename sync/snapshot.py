@@ -160,7 +160,7 @@ def _subscribe_from(
     target = "patient" if kind == "patient" else "user"
     found = connection.scalars(
         text(
-            f"SELECT DISTINCT t.{key} FROM sync_change AS c "  # noqa: S608 - model names
+            f"SELECT DISTINCT t.{key} FROM sync_change AS c "  # noqa: S608  # nosec B608 - model names
             f"JOIN {name} AS t ON t.id = c.row_id JOIN `{target}` AS p ON p.id = t.{key} "
             f"WHERE c.table_name = '{name}' AND c.scope_kind = 'vehicle' AND c.scope_id = :v "
             "AND c.commit_seq > :after AND c.commit_seq <= :through AND c.op <> 's' "
@@ -276,7 +276,7 @@ def _read_table(connection: Connection, t: Table, who: Subscriber, after: str, l
 
 def _in_scope(t: Table, who: Subscriber) -> Any:
     spec = sync_spec(t)
-    assert spec is not None  # noqa: S101 - only synced tables reach here
+    assert spec is not None  # noqa: S101  # nosec B101 - only synced tables reach here
     if spec.scope is Scope.ALL:
         return true()
     key = t.c[spec.scope_column or "id"]
