@@ -25,6 +25,7 @@ from hub.dashboard import service
 from hub.fleet import service as fleet
 from hub.fleet.routes import bp as fleet_bp
 from hub.fleet.routes import health
+from hub.invite import service as invite_service
 from hub.invite.routes import bp as invites_bp
 from hub.planning import service as planning
 from hub.planning.routes import bp as planning_bp
@@ -193,9 +194,11 @@ def people() -> Any:
     """Staff accounts: roles, vehicles, password resets, deactivation and invitations."""
     page = _args(PageQuery)["page"]
     rows, total = users.list_users(db.session, users.UserFilter(), page, 100)
+    pending, _ = invite_service.list_invites(db.session, True, 1, 100)
     return render_template(
         "dashboard/people.html",
         users=rows,
+        invites=pending,
         pages=max(1, -(-total // 100)),
         vehicles=_vehicle_names(),
         roles=[role.value for role in Role],
