@@ -8,14 +8,14 @@
     if (box) { box.textContent = message || ""; box.hidden = !message; }
   };
 
-  async function post(url, body) {
-    const result = await Clinic.api("POST", url, body);
+  async function post(url, body, method = "POST") {
+    const result = await Clinic.api(method, url, body);
     if (!result.ok) pageError((result.body && result.body.error) || "Something went wrong");
     return result;
   }
 
-  // <button data-post="/api/..." [data-ask="Reason?"] [data-field="reason"]
-  //         [data-json='{"status": "shipped"}'] [data-show="#where"]>
+  // <button data-post="/api/..." [data-method="PATCH"] [data-ask="Reason?"]
+  //         [data-field="reason"] [data-json='{"status": "shipped"}'] [data-show="#where"]>
   async function onAction(button) {
     let body = button.dataset.json ? JSON.parse(button.dataset.json) : undefined;
     if (button.dataset.ask) {
@@ -24,7 +24,7 @@
       body = { ...(body || {}), [button.dataset.field]: answer };
     }
     button.disabled = true;
-    const result = await post(button.dataset.post, body);
+    const result = await post(button.dataset.post, body, button.dataset.method);
     button.disabled = false;
     if (!result.ok) return;
     if (button.dataset.show) {
