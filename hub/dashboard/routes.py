@@ -38,6 +38,7 @@ from hub.report.schemas import Period
 from hub.supply import service as supplies
 from hub.supply.routes import bp as supply_bp
 from hub.supply.schemas import RequestQuery, StockQuery
+from hub.vehicle.routes import bp as vehicles_bp
 from schema.base import utcnow
 from schema.models import Vehicle
 
@@ -75,6 +76,7 @@ def install(app: Flask) -> None:
         fleet_bp,
         reports_bp,
         alerts_bp,
+        vehicles_bp,
     ):
         app.register_blueprint(blueprint)
     for label, endpoint_name, permission in NAV:

@@ -15,7 +15,8 @@
   }
 
   // <button data-post="/api/..." [data-method="PATCH"] [data-ask="Reason?"]
-  //         [data-field="reason"] [data-json='{"status": "shipped"}'] [data-show="#where"]>
+  //         [data-field="reason"] [data-json='{"status": "shipped"}'] [data-show="#where"]
+  //         [data-show-field="token"]>
   async function onAction(button) {
     let body = button.dataset.json ? JSON.parse(button.dataset.json) : undefined;
     if (button.dataset.ask) {
@@ -29,7 +30,7 @@
     if (!result.ok) return;
     if (button.dataset.show) {
       const target = document.querySelector(button.dataset.show);
-      target.textContent = result.body.data.temporary_password;
+      target.textContent = result.body.data[button.dataset.showField || "temporary_password"];
       target.hidden = false;
     } else {
       window.location.reload();
@@ -67,6 +68,17 @@
     out.textContent = result.body.data.accept_url;
     out.hidden = false;
     form.reset();
+  }
+
+  // <form data-submit="/api/..."> of plain fields: POST the filled ones, then reload.
+  async function onSubmitForm(form) {
+    const body = {};
+    for (const field of form.elements) {
+      if (field.name && field.value.trim()) body[field.name] = field.value.trim();
+    }
+    const result = await Clinic.api("POST", form.dataset.submit, body);
+    if (!result.ok) { Clinic.showErrors(form, result); return; }
+    window.location.reload();
   }
 
   // Change a user's role, then add and remove vehicle assignments to match the choice.
@@ -132,5 +144,6 @@
     if (form.dataset.fulfil) { event.preventDefault(); onFulfil(form); }
     if (form.id === "invite-form-admin") { event.preventDefault(); onInvite(form); }
     if (form.dataset.editUser) { event.preventDefault(); onEditUser(form); }
+    if (form.dataset.submit) { event.preventDefault(); onSubmitForm(form); }
   });
 })();
