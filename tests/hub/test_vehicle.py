@@ -12,7 +12,8 @@ from sqlalchemy import Engine, select
 from common.database import new_session
 from schema.models import SyncChange, Vehicle
 from tests.support import rows
-from tests.support.identity import Staff
+from tests.support.identity import Staff, make_vehicle
+from tests.support.sync import enroll
 from tests.support.tables import AUDIT_TABLES, row_counts
 
 NORTH = {"name": "Clinic North", "registration_plate": "LP 001", "practice_number": "0123456"}
@@ -113,3 +114,26 @@ def test_only_device_managers_register_or_change_vehicles(
         assert session.scalars(select(Vehicle.name)).all() == [
             session.get_one(Vehicle, vehicle).name
         ]
+
+
+def test_the_device_list_counts_the_changes_waiting_for_each_vehicle(
+    hub_client: Any, hub_user: Callable[..., Staff], hub_engine: Engine
+) -> None:
+    admin = hub_user("administrator")
+    own, other = make_vehicle(hub_engine), make_vehicle(hub_engine)
+    enroll(hub_engine, "d0000000000p1", own)
+
+    def waiting() -> int:
+        listed = hub_client.get("/api/sync/devices", headers=admin.headers).get_json()["data"]
+        return next(d["pending"] for d in listed if d["id"] == "d0000000000p1")
+
+    before = waiting()
+    assert before >= 1  # at least its own vehicle row
+    with new_session(hub_engine) as session, session.begin():
+        rows.province(session)  # reference data: for every vehicle
+    with new_session(hub_engine) as session, session.begin():
+        session.get_one(Vehicle, other).name = "Elsewhere"  # another vehicle's row
+    assert waiting() == before + 1
+    with new_session(hub_engine) as session, session.begin():
+        session.get_one(Vehicle, own).name = "Renamed"  # its own row
+    assert waiting() == before + 2
