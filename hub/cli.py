@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from sqlalchemy import Engine, or_, select
@@ -21,6 +24,8 @@ from hub.sync import device as devices
 from hub.sync.exchange import ensure_receipt_key
 from schema import migrate as migrations
 from schema.models import Vehicle
+
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def _config() -> dict[str, object]:
@@ -132,19 +137,51 @@ def _vehicle_id(session: Session, name_or_id: str) -> str:
     return row.id
 
 
-@main.command(help="Run the hub's background jobs (alert escalation, stale-sync alerts).")
-@click.option("--once", is_flag=True, help="Run each job once and exit.")
-@click.option("--interval", default=60, show_default=True, help="Seconds between runs.")
-def jobs(once: bool, interval: int) -> None:
-    from hub.alert import runner
+def _every(name: str, default: int, low: int, what: str) -> Callable[[F], F]:
+    env = f"HUB_{name.upper()}_EVERY_SECONDS"
+    return click.option(
+        f"--{name}-every",
+        default=default,
+        show_default=True,
+        envvar=env,
+        type=click.IntRange(low, 86_400),
+        help=f"Seconds between {what} (env {env}).",
+    )
 
-    config = _config()
+
+@main.command(help="Run every background job of the hub on a timer (or each once).")
+@click.option("--once", is_flag=True, help="Run each job once, print what it did, and exit.")
+@click.option(
+    "--without-palmed",
+    is_flag=True,
+    help="Run without the claims and member-feed jobs (a hub with no PALMED settings).",
+)
+@_every("claims", 60, 5, "claims runs to PALMED")
+@_every("members", 900, 30, "member-status updates from PALMED")
+@_every("alerts", 60, 5, "alert escalation and stale-sync checks")
+@_every("stock", 3600, 60, "low-stock and expiry checks of the fleet")
+def scheduler(once: bool, without_palmed: bool, **every: int) -> None:
+    from hub import scheduler as timer
+    from hub.claims.service import client_for
+
+    settings = _config()
     with friendly_errors():
-        engine = open_engine(config)
+        if not without_palmed:
+            client_for(settings).close()  # refuse to start unconfigured
+        engine = open_engine(settings)
+        intervals = {name.removesuffix("_every"): seconds for name, seconds in every.items()}
+        wanted = timer.schedule(intervals, palmed=not without_palmed)
         if once:
-            click.echo(runner.run_once(engine, config))
-        else:
-            runner.run_forever(engine, config, interval)
+            for line in timer.run_once(engine, settings, wanted):
+                click.echo(line)
+            return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    click.echo("Hub jobs: " + ", ".join(f"{j.name} every {j.every} s" for j in wanted))
+    running = timer.timer(engine, settings, wanted)
+    try:
+        running.start()
+    except (KeyboardInterrupt, SystemExit):
+        running.shutdown(wait=False)
 
 
 def _create_app() -> object:

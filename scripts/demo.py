@@ -4,7 +4,8 @@ URLs and a login.
 Run through scripts/demo.sh, which prepares the virtualenv. Everything lives under
 var/demo; the demo password and the sandbox's keys are generated on first run and kept in
 owner-only files. The sandbox serves the demo roster (palmed/data/demo_roster.csv) and
-the hub's PALMED jobs (`clinic-hub scheduler`) send claims to it every few seconds.
+the hub's scheduler (`clinic-hub scheduler`, every background job) sends claims to it
+every few seconds.
 Ctrl+C stops every process.
 """
 

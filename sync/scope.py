@@ -42,23 +42,34 @@ def pull_entries(
     rows = connection.execute(
         text(
             f"SELECT {ENTRY_COLUMNS} FROM sync_change AS c "  # noqa: S608  # nosec B608 - fixed column list
-            "WHERE c.commit_seq > :after AND c.commit_seq <= :through AND c.node <> :device "
-            "AND (c.scope_kind = 'all' "
-            "  OR (c.scope_kind = 'vehicle' AND c.scope_id = :vehicle) "
-            "  OR (c.scope_kind IN ('patient', 'user') AND EXISTS ("
-            "      SELECT 1 FROM sync_subscription AS s WHERE s.vehicle_id = :vehicle "
-            "      AND s.scope_kind = c.scope_kind AND s.scope_id = c.scope_id))) "
-            "ORDER BY c.commit_seq LIMIT :limit"
+            f"WHERE {_FOR_SUBSCRIBER} ORDER BY c.commit_seq LIMIT :limit"
         ),
-        {
-            "after": after,
-            "through": through,
-            "device": who.device,
-            "vehicle": who.vehicle_id,
-            "limit": limit,
-        },
+        {**_bound(who, after, through), "limit": limit},
     )
     return [Entry.from_row(row) for row in rows]
+
+
+def pending(connection: Connection, who: Subscriber, after: int) -> int:
+    """How many changes wait for this vehicle beyond its pull cursor (for head office's
+    device list; the same filter as `pull_entries`)."""
+    query = text(f"SELECT count(*) FROM sync_change AS c WHERE {_FOR_SUBSCRIBER}")  # noqa: S608
+    found = connection.scalar(query, _bound(who, after, visible_through(connection)))
+    return int(found or 0)
+
+
+# The changes a vehicle receives: reference data, its own rows, and what it subscribes to.
+_FOR_SUBSCRIBER = (
+    "c.commit_seq > :after AND c.commit_seq <= :through AND c.node <> :device "
+    "AND (c.scope_kind = 'all' "
+    "  OR (c.scope_kind = 'vehicle' AND c.scope_id = :vehicle) "
+    "  OR (c.scope_kind IN ('patient', 'user') AND EXISTS ("
+    "      SELECT 1 FROM sync_subscription AS s WHERE s.vehicle_id = :vehicle "
+    "      AND s.scope_kind = c.scope_kind AND s.scope_id = c.scope_id)))"
+)
+
+
+def _bound(who: Subscriber, after: int, through: int) -> dict[str, object]:
+    return {"after": after, "through": through, "device": who.device, "vehicle": who.vehicle_id}
 
 
 def refresh(

@@ -84,6 +84,9 @@ def _take_place(
 ) -> Appointment:
     if slot.ends_at <= utcnow():
         raise Conflict("This slot is already over")
+    route = select(Route.status).join(RouteStop, RouteStop.route_id == Route.id)
+    if session.scalar(route.where(RouteStop.id == slot.route_stop_id)) == "cancelled":
+        raise Conflict("This route was cancelled at head office")
     holding = select(Appointment.id).where(
         Appointment.slot_id == slot.id, Appointment.status.in_(HOLDING)
     )

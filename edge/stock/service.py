@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from common import audit
 from common.access import Actor
 from common.errors import BadRequest, Conflict, NotFound
+from common.stockalert import EXPIRY_HORIZON, expiry_alert, expiry_band, is_low, low_stock_alert
 from edge.alert.service import raise_alert
 from edge.scope import owned, page_of, vehicle_of
 from schema.base import new_id, utcnow
@@ -31,7 +32,6 @@ INBOUND = ("receipt", "transfer_in")
 OUTBOUND = ("dispense", "transfer_out", "wastage", "expired")
 KINDS = (*INBOUND, *OUTBOUND, "adjustment")
 NEEDS_REASON = ("adjustment", "wastage", "expired")
-EXPIRY_BANDS = ((0, "critical"), (30, "high"), (60, "medium"), (90, "low"))
 
 
 def record_movement(
@@ -180,16 +180,9 @@ def rebuild_levels(session: Session) -> int:
 def check_low_stock(session: Session, vehicle_id: str, item_id: str) -> None:
     item = session.get_one(Item, item_id)
     left = item_on_hand(session, vehicle_id, item_id)
-    if item.reorder_level and left < item.reorder_level:
+    if is_low(left, item.reorder_level):
         raise_alert(
-            session,
-            vehicle_id=vehicle_id,
-            kind="low_stock",
-            priority="high" if left == 0 else "medium",
-            title=f"Low stock: {item.name} ({left} {item.unit} left)",
-            resource_type="item",
-            resource_id=item.id,
-            dedupe_key=f"low_stock:{item.id}",
+            session, vehicle_id=vehicle_id, **low_stock_alert(item.id, item.name, item.unit, left)
         )
 
 
@@ -400,7 +393,7 @@ def conditions(session: Session, vehicle_id: str, today: dt.date) -> dict[str, A
         .where(
             Lot.vehicle_id == vehicle_id,
             StockLevel.quantity > 0,
-            Lot.expiry_date <= today + dt.timedelta(days=90),
+            Lot.expiry_date <= today + EXPIRY_HORIZON,
         )
         .order_by(Lot.expiry_date)
     ).all()
@@ -420,16 +413,10 @@ def scan(session: Session, vehicle_id: str, today: dt.date) -> int:
     for low in found["low_stock"]:
         check_low_stock(session, vehicle_id, low["item_id"])
     for lot in found["expiring"]:
-        raise_alert(
-            session,
-            vehicle_id=vehicle_id,
-            kind="stock_expiry",
-            priority=lot["priority"],
-            title=_expiry_title(lot),
-            resource_type="lot",
-            resource_id=lot["lot_id"],
-            dedupe_key=f"expiry:{lot['lot_id']}:{lot['band']}",
+        fields = expiry_alert(
+            lot["lot_id"], lot["name"], lot["batch_number"], lot["days_to_expiry"], lot["quantity"]
         )
+        raise_alert(session, vehicle_id=vehicle_id, **fields)
     return len(found["low_stock"]) + len(found["expiring"])
 
 
@@ -485,7 +472,7 @@ def _item_view(item: Item, on_hand: int, lots: list[Any], today: dt.date) -> dic
         "unit": item.unit,
         "reorder_level": item.reorder_level,
         "on_hand": on_hand,
-        "low": bool(item.reorder_level) and on_hand < item.reorder_level,
+        "low": is_low(on_hand, item.reorder_level),
         "lots": [
             {
                 "id": lot.id,
@@ -501,7 +488,7 @@ def _item_view(item: Item, on_hand: int, lots: list[Any], today: dt.date) -> dic
 
 def _expiry_view(lot: Lot, item: Item, left: int, today: dt.date) -> dict[str, Any]:
     days = (lot.expiry_date - today).days
-    band, priority = next((b, p) for b, p in EXPIRY_BANDS if days <= b)
+    band, priority = expiry_band(days)
     return {
         "lot_id": lot.id,
         "item_id": item.id,
@@ -513,12 +500,3 @@ def _expiry_view(lot: Lot, item: Item, left: int, today: dt.date) -> dict[str, A
         "band": band,
         "priority": priority,
     }
-
-
-def _expiry_title(lot: Mapping[str, Any]) -> str:
-    if lot["days_to_expiry"] < 0:
-        return f"Expired: {lot['name']} batch {lot['batch_number']} ({lot['quantity']} left)"
-    return (
-        f"Expires in {lot['days_to_expiry']} days: {lot['name']} batch {lot['batch_number']} "
-        f"({lot['quantity']} left)"
-    )

@@ -1,9 +1,9 @@
-"""`clinic-hub push-claims` and `clinic-hub scheduler`: the PALMED pipeline from the shell."""
+"""`clinic-hub push-claims`: the PALMED pipeline from the shell (its timer is
+`clinic-hub scheduler`, in `hub.cli`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -35,47 +35,10 @@ def commands(config: Config, open_engine: OpenEngine) -> list[click.Command]:
         engine = open_engine(settings)
         with client:
             report = pipeline.run(engine, client, progress=_progress, limit=limit)
-        click.echo(_summary(report))
+        click.echo(jobs.summary(report))
 
-    @click.command("scheduler", help="Run the PALMED jobs on a timer until stopped.")
-    @click.option(
-        "--claims-every",
-        default=60,
-        show_default=True,
-        envvar="HUB_CLAIMS_EVERY_SECONDS",
-        type=click.IntRange(5, 86_400),
-        help="Seconds between claims runs (env HUB_CLAIMS_EVERY_SECONDS).",
-    )
-    @click.option(
-        "--members-every",
-        default=900,
-        show_default=True,
-        envvar="HUB_MEMBERS_EVERY_SECONDS",
-        type=click.IntRange(30, 86_400),
-        help="Seconds between member-status updates (env HUB_MEMBERS_EVERY_SECONDS).",
-    )
-    def scheduler(claims_every: int, members_every: int) -> None:
-        settings = config()
-        with friendly_errors():
-            service.client_for(settings).close()  # refuse to start unconfigured
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-        click.echo(f"PALMED jobs: claims every {claims_every} s, members every {members_every} s")
-        timer = jobs.scheduler(open_engine(settings), settings, claims_every, members_every)
-        try:
-            timer.start()
-        except (KeyboardInterrupt, SystemExit):
-            timer.shutdown(wait=False)
-
-    return [push_claims, scheduler]
+    return [push_claims]
 
 
 def _progress(claim_id: str, status: str) -> None:
     click.echo(f"{dt.datetime.now(dt.UTC):%H:%M:%S} claim {claim_id}: {status}")
-
-
-def _summary(report: pipeline.Report) -> str:
-    sent = ", ".join(f"{n} {status}" for status, n in sorted(report.submitted.items()))
-    return (
-        f"Queued {report.queued}, held for attention {report.held}; "
-        f"submitted: {sent or 'none'}; paid {report.paid}"
-    )

@@ -25,6 +25,7 @@ from hub.dashboard import service
 from hub.fleet import service as fleet
 from hub.fleet.routes import bp as fleet_bp
 from hub.fleet.routes import health
+from hub.invite import service as invite_service
 from hub.invite.routes import bp as invites_bp
 from hub.planning import service as planning
 from hub.planning.routes import bp as planning_bp
@@ -37,6 +38,7 @@ from hub.report.schemas import Period
 from hub.supply import service as supplies
 from hub.supply.routes import bp as supply_bp
 from hub.supply.schemas import RequestQuery, StockQuery
+from hub.vehicle.routes import bp as vehicles_bp
 from schema.base import utcnow
 from schema.models import Vehicle
 
@@ -74,6 +76,7 @@ def install(app: Flask) -> None:
         fleet_bp,
         reports_bp,
         alerts_bp,
+        vehicles_bp,
     ):
         app.register_blueprint(blueprint)
     for label, endpoint_name, permission in NAV:
@@ -193,9 +196,11 @@ def people() -> Any:
     """Staff accounts: roles, vehicles, password resets, deactivation and invitations."""
     page = _args(PageQuery)["page"]
     rows, total = users.list_users(db.session, users.UserFilter(), page, 100)
+    pending, _ = invite_service.list_invites(db.session, True, 1, 100)
     return render_template(
         "dashboard/people.html",
         users=rows,
+        invites=pending,
         pages=max(1, -(-total // 100)),
         vehicles=_vehicle_names(),
         roles=[role.value for role in Role],

@@ -11,9 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from common.stockalert import EXPIRY_HORIZON, is_low
 from schema.models import Alert, Device, Item, Lot, StockMovement, SyncLink, Vehicle
-
-EXPIRY_WARNING = dt.timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ def stock(
     """Items (a page of them, by name) with each vehicle's quantity on hand, whether it
     is at or below the reorder level, and its soonest expiry among lots still held."""
     vehicles = session.execute(select(Vehicle.id, Vehicle.name).order_by(Vehicle.name)).all()
-    held = _held_by_lot(session)
+    held = held_by_lot(session)
     levels: dict[str, dict[str, dict[str, Any]]] = {}
     for (vehicle_id, item_id, _lot), (quantity, expiry) in held.items():
         level = levels.setdefault(item_id, {}).setdefault(
@@ -144,7 +143,8 @@ def stock(
     return rows[start : start + per_page], len(rows)
 
 
-def _held_by_lot(session: Session) -> dict[tuple[str, str, str], tuple[int, dt.date]]:
+def held_by_lot(session: Session) -> dict[tuple[str, str, str], tuple[int, dt.date]]:
+    """What each vehicle holds of each lot (summed from the ledger) and its expiry."""
     query = (
         select(
             StockMovement.vehicle_id,
@@ -165,7 +165,7 @@ def _level(level: dict[str, Any] | None, item: Item, today: dt.date) -> dict[str
     expiry = level["next_expiry"] if level else None
     return {
         "quantity": quantity,
-        "low": quantity <= item.reorder_level,
+        "low": is_low(quantity, item.reorder_level),
         "next_expiry": expiry,
-        "expiring": expiry is not None and expiry - today <= EXPIRY_WARNING,
+        "expiring": expiry is not None and expiry - today <= EXPIRY_HORIZON,
     }

@@ -1,4 +1,5 @@
-"""`/api/invites`: invite staff, list invitations, and accept one (public, by token)."""
+"""`/api/invites`: invite staff, list and withdraw invitations, and accept one (public,
+by token)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ def list_invites(query: dict[str, Any]) -> Any:
     page, per_page = query["page"], query["per_page"]
     rows, total = service.list_invites(db.session, query["pending"], page, per_page)
     return paginated(InviteOut().dump(rows, many=True), page, per_page, total)
+
+
+@bp.post("/api/invites/<invite_id>/withdraw")
+@endpoint("users:manage", response=InviteOut)
+def withdraw_invite(invite_id: str) -> Any:
+    """Withdraw a pending invitation: its token is refused and its account deactivated."""
+    withdrawn = service.withdraw(db.session, current_actor(), invite_id)
+    return ok(InviteOut().dump(withdrawn), "Invitation withdrawn")
 
 
 @bp.post("/api/invites/accept")

@@ -32,6 +32,7 @@ class InviteOut(Schema):
     created_at = fields.AwareDateTime()
     expires_at = fields.AwareDateTime()
     accepted_at = fields.AwareDateTime(allow_none=True)
+    withdrawn_at = fields.AwareDateTime(allow_none=True)
 
 
 class InviteIssued(Schema):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from common import audit
 from common.access import Actor
 from common.audit import Who
-from common.errors import BadRequest
+from common.errors import BadRequest, Conflict, NotFound
 from common.password import hash_password, password_problem
 from common.users import service as users
 from schema.base import new_id, utcnow
@@ -56,7 +56,7 @@ def accept(session: Session, client: Who, token: str, password: str) -> dict[str
     """Set the invited account's password, once, before the invitation expires."""
     row = session.scalar(select(Invite).where(Invite.token_hash == digest(token)).with_for_update())
     user = session.get(User, row.user_id) if row is not None else None
-    if row is None or user is None or row.accepted_at is not None:
+    if row is None or user is None or row.accepted_at is not None or row.withdrawn_at:
         raise BadRequest(NOT_VALID)
     if row.expires_at <= utcnow() or not user.active:
         raise BadRequest(NOT_VALID)
@@ -72,13 +72,32 @@ def accept(session: Session, client: Who, token: str, password: str) -> dict[str
     return users.views(session, [user])[0]
 
 
+def withdraw(session: Session, actor: Actor, invite_id: str) -> dict[str, Any]:
+    """Take back a pending invitation: its token stops working and the account it made,
+    never used, is deactivated (so it is refused on the vehicles too after their sync)."""
+    row = session.get(Invite, invite_id, with_for_update=True, populate_existing=True)
+    if row is None:
+        raise NotFound("No such invitation")
+    if row.accepted_at is not None:
+        raise Conflict("This invitation was already accepted: deactivate the user instead")
+    if row.withdrawn_at is not None:
+        raise Conflict("This invitation was already withdrawn")
+    user = session.get_one(User, row.user_id)
+    row.withdrawn_at, user.active = utcnow(), False
+    audit.record(session, actor, "invite_withdrawn", resource_type="user", resource_id=user.id)
+    session.commit()
+    return _view(row, user.username)
+
+
 def list_invites(
     session: Session, pending: bool, page: int, per_page: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """Invitations, newest first; `pending` keeps those not yet accepted and not expired."""
+    """Invitations, newest first; `pending` keeps those not yet accepted, withdrawn or
+    expired."""
     query = select(Invite, User.username).join(User, User.id == Invite.user_id)
     if pending:
-        query = query.where(Invite.accepted_at.is_(None), Invite.expires_at > utcnow())
+        query = query.where(Invite.accepted_at.is_(None), Invite.withdrawn_at.is_(None))
+        query = query.where(Invite.expires_at > utcnow())
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(
         query.order_by(Invite.created_at.desc(), Invite.id.desc())
@@ -96,4 +115,5 @@ def _view(row: Invite, username: str) -> dict[str, Any]:
         "created_at": row.created_at,
         "expires_at": row.expires_at,
         "accepted_at": row.accepted_at,
+        "withdrawn_at": row.withdrawn_at,
     }

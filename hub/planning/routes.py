@@ -11,7 +11,14 @@ from common.api import created, endpoint, ok, paginated
 from common.database import db
 from hub import csvfile
 from hub.planning import service
-from hub.planning.schemas import RouteCsvRow, RouteIn, RouteOut, RouteQuery
+from hub.planning.schemas import (
+    RouteCancel,
+    RouteChange,
+    RouteCsvRow,
+    RouteIn,
+    RouteOut,
+    RouteQuery,
+)
 
 bp = Blueprint("planning", __name__)
 
@@ -40,6 +47,25 @@ def create_route(body: dict[str, Any]) -> Any:
 def get_route(route_id: str) -> Any:
     """One route with its stops and their appointment slots."""
     return ok(RouteOut().dump(service.get_route(db.session, route_id)))
+
+
+@bp.patch("/api/routes/<route_id>")
+@endpoint("routes:write", body=RouteChange, response=RouteOut)
+def update_route(route_id: str, body: dict[str, Any]) -> Any:
+    """Rename a planned route, move it to another day, or replace its stops (409 while
+    patients are booked on it)."""
+    changed = service.update_route(db.session, current_actor(), route_id, body)
+    return ok(RouteOut().dump(changed), "Route changed: the vehicle gets it at its next sync")
+
+
+@bp.post("/api/routes/<route_id>/cancel")
+@endpoint("routes:write", body=RouteCancel, body_optional=True, response=RouteOut)
+def cancel_route(route_id: str, body: dict[str, Any]) -> Any:
+    """Cancel a planned route; with patients booked, only with cancel_appointments."""
+    cancelled = service.cancel_route(
+        db.session, current_actor(), route_id, body["reason"], body["cancel_appointments"]
+    )
+    return ok(RouteOut().dump(cancelled), "Route cancelled")
 
 
 @bp.get("/api/routes/export.csv")

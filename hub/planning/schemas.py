@@ -36,6 +36,24 @@ class RouteIn(Schema):
     stops = fields.List(fields.Nested(StopIn), required=True, validate=validate.Length(1, 30))
 
 
+class RouteChange(Schema):
+    """A planned route's new day, name or stops (any of them, at least one)."""
+
+    route_date = fields.Date()
+    name = fields.String(validate=validate.Length(1, 120))
+    stops = fields.List(fields.Nested(StopIn), validate=validate.Length(1, 30))
+
+    @validates_schema
+    def changes_something(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("Give route_date, name or stops to change")
+
+
+class RouteCancel(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 500))
+    cancel_appointments = fields.Boolean(load_default=False)
+
+
 class RouteQuery(PageQuery):
     vehicle_id = fields.String(validate=ID)
     date_from = fields.Date()
@@ -65,6 +83,7 @@ class RouteOut(Schema):
     route_date = fields.Date()
     name = fields.String()
     status = fields.String()
+    booked = fields.Integer(metadata={"description": "appointments still booked on it"})
     created_at = fields.AwareDateTime()
     stops = fields.List(fields.Nested(StopOut))
 

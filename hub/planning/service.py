@@ -20,7 +20,7 @@ from common.access import Actor
 from common.errors import BadRequest, Conflict, NotFound
 from hub import csvfile
 from schema.base import utcnow
-from schema.models import AppointmentSlot, Location, Route, RouteStop, Vehicle
+from schema.models import Appointment, AppointmentSlot, Location, Route, RouteStop, Vehicle
 
 MAX_SLOTS_PER_STOP = 96
 CSV_COLUMNS = (
@@ -47,20 +47,70 @@ def create_route(session: Session, actor: Actor, data: Mapping[str, Any]) -> dic
     """Plan a route with its stops and slots for one vehicle and day."""
     if session.get(Vehicle, data["vehicle_id"]) is None:
         raise BadRequest("Invalid input", details={"vehicle_id": ["No such vehicle"]})
-    missing = [
-        s["location_id"] for s in data["stops"] if session.get(Location, s["location_id"]) is None
-    ]
-    if missing:
-        raise BadRequest("Invalid input", details={"stops": [f"No such location {missing[0]}"]})
-    problem = order_problem(data["stops"])
-    if problem:
-        raise BadRequest("Invalid input", details={"stops": [problem]})
+    _check_stops(session, data["stops"])
     if _planned(session, data["vehicle_id"], data["route_date"], data["name"]):
         raise Conflict("This vehicle already has a route of that name on that day")
     route = _build(
         session, actor, data["vehicle_id"], data["route_date"], data["name"], data["stops"]
     )
     audit.record(session, actor, "route_created", resource_type="route", resource_id=route.id)
+    session.commit()
+    return view(session, route)
+
+
+def update_route(
+    session: Session, actor: Actor, route_id: str, changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Rename a planned route, move it to another day (its stops and slots move with it)
+    or replace its stops. Moving is refused while patients are booked on it (they would
+    lose their place), replacing stops once any appointment was made in them. The
+    vehicle gets the change at its next sync."""
+    route = _planned_route(session, route_id)
+    stops = changes.get("stops")
+    if stops is not None:
+        _check_stops(session, stops)
+        if session.scalar(_appointments(route).limit(1)) is not None:
+            raise Conflict(
+                "Appointments were made on these stops: cancel the route and plan a new one"
+            )
+    day, name = changes.get("route_date", route.route_date), changes.get("name", route.name)
+    if day != route.route_date and _booked(session, route):
+        raise Conflict(
+            f"{_booked(session, route)} patients are booked on this route: cancel or move "
+            "their appointments on the vehicle first, or cancel the route with them"
+        )
+    if (day, name) != (route.route_date, route.name) and _planned(
+        session, route.vehicle_id, day, name
+    ):
+        raise Conflict("This vehicle already has a route of that name on that day")
+    _shift(session, route, day - route.route_date)
+    route.route_date, route.name = day, name
+    if stops is not None:
+        _replace_stops(session, route, stops)
+    audit.record(session, actor, "route_updated", resource_type="route", resource_id=route.id)
+    session.commit()
+    return view(session, route)
+
+
+def cancel_route(
+    session: Session, actor: Actor, route_id: str, reason: str | None, with_appointments: bool
+) -> dict[str, Any]:
+    """Call off a planned route. With patients booked it is refused unless
+    `with_appointments`, which cancels their appointments too (the crew sees why)."""
+    route = _planned_route(session, route_id)
+    booked = _holding(session, route)
+    if booked and not with_appointments:
+        raise Conflict(
+            f"{len(booked)} patients are booked on this route: cancel it with their "
+            "appointments (cancel_appointments) or move them first"
+        )
+    now, why = utcnow(), f"Route cancelled at head office: {reason or 'no reason given'}"
+    for appointment in booked:
+        appointment.status, appointment.reason, appointment.updated_at = "cancelled", why, now
+    route.status = "cancelled"
+    detail = {"reason": reason, "appointments_cancelled": len(booked)}
+    what = {"resource_type": "route", "resource_id": route.id, "detail": detail}
+    audit.record(session, actor, "route_cancelled", **what)
     session.commit()
     return view(session, route)
 
@@ -163,6 +213,7 @@ def view(session: Session, route: Route, *, slots: bool = True) -> dict[str, Any
         "route_date": route.route_date,
         "name": route.name,
         "status": route.status,
+        "booked": _booked(session, route),
         "created_at": route.created_at,
         "stops": [_stop_view(session, stop, name, slots) for stop, name in stops],
     }
@@ -207,6 +258,12 @@ def _build(
     )
     session.add(route)
     session.flush()
+    _add_stops(session, route, stops)
+    return route
+
+
+def _add_stops(session: Session, route: Route, stops: Sequence[Mapping[str, Any]]) -> None:
+    vehicle_id = route.vehicle_id
     for sequence, stop in enumerate(stops, start=1):
         row = RouteStop(
             route_id=route.id,
@@ -229,7 +286,71 @@ def _build(
                 )
             )
     session.flush()
+
+
+def _check_stops(session: Session, stops: Sequence[Mapping[str, Any]]) -> None:
+    missing = [s["location_id"] for s in stops if session.get(Location, s["location_id"]) is None]
+    if missing:
+        raise BadRequest("Invalid input", details={"stops": [f"No such location {missing[0]}"]})
+    problem = order_problem(stops)
+    if problem:
+        raise BadRequest("Invalid input", details={"stops": [problem]})
+
+
+def _planned_route(session: Session, route_id: str) -> Route:
+    """The route, locked, if it is still only planned (not cancelled or under way)."""
+    route = session.get(Route, route_id, with_for_update=True, populate_existing=True)
+    if route is None:
+        raise NotFound("No such route")
+    if route.status != "planned":
+        raise Conflict(f"This route is {route.status}: only a planned route can change")
     return route
+
+
+def _stops_and_slots(session: Session, route: Route) -> tuple[list[RouteStop], list[Any]]:
+    stops = list(session.scalars(select(RouteStop).where(RouteStop.route_id == route.id)))
+    slots = session.scalars(
+        select(AppointmentSlot).where(AppointmentSlot.route_stop_id.in_([s.id for s in stops]))
+    )
+    return stops, list(slots)
+
+
+def _appointments(route: Route) -> Select[tuple[Appointment]]:
+    """The appointments made in the route's slots, whatever their status."""
+    slot_ids = (
+        select(AppointmentSlot.id)
+        .join(RouteStop, RouteStop.id == AppointmentSlot.route_stop_id)
+        .where(RouteStop.route_id == route.id)
+    )
+    return select(Appointment).where(Appointment.slot_id.in_(slot_ids))
+
+
+def _holding(session: Session, route: Route) -> list[Appointment]:
+    """The route's appointments that still hold a patient's place, locked."""
+    query = _appointments(route).where(Appointment.status == "booked")
+    return list(session.scalars(query.with_for_update()))
+
+
+def _booked(session: Session, route: Route) -> int:
+    query = _appointments(route).where(Appointment.status == "booked")
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def _shift(session: Session, route: Route, by: dt.timedelta) -> None:
+    stops, slots = _stops_and_slots(session, route)
+    for stop in stops:
+        stop.arrival_at, stop.departure_at = stop.arrival_at + by, stop.departure_at + by
+    for slot in slots:
+        slot.starts_at, slot.ends_at = slot.starts_at + by, slot.ends_at + by
+
+
+def _replace_stops(session: Session, route: Route, stops: Sequence[Mapping[str, Any]]) -> None:
+    """Delete the old stops and slots (tombstones tell the vehicle), then plan the new."""
+    old_stops, old_slots = _stops_and_slots(session, route)
+    for row in [*old_slots, *old_stops]:
+        session.delete(row)
+        session.flush()
+    _add_stops(session, route, stops)
 
 
 def _slot_times(stop: Mapping[str, Any]) -> list[tuple[dt.datetime, dt.datetime]]:

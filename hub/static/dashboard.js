@@ -8,14 +8,15 @@
     if (box) { box.textContent = message || ""; box.hidden = !message; }
   };
 
-  async function post(url, body) {
-    const result = await Clinic.api("POST", url, body);
+  async function post(url, body, method = "POST") {
+    const result = await Clinic.api(method, url, body);
     if (!result.ok) pageError((result.body && result.body.error) || "Something went wrong");
     return result;
   }
 
-  // <button data-post="/api/..." [data-ask="Reason?"] [data-field="reason"]
-  //         [data-json='{"status": "shipped"}'] [data-show="#where"]>
+  // <button data-post="/api/..." [data-method="PATCH"] [data-ask="Reason?"]
+  //         [data-field="reason"] [data-json='{"status": "shipped"}'] [data-show="#where"]
+  //         [data-show-field="token"]>
   async function onAction(button) {
     let body = button.dataset.json ? JSON.parse(button.dataset.json) : undefined;
     if (button.dataset.ask) {
@@ -24,12 +25,12 @@
       body = { ...(body || {}), [button.dataset.field]: answer };
     }
     button.disabled = true;
-    const result = await post(button.dataset.post, body);
+    const result = await post(button.dataset.post, body, button.dataset.method);
     button.disabled = false;
     if (!result.ok) return;
     if (button.dataset.show) {
       const target = document.querySelector(button.dataset.show);
-      target.textContent = result.body.data.temporary_password;
+      target.textContent = result.body.data[button.dataset.showField || "temporary_password"];
       target.hidden = false;
     } else {
       window.location.reload();
@@ -67,6 +68,17 @@
     out.textContent = result.body.data.accept_url;
     out.hidden = false;
     form.reset();
+  }
+
+  // <form data-submit="/api/..."> of plain fields: POST the filled ones, then reload.
+  async function onSubmitForm(form) {
+    const body = {};
+    for (const field of form.elements) {
+      if (field.name && field.value.trim()) body[field.name] = field.value.trim();
+    }
+    const result = await Clinic.api("POST", form.dataset.submit, body);
+    if (!result.ok) { Clinic.showErrors(form, result); return; }
+    window.location.reload();
   }
 
   // Change a user's role, then add and remove vehicle assignments to match the choice.
@@ -132,5 +144,6 @@
     if (form.dataset.fulfil) { event.preventDefault(); onFulfil(form); }
     if (form.id === "invite-form-admin") { event.preventDefault(); onInvite(form); }
     if (form.dataset.editUser) { event.preventDefault(); onEditUser(form); }
+    if (form.dataset.submit) { event.preventDefault(); onSubmitForm(form); }
   });
 })();

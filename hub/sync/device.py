@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from common.errors import APIError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from schema.base import new_id, utcnow
 from schema.models import Device, EnrollmentToken, SyncLink, SyncNonce, SyncQuarantine, Vehicle
-from sync import signing
+from sync import scope, signing
 from sync.clock import wall_millis
 
 TOKEN_HOURS = 72
@@ -208,7 +208,14 @@ def _device_row(session: Session, device: Device) -> dict[str, Any]:
         "acknowledged_through": link.pushed_seq if link else 0,
         "receipt_digest": link.digest if link else "",
         "quarantined": quarantined or 0,
+        "pending": _pending(session, device, link.pull_cursor if link else 0),
     }
+
+
+def _pending(session: Session, device: Device, cursor: int) -> int:
+    """Changes the hub holds for the device that it has not pulled yet."""
+    who = scope.Subscriber(device.id, device.vehicle_id)
+    return scope.pending(session.connection(), who, cursor)
 
 
 def _hash(token: str) -> str:

@@ -47,6 +47,7 @@ class DeviceOut(Schema):
     acknowledged_through = fields.Integer()
     receipt_digest = fields.String()
     quarantined = fields.Integer()
+    pending = fields.Integer(metadata={"description": "changes waiting for it at the hub"})
 
 
 class ConflictOut(Schema):

@@ -91,3 +91,4 @@ class Invite(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

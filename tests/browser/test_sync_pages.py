@@ -86,3 +86,36 @@ def test_revoke_a_device_and_merge_a_duplicate_pair(
         )
         >= 1
     )  # the side-by-side compare showed patient data
+
+
+def test_register_a_vehicle_and_issue_its_enrollment_token_from_the_devices_page(
+    page: Any, hub_app: Flask, hub_engine: Engine, hub_user: Callable[..., Staff]
+) -> None:
+    admin = hub_user("administrator")
+    with new_session(hub_engine) as session, session.begin():
+        province = rows.province(session, code="LP")
+        province.name = "Limpopo"
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    with serving(hub_app) as base:
+        browser_login(page, base, admin)
+        page.goto(base + "/devices")
+        form = page.locator("[data-testid=register-vehicle]")
+        form.locator("[name=name]").fill("Clinic East")
+        form.locator("[name=registration_plate]").fill("GP 123")
+        form.locator("[name=practice_number]").fill("12")
+        form.locator("[name=practice_number]").evaluate("e => e.removeAttribute('pattern')")
+        form.locator("button[type=submit]").click()
+        form.locator(".field-error", has_text="7 digits").wait_for()  # the API's answer
+        form.locator("[name=practice_number]").fill("0123456")
+        form.locator("[name=province_id]").select_option(label="Limpopo")
+        with page.expect_navigation():
+            form.locator("button[type=submit]").click()
+        row = page.locator("[data-testid=vehicles] tr", has_text="Clinic East")
+        assert "Limpopo" in row.text_content() and "GP 123" in row.text_content()
+        row.locator("button", has_text="Enrollment token").click()
+        token = row.locator(".secret:not([hidden])")
+        token.wait_for()
+        assert len(token.text_content() or "") >= 20
+    assert count(hub_engine, "SELECT count(*) FROM enrollment_token") == 1
+    assert [e for e in errors if "status of 400" not in e] == []  # only the refused form

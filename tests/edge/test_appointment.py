@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import Engine, func, select
 
 from common.database import new_session
-from schema.models import Appointment, AppointmentSlot, AuditRecord
+from schema.models import Appointment, AppointmentSlot, AuditRecord, Route, RouteStop
 from tests.support.operations import day_plan, make_location, make_patient
 from tests.support.server import serving
 from tests.support.tables import row_counts
@@ -206,6 +206,22 @@ def test_a_slot_that_is_over_cannot_be_booked(
         slot.ends_at -= dt.timedelta(days=3)
     response = book(edge_client, clerk, slots[0], make_patient(edge_engine))
     assert response.status_code == 409
+
+
+def test_a_slot_of_a_route_cancelled_at_head_office_cannot_be_booked(
+    edge_client: Any, edge_user: Any, edge_engine: Engine, slots: list[str]
+) -> None:
+    clerk = edge_user("clerk")
+    patient = make_patient(edge_engine)
+    with new_session(edge_engine) as session, session.begin():  # as the sync brings it
+        slot = session.get_one(AppointmentSlot, slots[0])
+        stop = session.get_one(RouteStop, slot.route_stop_id)
+        session.get_one(Route, stop.route_id).status = "cancelled"
+    before = row_counts(edge_engine)
+    response = book(edge_client, clerk, slots[0], patient)
+    assert response.status_code == 409
+    assert response.get_json()["error"] == "This route was cancelled at head office"
+    assert row_counts(edge_engine) == before
 
 
 @pytest.mark.parametrize(

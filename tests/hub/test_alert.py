@@ -169,15 +169,33 @@ def test_roles_without_alerts_neither_see_nor_change_them(
     assert hub_client.post(path, headers=viewer.headers).status_code == 403
 
 
-def test_clinic_hub_jobs_runs_every_job_once(
+def test_clinic_hub_scheduler_once_runs_every_job_once(
     hub_engine: Engine, hub_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with new_session(hub_engine) as session, session.begin():
         vehicle = rows.vehicle(session, name="Far")
         fleet_rows.synced_device(session, vehicle.id, utcnow() - dt.timedelta(days=5))
         fleet_rows.alert(session, vehicle.id, created_at=utcnow() - dt.timedelta(hours=2))
+        fleet_rows.item(session, reorder_level=10)  # none on board: low
     monkeypatch.setenv("HUB_DATABASE_URL", hub_database_url)
-    result = CliRunner().invoke(main, ["jobs", "--once"])
+    result = CliRunner().invoke(main, ["scheduler", "--once", "--without-palmed"])
     assert result.exit_code == 0, result.output
-    assert "escalated 1 alerts; stale sync: raised 1, resolved 0" in result.output
+    assert result.output.splitlines() == [
+        "alerts: escalated 1 alerts; stale sync: raised 1, resolved 0",
+        "stock: raised 1 low-stock or expiry alerts",
+    ]
     assert count(hub_engine, Alert, Alert.kind == "sync_stale") == 1
+    assert count(hub_engine, Alert, Alert.kind == "low_stock") == 1
+
+
+def test_clinic_hub_scheduler_refuses_to_start_without_palmed_unless_told(
+    hub_engine: Engine, hub_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_DATABASE_URL", hub_database_url)
+    monkeypatch.delenv("PALMED_API_KEY", raising=False)
+    before = row_counts(hub_engine)
+    result = CliRunner().invoke(main, ["scheduler", "--once"])
+    assert result.exit_code == 1
+    assert "PALMED is not configured on this hub" in result.output
+    assert row_counts(hub_engine) == before
+    assert "jobs" not in main.commands  # one scheduler runs every job

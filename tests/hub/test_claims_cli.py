@@ -1,4 +1,5 @@
-"""`clinic-hub push-claims` as real processes: two at once submit each claim once."""
+"""`clinic-hub push-claims` and `scheduler` as real processes: two at once submit each
+claim once; the scheduler runs the PALMED jobs with the hub's others."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from common.database import new_session
 from hub.claims import submission
 from schema.base import utcnow
 from schema.models import MemberFeed, Patient
-from tests.support.claims import claim_row, push_claims, synced_claim
+from tests.support.claims import claim_row, clinic_hub, hub_env, push_claims, synced_claim
 from tests.support.palmed import Sandbox
 
 pytestmark = pytest.mark.mysql
@@ -62,22 +63,21 @@ def test_push_claims_refuses_to_run_without_palmed_settings(
     assert "PALMED is not configured on this hub: PALMED_API_KEY is not set" in output
 
 
+@pytest.fixture
+def claim_id(hub_engine: Engine, hub_vehicle: Callable[..., str]) -> str:
+    """A claim synced from a vehicle, waiting at the hub."""
+    return synced_claim(hub_engine, hub_vehicle())
+
+
 def test_the_scheduler_sends_a_queued_claim_and_learns_the_member_statuses(
-    hub_engine: Engine,
-    hub_database_url: str,
-    hub_vehicle: Callable[..., str],
-    palmed_sandbox: Sandbox,
+    hub_engine: Engine, hub_database_url: str, palmed_sandbox: Sandbox, claim_id: str
 ) -> None:
-    claim_id = synced_claim(hub_engine, hub_vehicle())
-    command = [str(Path(sys.executable).with_name("clinic-hub")), "scheduler"]
-    environment = {
-        **os.environ,
-        "HUB_DATABASE_URL": hub_database_url,
-        "PALMED_API_URL": palmed_sandbox.url,
-        "PALMED_API_KEY": palmed_sandbox.api_key,
-    }
     process = subprocess.Popen(
-        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        clinic_hub("scheduler"),
+        env=hub_env(hub_database_url, palmed_sandbox),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -87,6 +87,18 @@ def test_the_scheduler_sends_a_queued_claim_and_learns_the_member_statuses(
         process.terminate()
         output = process.communicate(timeout=20)[0]
     assert _done(hub_engine, claim_id), output
+
+
+def test_the_scheduler_once_runs_the_palmed_jobs_with_the_others(
+    hub_engine: Engine, hub_database_url: str, palmed_sandbox: Sandbox, claim_id: str
+) -> None:
+    environment = hub_env(hub_database_url, palmed_sandbox)
+    command = clinic_hub("scheduler", "--once")
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    names = [line.split(":")[0] for line in done.stdout.splitlines()]
+    assert names == ["alerts", "stock", "claims", "members"], done.stdout
+    assert _done(hub_engine, claim_id), done.stdout
 
 
 def _done(engine: Engine, claim_id: str) -> bool:

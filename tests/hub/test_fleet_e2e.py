@@ -1,6 +1,7 @@
 """Issue 7's end to end across real processes: a `clinic-hub serve` process on MySQL and
 two vehicles' edges (SQLCipher) syncing over HTTP. People and routes made at head office
-reach the right vehicle only; visits from both vehicles appear in head office's figures."""
+reach the right vehicle only (and so do their later changes: a deactivated user, a
+cancelled route); visits from both vehicles appear in head office's figures."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from common.users import create_user
 from edge.sync import service as edge_sync
 from hub.sync import device as devices
 from schema.base import utcnow
-from schema.models import Route
+from schema.models import Location, Route
 from tests.support import rows
 from tests.support.hubprocess import HubProcess
 from tests.support.identity import PASSWORD, make_vehicle
@@ -44,6 +45,23 @@ def edge_for(
     return engine, config, vehicle
 
 
+def plan_route(base: str, headers: dict[str, str], hub_engine: Engine, vehicle: str) -> str:
+    """A route planned through the hub's API (as head office would); its id."""
+    with new_session(hub_engine) as session, session.begin():
+        place = Location(province_id=rows.province(session).id, name="Musina")
+        session.add(place)
+    day = utcnow().date() + dt.timedelta(days=3)
+    stop = {
+        "location_id": place.id,
+        "arrival_at": f"{day}T07:00:00Z",
+        "departure_at": f"{day}T09:00:00Z",
+    }
+    body = {"vehicle_id": vehicle, "route_date": str(day), "name": "Border run", "stops": [stop]}
+    made = requests.post(f"{base}/api/routes", json=body, headers=headers, timeout=10)
+    assert made.status_code == 201, made.json()
+    return str(made.json()["data"]["id"])
+
+
 def test_head_office_and_two_vehicles(
     hub_database_url: str,
     hub_engine: Engine,
@@ -59,14 +77,14 @@ def test_head_office_and_two_vehicles(
         b, config_b, vehicle_b = edge_for("b", hub, hub_engine, edge_template, edge_key, tmp_path)
         engines += [a, b]
         with new_session(hub_engine) as session, session.begin():
-            create_user(
+            nurse_id = create_user(
                 session,
                 username="nurse.a",
                 full_name="Nurse A",
                 role="nurse",
                 password=PASSWORD,
                 vehicle_ids=[vehicle_a],
-            )
+            ).id
             create_user(
                 session,
                 username="head.admin",
@@ -103,6 +121,31 @@ def test_head_office_and_two_vehicles(
         assert exported.status_code == 200
         vehicles = {v["vehicle_id"] for v in exported.json()["data"]}
         assert vehicles == {vehicle_a, vehicle_b}
+        for vehicle, seen in ((None, 2), (vehicle_a, 1), (vehicle_b, 1)):
+            query = f"?vehicle_id={vehicle}" if vehicle else ""
+            url = f"{hub.base}/api/dashboard/stats{query}"
+            stats = requests.get(url, headers=headers, timeout=10)
+            assert stats.json()["data"]["visits"]["total"] == seen, stats.json()
+
+        # Head office changes its mind: nurse A leaves, B's route is planned and called off.
+        left = requests.post(
+            f"{hub.base}/api/users/{nurse_id}/deactivate", headers=headers, timeout=10
+        )
+        assert left.status_code == 200, left.json()
+        route = plan_route(hub.base, headers, hub_engine, vehicle_b)
+        edge_sync.run(b, config_b)
+        assert count(b, f"SELECT count(*) FROM route_stop WHERE route_id = '{route}'") == 1
+        url = f"{hub.base}/api/routes/{route}/cancel"
+        called_off = requests.post(url, json={"reason": "Flood"}, headers=headers, timeout=10)
+        assert called_off.status_code == 200, called_off.json()
+        edge_sync.run(a, config_a)
+        edge_sync.run(b, config_b)
+        assert count(a, "SELECT count(*) FROM user WHERE username = 'nurse.a' AND NOT active") == 1
+        assert (
+            count(b, f"SELECT count(*) FROM route WHERE id = '{route}' AND status = 'cancelled'")
+            == 1
+        )
+        assert count(a, f"SELECT count(*) FROM route WHERE id = '{route}'") == 0
     finally:
         for engine in engines:
             engine.dispose()

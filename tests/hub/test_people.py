@@ -150,3 +150,46 @@ def test_only_user_managers_invite(
         assert response.status_code == 403
     with hub_engine.connect() as connection:
         assert connection.scalar(select(User.id).where(User.username == "dr.naidoo")) is None
+
+
+def test_a_withdrawn_invitation_is_refused_and_its_account_deactivated(
+    hub_client: Any, hub_user: Callable[..., Staff], hub_engine: Engine
+) -> None:
+    admin = hub_user("administrator")
+    issued = hub_client.post("/api/invites", json=INVITE, headers=admin.headers).get_json()["data"]
+    path = f"/api/invites/{issued['invite']['id']}/withdraw"
+    withdrawn = hub_client.post(path, headers=admin.headers)
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    assert withdrawn.get_json()["data"]["withdrawn_at"] is not None
+    assert hub_client.get("/api/invites", headers=admin.headers).get_json()["data"] == []
+
+    before = row_counts(hub_engine, ignore=AUDIT_TABLES)
+    accept = {"token": issued["token"], "password": NEW_PASSWORD}
+    refused = hub_client.post("/api/invites/accept", json=accept)
+    assert refused.status_code == 400 and "withdrawn" in refused.get_json()["error"]
+    again = hub_client.post(path, headers=admin.headers)
+    assert again.status_code == 409 and again.get_json()["success"] is False
+    assert row_counts(hub_engine, ignore=AUDIT_TABLES) == before
+    with hub_engine.connect() as connection:
+        active = connection.scalar(select(User.active).where(User.id == issued["user"]["id"]))
+        actions = set(connection.scalars(select(AuditRecord.action)))
+    assert active is False and "invite_withdrawn" in actions
+
+
+def test_an_accepted_or_unknown_invitation_cannot_be_withdrawn(
+    hub_client: Any, hub_user: Callable[..., Staff], hub_engine: Engine
+) -> None:
+    admin = hub_user("administrator")
+    issued = hub_client.post("/api/invites", json=INVITE, headers=admin.headers).get_json()["data"]
+    accept = {"token": issued["token"], "password": NEW_PASSWORD}
+    assert hub_client.post("/api/invites/accept", json=accept).status_code == 200
+    others = [hub_user(role) for role in ("finance", "viewer", "inventory_manager")]
+    before = row_counts(hub_engine, ignore=AUDIT_TABLES)
+    path = f"/api/invites/{issued['invite']['id']}/withdraw"
+    assert hub_client.post(path, headers=admin.headers).status_code == 409
+    missing = hub_client.post("/api/invites/no-such-invite/withdraw", headers=admin.headers)
+    assert missing.status_code == 404
+    for staff in others:
+        assert hub_client.post(path, headers=staff.headers).status_code == 403
+    assert row_counts(hub_engine, ignore=AUDIT_TABLES) == before
+    assert login(hub_client, INVITE["username"], NEW_PASSWORD).status_code == 200

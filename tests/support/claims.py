@@ -112,16 +112,23 @@ def attempts(engine: Engine, claim_id: str) -> list[ClaimAttempt]:
         return list(session.scalars(query.order_by(ClaimAttempt.at, ClaimAttempt.id)))
 
 
+def clinic_hub(*args: str) -> list[str]:
+    """A `clinic-hub` command line from this virtualenv."""
+    return [str(Path(sys.executable).with_name("clinic-hub")), *args]
+
+
+def hub_env(url: str, sandbox: Sandbox, **env: str) -> dict[str, str]:
+    """The hub's settings for a command talking to this database and the sandbox."""
+    palmed = {"PALMED_API_URL": sandbox.url, "PALMED_API_KEY": sandbox.api_key}
+    return {**os.environ, "HUB_DATABASE_URL": url, **palmed, **env}
+
+
 def push_claims(url: str, sandbox: Sandbox, **env: str) -> subprocess.Popen[str]:
     """`clinic-hub push-claims` as a process of its own, against this sandbox."""
-    command = [str(Path(sys.executable).with_name("clinic-hub")), "push-claims"]
-    environment = {
-        **os.environ,
-        "HUB_DATABASE_URL": url,
-        "PALMED_API_URL": sandbox.url,
-        "PALMED_API_KEY": sandbox.api_key,
-        **env,
-    }
-    return subprocess.Popen(  # noqa: S603 - our own command
-        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    return subprocess.Popen(  # noqa: S603  # nosec B603 - our own command
+        clinic_hub("push-claims"),
+        env=hub_env(url, sandbox, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )

@@ -1,0 +1,1 @@
+"""Head office registers its vehicles (clinics)."""
