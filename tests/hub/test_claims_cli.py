@@ -4,13 +4,10 @@ claim once; the scheduler runs the PALMED jobs with the hub's others."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
