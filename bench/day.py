@@ -276,6 +276,31 @@ def advance(session: Any, visit: Visit, to: str, by: audit.Who) -> None:
     audit.record(session, by, "visit.advance", resource_type="visit", resource_id=visit.id)
 
 
+def audited(
+    session: Any, by: audit.Who, action: str, kind: str, resource_id: str, patient_id: str
+) -> None:
+    audit.record(
+        session, by, action, resource_type=kind, resource_id=resource_id, patient_id=patient_id
+    )
+
+
+def note(session: Any, records: dict[str, str], stage: str, by: audit.Who, body: str) -> None:
+    """A clinical note of the stage, by the crew member who worked it."""
+    kind = {workflow.NURSING: "nursing", workflow.CONSULTATION: "consultation"}.get(
+        stage, "counseling"
+    )
+    session.add(
+        ClinicalNote(
+            **records,
+            stage=stage,
+            kind=kind,
+            body=body,
+            author_id=by.user_id or "",
+            created_at=utcnow(),
+        )
+    )
+
+
 def one_visit(engine: Engine, team: Crew, stock: list[Stocked], rng: Any) -> None:
     """A complete five-stage visit, each stage its own transaction as the crew works."""
     now = utcnow()
@@ -313,22 +338,8 @@ def one_visit(engine: Engine, team: Crew, stock: list[Stocked], rng: Any) -> Non
         )
         session.add(visit)
         session.flush()
-        audit.record(
-            session,
-            team.clerk,
-            "patient.create",
-            resource_type="patient",
-            resource_id=patient.id,
-            patient_id=patient.id,
-        )
-        audit.record(
-            session,
-            team.clerk,
-            "visit.open",
-            resource_type="visit",
-            resource_id=visit.id,
-            patient_id=patient.id,
-        )
+        audited(session, team.clerk, "patient.create", "patient", patient.id, patient.id)
+        audited(session, team.clerk, "visit.open", "visit", visit.id, patient.id)
         advance(session, visit, workflow.NURSING, team.clerk)
     records = {"visit_id": visit.id, "patient_id": patient.id, "vehicle_id": team.vehicle_id}
     with new_session(engine) as session, session.begin():
@@ -351,25 +362,15 @@ def one_visit(engine: Engine, team: Crew, stock: list[Stocked], rng: Any) -> Non
                 flags={},
             )
         )
-        session.add(
-            ClinicalNote(
-                **records,
-                stage=workflow.NURSING,
-                kind="nursing",
-                body="Presents with complaint for 3 days. Vitals taken, no danger signs. "
-                "Referred to doctor for assessment.",
-                author_id=team.nurse.user_id or "",
-                created_at=utcnow(),
-            )
-        )
-        audit.record(
+        note(
             session,
+            records,
+            workflow.NURSING,
             team.nurse,
-            "vitals.record",
-            resource_type="visit",
-            resource_id=visit.id,
-            patient_id=patient.id,
+            "Presents with complaint for 3 days. Vitals taken, no danger signs. "
+            "Referred to doctor for assessment.",
         )
+        audited(session, team.nurse, "vitals.record", "visit", visit.id, patient.id)
         advance(session, visit, workflow.CONSULTATION, team.nurse)
     prescribed: list[tuple[Prescription, str, Decimal]] = []
     codes = rng.sample(DIAGNOSES, rng.choice((1, 1, 2)))
@@ -386,16 +387,13 @@ def one_visit(engine: Engine, team: Crew, stock: list[Stocked], rng: Any) -> Non
                     recorded_at=utcnow(),
                 )
             )
-        session.add(
-            ClinicalNote(
-                **records,
-                stage=workflow.CONSULTATION,
-                kind="consultation",
-                body="History and examination consistent with the diagnosis. Plan: medication "
-                "as prescribed, lifestyle advice, review in four weeks or sooner if worse.",
-                author_id=team.doctor.user_id or "",
-                created_at=utcnow(),
-            )
+        note(
+            session,
+            records,
+            workflow.CONSULTATION,
+            team.doctor,
+            "History and examination consistent with the diagnosis. Plan: medication "
+            "as prescribed, lifestyle advice, review in four weeks or sooner if worse.",
         )
         for item_id, nappi, lot_id, price in rng.sample(stock, rng.choice((1, 2, 2, 3))):
             quantity = rng.choice((10, 14, 20, 28, 30))
@@ -414,14 +412,7 @@ def one_visit(engine: Engine, team: Crew, stock: list[Stocked], rng: Any) -> Non
             )
             session.add(row)
             prescribed.append((row, lot_id, price))
-        audit.record(
-            session,
-            team.doctor,
-            "consultation.record",
-            resource_type="visit",
-            resource_id=visit.id,
-            patient_id=patient.id,
-        )
+        audited(session, team.doctor, "consultation.record", "visit", visit.id, patient.id)
         advance(session, visit, workflow.COUNSELING, team.doctor)
     with new_session(engine) as session, session.begin():
         session.add(visit)
@@ -442,23 +433,15 @@ def one_visit(engine: Engine, team: Crew, stock: list[Stocked], rng: Any) -> Non
                     occurred_at=utcnow(),
                 )
             )
-            audit.record(
-                session,
-                team.nurse,
-                "prescription.dispense",
-                resource_type="prescription",
-                resource_id=row.id,
-                patient_id=patient.id,
+            audited(
+                session, team.nurse, "prescription.dispense", "prescription", row.id, patient.id
             )
-        session.add(
-            ClinicalNote(
-                **records,
-                stage=workflow.COUNSELING,
-                kind="counseling",
-                body="Explained the medication, adherence and danger signs; patient understood.",
-                author_id=team.counselor.user_id or "",
-                created_at=utcnow(),
-            )
+        note(
+            session,
+            records,
+            workflow.COUNSELING,
+            team.counselor,
+            "Explained the medication, adherence and danger signs; patient understood.",
         )
         advance(session, visit, workflow.CLOSURE, team.counselor)
     with new_session(engine) as session, session.begin():
@@ -500,14 +483,7 @@ def one_visit(engine: Engine, team: Crew, stock: list[Stocked], rng: Any) -> Non
                 )
             )
         visit.status, visit.closed_by, visit.closed_at = "closed", team.clerk.user_id, utcnow()
-        audit.record(
-            session,
-            team.clerk,
-            "visit.close",
-            resource_type="visit",
-            resource_id=visit.id,
-            patient_id=patient.id,
-        )
+        audited(session, team.clerk, "visit.close", "visit", visit.id, patient.id)
 
 
 def day_rows(engine: Engine, before: dict[str, set[str]]) -> list[dict[str, Any]]:

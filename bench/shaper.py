@@ -14,7 +14,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+
+from bench.meter import Loopback, running
 
 PACKET = 1460  # bytes: the bucket's burst, one TCP segment
 
@@ -38,39 +39,24 @@ class Direction:
             return self._free_at + self.delay
 
 
-@dataclass
-class Shaper:
-    target: tuple[str, int]
-    rate: float  # bytes/s each way
-    rtt: float  # seconds
-    drops: list[int] = field(default_factory=list)  # upload byte marks to drop at
-    connections: int = 0
-    dropped: int = 0
+class Shaper(Loopback):
+    """The slow link in front of `target`: `rate` bytes/s each way, `rtt` seconds."""
 
-    def __post_init__(self) -> None:
-        self.up = Direction(self.rate, self.rtt / 2)
-        self.down = Direction(self.rate, self.rtt / 2)
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
+    def __init__(self, target: tuple[str, int], rate: float, rtt: float, drops: list[int]) -> None:
+        super().__init__()
+        self.target = target
+        self.rtt = rtt
+        self.drops = drops  # upload byte marks to drop a connection at
+        self.connections = 0
+        self.dropped = 0
+        self.up = Direction(rate, rtt / 2)
+        self.down = Direction(rate, rtt / 2)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def serve(self) -> None:
-        self.server.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                client, _ = self.server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # closed by stop()
-            with self._lock:
-                self.connections += 1
-            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+    def _handle(self, client: socket.socket) -> None:
+        with self._lock:
+            self.connections += 1
+        self._connect(client)
 
     def _connect(self, client: socket.socket) -> None:
         handshake = time.monotonic() + self.rtt
@@ -138,20 +124,10 @@ class Shaper:
         except OSError:
             source.close()  # the far end is gone: stop reading too
 
-    def stop(self) -> None:
-        self._stop.set()
-        self.server.close()
-
 
 @contextmanager
 def shaping(base_url: str, rate: float, rtt: float, drops: list[int]) -> Iterator[Shaper]:
     """A slow link in front of the HTTP server at `base_url`."""
     host, port = base_url.removeprefix("http://").split(":")
-    shaper = Shaper((host, int(port)), rate, rtt, sorted(drops))
-    thread = threading.Thread(target=shaper.serve, daemon=True)
-    thread.start()
-    try:
+    with running(Shaper((host, int(port)), rate, rtt, sorted(drops))) as shaper:
         yield shaper
-    finally:
-        shaper.stop()
-        thread.join(timeout=5)
