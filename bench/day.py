@@ -10,16 +10,19 @@ import datetime as dt
 import logging
 import os
 import secrets
+import socket
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import requests
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -567,3 +570,49 @@ def waitress_serving(app: Any, threads: int = 4) -> Iterator[str]:
     finally:
         server.close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def hub_processes(url: str, data: Path, processes: int, threads: int) -> Iterator[list[str]]:
+    """`clinic-hub serve` processes on the database, their base URLs."""
+    env = {
+        **os.environ,
+        "HUB_DATABASE_URL": url,
+        "HUB_DATA_DIR": str(data / "hub"),
+        "HUB_SECRETS_DIR": str(data / "hub-secrets"),
+    }
+    hub = str(Path(sys.executable).parent / "clinic-hub")
+    subprocess.run([hub, "migrate"], env=env, check=True, capture_output=True)  # noqa: S603
+    with ExitStack() as stack:
+        bases = []
+        for _ in range(processes):
+            server = socket_port()
+            process = subprocess.Popen(  # noqa: S603 - our own command
+                [hub, "serve", "--port", str(server), "--threads", str(threads)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            stack.callback(process.wait, 30)
+            stack.callback(process.terminate)
+            bases.append(f"http://127.0.0.1:{server}")
+        for base in bases:
+            wait_for(base)
+        yield bases
+
+
+def socket_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/api/health", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            time.sleep(0.3)
+    raise RuntimeError(f"the hub at {base} did not start")

@@ -17,20 +17,14 @@ import argparse
 import os
 import random
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
 from sqlalchemy import Engine, text
 
 import schema
@@ -42,6 +36,7 @@ from bench.day import (
     enrolled,
     formulary,
     hub_database,
+    hub_processes,
     ids,
     new_edge,
     pending,
@@ -79,52 +74,6 @@ class Figures:
     floor_seconds: float
     processes: int
     threads: int
-
-
-@contextmanager
-def hub_processes(url: str, data: Path, processes: int, threads: int) -> Iterator[list[str]]:
-    """`clinic-hub serve` processes on the database, their base URLs."""
-    env = {
-        **os.environ,
-        "HUB_DATABASE_URL": url,
-        "HUB_DATA_DIR": str(data / "hub"),
-        "HUB_SECRETS_DIR": str(data / "hub-secrets"),
-    }
-    hub = str(Path(sys.executable).parent / "clinic-hub")
-    subprocess.run([hub, "migrate"], env=env, check=True, capture_output=True)  # noqa: S603
-    with ExitStack() as stack:
-        bases = []
-        for _ in range(processes):
-            server = socket_port()
-            process = subprocess.Popen(  # noqa: S603 - our own command
-                [hub, "serve", "--port", str(server), "--threads", str(threads)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            stack.callback(process.wait, 30)
-            stack.callback(process.terminate)
-            bases.append(f"http://127.0.0.1:{server}")
-        for base in bases:
-            wait_for(base)
-        yield bases
-
-
-def socket_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/api/health", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.3)
-    raise RuntimeError(f"the hub at {base} did not start")
 
 
 def fleet(
