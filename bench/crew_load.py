@@ -46,6 +46,7 @@ from bench.day import (
     ENV,
     enrolled,
     formulary,
+    hang_up,
     hub_database,
     hub_processes,
     new_edge,
@@ -256,6 +257,9 @@ def load(base: str, browsers: int, arm: Callable[[threading.Event], None], seed:
         thread.join()
     timings.seconds = time.perf_counter() - started
     timings.visits = len(done)
+    for browser in crew:
+        for http, _ in browser.sessions.values():
+            http.close()
     return timings
 
 
@@ -322,7 +326,7 @@ def measure(
                 )
                 vehicle_id, _ = stock_a_vehicle(hub, medicines, number)
                 try:
-                    enrolled(engine, hub, vehicle_id, hub_base, folder / "secrets")
+                    hang_up(enrolled(engine, hub, vehicle_id, hub_base, folder / "secrets"))
                     hire(engine, vehicle_id)
                 finally:
                     engine.dispose()

@@ -525,6 +525,13 @@ def pending(engine: Engine, node: str = EDGE_NODE) -> int:
         )
 
 
+def hang_up(client: EdgeSync) -> None:
+    """Close the client's kept-alive connection to the hub (through a Recorder too)."""
+    transport = client.transport
+    inner = transport.inner if isinstance(transport, Recorder) else transport
+    inner.session.close()
+
+
 class Recorder:
     """Wraps a sync client's transport to record each exchange: how long it took and which
     push batch it carried, so a benchmark can tell a batch sent again from a new one."""

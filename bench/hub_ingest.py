@@ -35,6 +35,7 @@ from bench.day import (
     Recorder,
     enrolled,
     formulary,
+    hang_up,
     hub_database,
     hub_processes,
     ids,
@@ -224,6 +225,7 @@ def measure(
             )
         finally:
             for vehicle in made:
+                hang_up(vehicle.client)
                 vehicle.engine.dispose()
             hub.dispose()
 

@@ -60,12 +60,14 @@ class Shaper(Loopback):
 
     def _connect(self, client: socket.socket) -> None:
         handshake = time.monotonic() + self.rtt
-        upstream = socket.create_connection(self.target, timeout=300)
-        doomed = threading.Event()  # set when this connection's upload crossed a drop mark
-        threading.Thread(
-            target=self._pump, args=(upstream, client, self.down, 0.0, doomed), daemon=True
-        ).start()
-        self._pump(client, upstream, self.up, handshake, doomed)
+        with client, socket.create_connection(self.target, timeout=300) as upstream:
+            doomed = threading.Event()  # set when this connection's upload crossed a mark
+            down = threading.Thread(
+                target=self._pump, args=(upstream, client, self.down, 0.0, doomed), daemon=True
+            )
+            down.start()
+            self._pump(client, upstream, self.up, handshake, doomed)
+            down.join()
 
     def _pump(
         self,

@@ -29,6 +29,7 @@ from bench.day import (
     Recorder,
     enrolled,
     formulary,
+    hang_up,
     hub_site,
     new_edge,
     pending,
@@ -91,6 +92,7 @@ def one_run(server_url: str, visits: int, seed: int, link: Link, drop_at: int | 
                         if attempts > 5:
                             raise
                 seconds = time.perf_counter() - started
+                hang_up(client)
                 run = Run(
                     changes,
                     seconds,
