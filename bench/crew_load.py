@@ -109,6 +109,7 @@ def serve(path: str, key: str, plain: bool, port: int, data: str) -> None:
             "SECRETS_DIR": str(Path(data) / "secrets"),
             "SECRET_KEY": secrets.token_hex(32),
             "COOKIE_SECURE": False,  # plain HTTP on loopback, as EDGE_COOKIE_SECURE=0 allows
+            "LOGIN_RATE_LIMIT": "1000 per minute",  # the tablets share one loopback address
         }
     )
     waitress_serve(app, host="127.0.0.1", port=port, threads=THREADS, ident="bench")
