@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 import schema
 from bench.meter import Count, metering
@@ -54,6 +54,46 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def register_patients(
+    engine: Engine, vehicle_id: str, patients: int, *, open_: bool = True
+) -> None:
+    """`patients` patients registered at head office, each with a visit on the vehicle (so
+    the vehicle's sync brings them), in chunks; the visits are open at registration, or
+    closed (off the crew's queue) when not `open_`."""
+    today = utcnow().date()
+    stage, status = ("registration", "open") if open_ else ("closure", "closed")
+    for start in range(0, patients, SEED_CHUNK):
+        with new_session(engine) as session, session.begin():
+            people = [
+                Patient(
+                    first_name=f"Name{n}",
+                    last_name=f"Surname{n}",
+                    date_of_birth=dt.date(1950, 1, 1) + dt.timedelta(days=n % 20000),
+                    sex="F" if n % 2 else "M",
+                    registered_vehicle_id=vehicle_id,
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+                for n in range(start, min(start + SEED_CHUNK, patients))
+            ]
+            session.add_all(people)
+            session.flush()
+            session.add_all(
+                Visit(
+                    patient_id=person.id,
+                    vehicle_id=vehicle_id,
+                    visit_date=today,
+                    open_day=today,
+                    stage=stage,
+                    status=status,
+                    opened_by="bench",
+                    opened_at=utcnow(),
+                    closed_at=None if open_ else utcnow(),
+                )
+                for person in people
+            )
 
 
 def seed_reference(url: str) -> None:
@@ -88,36 +128,7 @@ def seed_vehicle(url: str, patients: int, tokens: int) -> tuple[str, list[str]]:
                 name=f"Bench {plate}", registration_plate=plate, practice_number="0123456"
             )
             session.add(vehicle)
-        today = utcnow().date()
-        for start in range(0, patients, SEED_CHUNK):
-            with new_session(engine) as session, session.begin():
-                people = [
-                    Patient(
-                        first_name=f"Name{n}",
-                        last_name=f"Surname{n}",
-                        date_of_birth=dt.date(1950, 1, 1) + dt.timedelta(days=n % 20000),
-                        sex="F" if n % 2 else "M",
-                        registered_vehicle_id=vehicle.id,
-                        created_at=utcnow(),
-                        updated_at=utcnow(),
-                    )
-                    for n in range(start, min(start + SEED_CHUNK, patients))
-                ]
-                session.add_all(people)
-                session.flush()
-                session.add_all(
-                    Visit(
-                        patient_id=person.id,
-                        vehicle_id=vehicle.id,
-                        visit_date=today,
-                        open_day=today,
-                        stage="registration",
-                        status="open",
-                        opened_by="bench",
-                        opened_at=utcnow(),
-                    )
-                    for person in people
-                )
+        register_patients(engine, vehicle.id, patients)
         with new_session(engine) as session, session.begin():
             issued = [devices.issue_token(session, vehicle.id, None).token for _ in range(tokens)]
         return vehicle.id, issued

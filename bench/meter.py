@@ -8,6 +8,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
+
+L = TypeVar("L", bound="Loopback")
 
 
 @dataclass
@@ -51,13 +54,11 @@ def close_after(request: bytes) -> bytes:
     return b"\r\n".join(lines) + b"\r\nConnection: close\r\n\r\n" + body
 
 
-class Meter:
-    """Forwards each request to `target` and counts it; one request per connection."""
+class Loopback:
+    """A listening socket on loopback; each connection is handled in its own thread by
+    the subclass's `_handle`."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.count = Count()
-        self._lock = threading.Lock()
+    def __init__(self) -> None:
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self._stop = threading.Event()
@@ -65,12 +66,6 @@ class Meter:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def reset(self) -> Count:
-        """The count so far, starting a new one."""
-        with self._lock:
-            count, self.count = self.count, Count()
-        return count
 
     def serve(self) -> None:
         self.server.settimeout(0.2)
@@ -82,6 +77,41 @@ class Meter:
             except OSError:
                 return  # closed by stop()
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.server.close()
+
+
+@contextmanager
+def running(server: L) -> Iterator[L]:
+    """`server` serving in a thread until the block ends."""
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        thread.join(timeout=5)
+
+
+class Meter(Loopback):
+    """Forwards each request to `target` and counts it; one request per connection."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        super().__init__()
+        self.target = target
+        self.count = Count()
+        self._lock = threading.Lock()
+
+    def reset(self) -> Count:
+        """The count so far, starting a new one."""
+        with self._lock:
+            count, self.count = self.count, Count()
+        return count
 
     def _handle(self, conn: socket.socket) -> None:
         with conn:
@@ -100,20 +130,10 @@ class Meter:
                 self.count.largest = max(self.count.largest, len(request))
             conn.sendall(response)
 
-    def stop(self) -> None:
-        self._stop.set()
-        self.server.close()
-
 
 @contextmanager
 def metering(base_url: str) -> Iterator[Meter]:
     """A counting proxy in front of the HTTP server at `base_url`."""
     host, port = base_url.removeprefix("http://").split(":")
-    meter = Meter((host, int(port)))
-    thread = threading.Thread(target=meter.serve, daemon=True)
-    thread.start()
-    try:
+    with running(Meter((host, int(port)))) as meter:
         yield meter
-    finally:
-        meter.stop()
-        thread.join(timeout=5)

@@ -1,0 +1,417 @@
+"""How the edge holds up under a busy crew: 10 simulated crew browsers (threads, each
+logged in through the login page as clerk, nurse, doctor and social worker) walk visits
+through the workflow against the edge app under waitress, reading the queue, the visit, the
+patient and the recorded vitals and diagnoses between writes. Three runs side by side:
+
+- over SQLCipher (the real edge database, opened with a raw 256-bit key);
+- over plain SQLite of the same schema, the same driver without a key: the SQLCipher
+  overhead is the ratio of the two;
+- over SQLCipher while a sync applies: `clinic-edge sync` runs in its own process, pulling
+  a batch of patients the hub registered to the vehicle and pushing the crew's work.
+
+Run `python -m bench.crew_load` (10 browsers, 15 s per run; `--browsers`, `--seconds`,
+`--sync-patients`). The edge app runs in its own process (`python -m bench.crew_load
+serve ...`, waitress with 8 threads, as `clinic-edge serve` does); the hub for enrolment
+and the sync is `clinic-hub serve` on a private MySQL database on HUB_BENCH_DATABASE_URL's
+server, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import random
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+import sqlcipher3
+from sqlalchemy import Engine, create_engine
+from stdnum import luhn
+
+from bench.day import (
+    DEFAULT_SERVER,
+    ENV,
+    enrolled,
+    formulary,
+    hang_up,
+    hub_database,
+    hub_processes,
+    new_edge,
+    socket_port,
+    stock_a_vehicle,
+    wait_for,
+)
+from bench.initial_load import register_patients
+from common.database import BUSY_TIMEOUT_SECONDS, configure_engine, new_session, plain_engine
+from common.node import ensure_node
+from common.users import create_user
+from schema import migrate
+
+ROLES = ("clerk", "nurse", "doctor", "social_worker")
+PASSWORD = "Crew-bench-password-1"  # noqa: S105 - a throwaway benchmark account
+THREADS = 8
+_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+_ids = itertools.count(1)
+
+
+@dataclass
+class Timings:
+    reads: list[float] = field(default_factory=list)
+    writes: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    visits: int = 0
+    synced: str = ""  # what the concurrent sync did, if one ran
+
+
+# -- the edge under test ---------------------------------------------------------------
+
+
+def plain_options(path: Path | str, key: bytes) -> dict[str, Any]:
+    """Engine options opening `path` as plain SQLite: the SQLCipher driver without a key,
+    so the only difference from the real edge is the encryption."""
+    del key
+
+    def creator() -> sqlcipher3.Connection:
+        return sqlcipher3.connect(
+            str(path), timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False, isolation_level=None
+        )
+
+    return {"creator": creator, "module": sqlcipher3}
+
+
+def serve(path: str, key: str, plain: bool, port: int, data: str) -> None:
+    """The edge app on the database under waitress, as `clinic-edge serve` runs it."""
+    from waitress import serve as waitress_serve
+
+    import edge
+
+    if plain:  # the only change: how a connection is opened
+        edge.sqlcipher_engine_options = plain_options  # type: ignore[attr-defined]
+    app = edge.create_app(
+        {
+            "DATABASE_PATH": path,
+            "DB_KEY": key,
+            "DATA_DIR": data,
+            "SECRETS_DIR": str(Path(data) / "secrets"),
+            "SECRET_KEY": secrets.token_hex(32),
+            "COOKIE_SECURE": False,  # plain HTTP on loopback, as EDGE_COOKIE_SECURE=0 allows
+            "LOGIN_RATE_LIMIT": "1000 per minute",  # the tablets share one loopback address
+        }
+    )
+    waitress_serve(app, host="127.0.0.1", port=port, threads=THREADS, ident="bench")
+
+
+@contextmanager
+def edge_process(path: Path, key: bytes, plain: bool) -> Iterator[str]:
+    port = socket_port()
+    command = [sys.executable, "-m", "bench.crew_load", "serve", str(path), key.hex()]
+    command += ["--port", str(port), "--data", str(path.parent)] + (["--plain"] if plain else [])
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603 - our own
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def plain_edge(path: Path, node: str) -> Engine:
+    engine = create_engine(f"sqlite:///{path}", **plain_options(path, b""))
+    configure_engine(engine)
+    migrate.upgrade(engine)
+    with new_session(engine) as session, session.begin():
+        ensure_node(session, node, "edge")
+    return engine
+
+
+def hire(engine: Engine, vehicle_id: str) -> None:
+    with new_session(engine) as session, session.begin():
+        for role in ROLES:
+            create_user(
+                session,
+                username=f"bench.{role}",
+                full_name=f"Bench {role.replace('_', ' ').title()}",
+                role=role,
+                password=PASSWORD,
+                vehicle_ids=[vehicle_id],
+            )
+
+
+# -- a crew browser --------------------------------------------------------------------
+
+
+class Browser:
+    """One crew tablet: a logged-in session per role, timing every request."""
+
+    def __init__(self, base: str, timings: Timings, lock: threading.Lock) -> None:
+        self.base = base
+        self.timings = timings
+        self.lock = lock
+        self.sessions: dict[str, tuple[requests.Session, str]] = {}
+        for role in ROLES:
+            http = requests.Session()
+            form = {"username": f"bench.{role}", "password": PASSWORD}
+            http.post(f"{base}/login", data=form, timeout=30).raise_for_status()
+            match = _CSRF.search(http.get(f"{base}/", timeout=30).text)
+            if match is None:
+                raise RuntimeError(f"logging in as {role} failed: no CSRF token on the page")
+            self.sessions[role] = (http, match.group(1))
+
+    def call(self, role: str, method: str, path: str, body: Any = None) -> Any:
+        http, csrf = self.sessions[role]
+        headers = {"X-CSRF-Token": csrf} if method == "POST" else {}
+        started = time.perf_counter()
+        response = http.request(method, self.base + path, json=body, headers=headers, timeout=60)
+        seconds = time.perf_counter() - started
+        with self.lock:
+            (self.timings.writes if method == "POST" else self.timings.reads).append(seconds)
+            if response.status_code >= 400:
+                self.timings.errors.append(f"{method} {path}: {response.status_code}")
+        return response.json().get("data") if response.ok else None
+
+    def visit(self, rng: random.Random) -> bool:
+        """One patient through the five stages, reading as the crew does between steps."""
+        number = next(_ids)
+        body = f"{850314}{number % 5000:04d}08"
+        patient = self.call(
+            "clerk",
+            "POST",
+            "/api/patients",
+            {
+                "first_name": rng.choice(("Thandi", "Sipho", "Lerato", "Johannes")),
+                "last_name": f"Mokoena{number}",
+                "id_number": body + luhn.calc_check_digit(body),
+                "phone": "082 123 4567",
+                "medical_aid_number": f"1102{number:06d}",
+                "dependant_code": "01",
+            },
+        )
+        if patient is None:
+            return False
+        self.call("clerk", "GET", f"/api/patients?q=Mokoena{number}")
+        visit = self.call("clerk", "POST", "/api/visits", {"patient_id": patient["id"]})
+        if visit is None:
+            return False
+        v = visit["id"]
+        steps = (
+            ("clerk", None),
+            ("nurse", ("/api/vital-signs", {"visit_id": v, "pulse": rng.randrange(55, 110)})),
+            ("doctor", ("/api/diagnoses", {"visit_id": v, "icd10_code": "J06.9"})),
+            ("social_worker", ("/api/clinical-notes", {"visit_id": v, "body": "Home care."})),
+        )
+        for role, record in steps:
+            self.call(role, "GET", "/api/visits/queue")
+            self.call(role, "GET", f"/api/visits/{v}")
+            if record is not None:
+                self.call(role, "GET", f"/api/patients/{patient['id']}")
+                self.call(role, "POST", *record)
+            self.call(role, "POST", f"/api/visits/{v}/advance")
+        self.call("doctor", "GET", f"/api/vital-signs/{v}")
+        self.call("social_worker", "GET", f"/api/diagnoses/{v}")
+        return True
+
+
+def load(base: str, browsers: int, arm: Callable[[threading.Event], None], seed: int) -> Timings:
+    """`browsers` crew browsers, logged in, working visits until the event that `arm` is
+    given (once they are logged in) is set."""
+    timings, lock = Timings(), threading.Lock()
+    crew = [Browser(base, timings, lock) for _ in range(browsers)]
+    done: list[int] = []
+    until = threading.Event()
+
+    def work(browser: Browser, rng: random.Random) -> None:
+        while not until.is_set():
+            try:
+                finished = browser.visit(rng)
+            except (requests.RequestException, ValueError) as error:  # counted, not fatal
+                finished = False
+                with lock:
+                    timings.errors.append(f"{type(error).__name__}: {error}")
+            if finished:
+                with lock:
+                    done.append(1)
+
+    threads = [
+        threading.Thread(target=work, args=(browser, random.Random(seed + n)))
+        for n, browser in enumerate(crew)
+    ]
+    started = time.perf_counter()
+    arm(until)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    timings.seconds = time.perf_counter() - started
+    timings.visits = len(done)
+    for browser in crew:
+        for http, _ in browser.sessions.values():
+            http.close()
+    return timings
+
+
+def timed_load(base: str, browsers: int, seconds: float, seed: int) -> Timings:
+    return load(base, browsers, lambda until: threading.Timer(seconds, until.set).start(), seed)
+
+
+# -- the runs --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    browsers: int
+    cipher: Timings
+    plain: Timings
+    syncing: Timings
+
+
+def while_syncing(base: str, browsers: int, seed: int, env: dict[str, str]) -> Timings:
+    """The crew's load from a second before `clinic-edge sync` starts until it is done."""
+    edge_cli = str(Path(sys.executable).parent / "clinic-edge")
+    result: list[str] = []
+
+    def sync(until: threading.Event) -> None:
+        started = time.perf_counter()
+        done = subprocess.run([edge_cli, "sync"], env=env, capture_output=True, text=True)  # noqa: S603
+        took = time.perf_counter() - started
+        result.append(f"{done.stdout.strip() or done.stderr.strip()} ({took:.1f} s)")
+        until.set()
+
+    def arm(until: threading.Event) -> None:  # the crew is at work when the sync starts
+        threading.Timer(1.0, sync, args=(until,)).start()
+
+    timings = load(base, browsers, arm, seed)
+    timings.synced = result[0] if result else "the sync did not run"
+    return timings
+
+
+def measure(
+    server_url: str,
+    browsers: int = 10,
+    seconds: float = 15,
+    sync_patients: int = 2000,
+    seed: int = 20261201,
+) -> Figures:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        hub_database(server_url) as url,
+        hub_processes(url, Path(tmp), 1, 4) as (hub_base,),
+    ):
+        hub = plain_engine(url)
+        medicines = formulary(hub)
+        runs: dict[str, Timings] = {}
+        try:
+            for number, variant in enumerate(("cipher", "plain", "syncing")):
+                folder = Path(tmp) / variant
+                folder.mkdir()
+                key = secrets.token_bytes(32)
+                node = f"dcrew{number:08d}"
+                engine = (
+                    plain_edge(folder / "edge.db", node)
+                    if variant == "plain"
+                    else new_edge(folder / "edge.db", key, node)
+                )
+                vehicle_id, _ = stock_a_vehicle(hub, medicines, number)
+                try:
+                    hang_up(enrolled(engine, hub, vehicle_id, hub_base, folder / "secrets"))
+                    hire(engine, vehicle_id)
+                finally:
+                    engine.dispose()
+                with edge_process(folder / "edge.db", key, variant == "plain") as base:
+                    if variant == "syncing":
+                        register_patients(hub, vehicle_id, sync_patients, open_=False)
+                        env = {
+                            **os.environ,
+                            "EDGE_DATABASE_PATH": str(folder / "edge.db"),
+                            "EDGE_DB_KEY": key.hex(),
+                            "EDGE_DATA_DIR": str(folder),
+                            "EDGE_SECRETS_DIR": str(folder / "secrets"),
+                        }
+                        runs[variant] = while_syncing(base, browsers, seed, env)
+                    else:
+                        runs[variant] = timed_load(base, browsers, seconds, seed)
+        finally:
+            hub.dispose()
+    return Figures(browsers, runs["cipher"], runs["plain"], runs["syncing"])
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def table(figures: Figures) -> str:
+    def ms(values: list[float], share: float) -> float:
+        return max(percentile(values, share) * 1000, 1e-9)  # never 0: it divides below
+
+    def line(name: str, t: Timings) -> list[str]:
+        rate = (len(t.reads) + len(t.writes)) / t.seconds
+        return [
+            f"{name:<30} {rate:>7,.0f} {t.visits:>6} {len(t.errors):>6}  "
+            f"{ms(t.reads, 0.5):>6.1f} {ms(t.reads, 0.95):>6.1f} {ms(t.reads, 0.99):>6.1f}  "
+            f"{ms(t.writes, 0.5):>6.1f} {ms(t.writes, 0.95):>6.1f} {ms(t.writes, 0.99):>6.1f}"
+        ]
+
+    c, p, s = figures.cipher, figures.plain, figures.syncing
+    rows = [
+        f"Edge under crew load: {figures.browsers} crew browsers, waitress {THREADS} threads",
+        f"{'run':<30} {'req/s':>7} {'visits':>6} {'errors':>6}  {'read ms p50':>6} "
+        f"{'p95':>6} {'p99':>6}  {'write p50':>6} {'p95':>6} {'p99':>6}",
+        *line("SQLCipher (raw key)", c),
+        *line("plain SQLite (same schema)", p),
+        *line("SQLCipher while a sync applies", s),
+        f"SQLCipher overhead at p95: reads {ms(c.reads, 0.95) / ms(p.reads, 0.95) - 1:+.0%}, "
+        f"writes {ms(c.writes, 0.95) / ms(p.writes, 0.95) - 1:+.0%}; "
+        f"at p50: reads {ms(c.reads, 0.5) / ms(p.reads, 0.5) - 1:+.0%}, "
+        f"writes {ms(c.writes, 0.5) / ms(p.writes, 0.5) - 1:+.0%}",
+        f"while syncing, p95 is {ms(s.reads, 0.95) / ms(c.reads, 0.95):.2f}x (reads) and "
+        f"{ms(s.writes, 0.95) / ms(c.writes, 0.95):.2f}x (writes) the quiet SQLCipher run",
+        f"the sync: {s.synced}",
+    ]
+    for name, t in (("SQLCipher", c), ("plain", p), ("syncing", s)):
+        kinds = Counter(re.sub(r"[0-9a-f-]{36}", "<id>", error) for error in t.errors)
+        if kinds:
+            rows.append(
+                f"errors ({name}): " + ", ".join(f"{k} x{n}" for k, n in kinds.most_common(4))
+            )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    served = sub.add_parser("serve", help="(used by the benchmark) serve an edge database")
+    served.add_argument("path")
+    served.add_argument("key")
+    served.add_argument("--port", type=int, required=True)
+    served.add_argument("--data", required=True)
+    served.add_argument("--plain", action="store_true")
+    parser.add_argument("--browsers", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=15, help="length of each quiet run")
+    parser.add_argument("--sync-patients", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=20261201)
+    args = parser.parse_args()
+    if args.command == "serve":
+        serve(args.path, args.key, args.plain, args.port, args.data)
+        return
+    server = os.environ.get(ENV, DEFAULT_SERVER)
+    figures = measure(server, args.browsers, args.seconds, args.sync_patients, args.seed)
+    print(table(figures))
+
+
+if __name__ == "__main__":
+    main()

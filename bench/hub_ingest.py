@@ -1,0 +1,280 @@
+"""How fast the hub takes in a fleet's day: N vehicles each pushing a day of work at once
+into `clinic-hub serve` (waitress) on MySQL; changes applied per second, push latency,
+errors, an exactly-once check at the hub, beside the floor of the same rows inserted into
+an empty copy of the schema with plain `executemany`.
+
+Run `python -m bench.hub_ingest` (20 vehicles of 30 visits on 2 hub processes of 4
+threads; `--vehicles 50 --visits 150` is the issue's target size but takes long to
+generate). Each vehicle is its own SQLCipher edge, enrolled with the hub and with its day
+written through the ORM before the clock starts; the pushes then run in one thread per
+vehicle of this process. MySQL at HUB_BENCH_DATABASE_URL's server; the hub's and the
+floor's private databases are dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+import schema
+from bench.day import (
+    DAY_TABLES,
+    DEFAULT_SERVER,
+    ENV,
+    Recorder,
+    enrolled,
+    formulary,
+    hang_up,
+    hub_database,
+    hub_processes,
+    ids,
+    new_edge,
+    pending,
+    stock_a_vehicle,
+    work_a_day,
+)
+from common.database import plain_engine
+from sync.edge import EdgeSync
+from sync.transport import SyncError
+
+
+@dataclass
+class Vehicle:
+    node: str
+    engine: Engine
+    client: EdgeSync
+    changes: int  # waiting to be pushed
+    rows: dict[str, set[str]]  # the day's row ids by table
+    recorder: Recorder | None = None
+    errors: int = 0
+
+
+@dataclass(frozen=True)
+class Figures:
+    vehicles: int
+    visits: int
+    changes: int
+    rows: int
+    seconds: float
+    latencies: list[float]  # seconds, one per push exchange
+    errors: int
+    missing_rows: int  # the day's rows the hub does not have
+    extra_rows: int  # rows the day tables gained at the hub beyond the day's
+    applied_twice: int  # changes the hub's change log holds twice
+    floor_seconds: float
+    processes: int
+    threads: int
+
+
+def fleet(
+    hub: Engine, bases: list[str], tmp: Path, count: int, visits: int, seed: int
+) -> list[Vehicle]:
+    """`count` edges enrolled with the hub (spread over its processes), each with its day
+    of `visits` written and not yet pushed."""
+    medicines = formulary(hub)
+    rng = random.Random(seed)
+    made = []
+    for number in range(count):
+        vehicle_id, stock = stock_a_vehicle(hub, medicines, number)
+        node = f"dbench{number:07d}"
+        folder = tmp / node
+        folder.mkdir()
+        edge = new_edge(folder / "edge.db", secrets.token_bytes(32), node)
+        client = enrolled(edge, hub, vehicle_id, bases[number % len(bases)], folder / "secrets")
+        before = ids(edge)
+        work_a_day(edge, vehicle_id, stock, visits, rng)
+        after = ids(edge)
+        rows = {name: after[name] - before[name] for name in DAY_TABLES}
+        made.append(Vehicle(node, edge, client, pending(edge, node), rows))
+    return made
+
+
+def push_all(vehicles: list[Vehicle]) -> float:
+    """Every vehicle's sync at once, one thread each; the wall time until the last is done.
+    A sync that fails is counted and started again (up to 5 times)."""
+    start = threading.Barrier(len(vehicles) + 1)
+
+    def push(vehicle: Vehicle) -> None:
+        vehicle.recorder = Recorder(vehicle.client)
+        start.wait()
+        for _ in range(5):
+            try:
+                vehicle.client.run()
+                return
+            except SyncError:
+                vehicle.errors += 1
+
+    threads = [threading.Thread(target=push, args=(vehicle,)) for vehicle in vehicles]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
+def missing(hub: Engine, vehicles: list[Vehicle]) -> int:
+    """The day's rows (by id) that did not reach the hub."""
+    with hub.connect() as connection:
+        found = {
+            name: set(connection.execute(text(f"SELECT id FROM {name}")).scalars())
+            for name in DAY_TABLES
+        }
+    return sum(len(vehicle.rows[name] - found[name]) for vehicle in vehicles for name in DAY_TABLES)
+
+
+def day_row_count(hub: Engine) -> int:
+    with hub.connect() as connection:
+        return sum(
+            int(connection.execute(text(f"SELECT count(*) FROM {name}")).scalar() or 0)
+            for name in DAY_TABLES
+        )
+
+
+def applied_twice(hub: Engine) -> int:
+    """Changes (a row at a version) the hub's change log holds more than once."""
+    with hub.connect() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM (SELECT table_name, row_id, version FROM sync_change "
+                    "GROUP BY table_name, row_id, version HAVING count(*) > 1) AS twice"
+                )
+            ).scalar()
+            or 0
+        )
+
+
+def floor(server_url: str, hub: Engine) -> tuple[float, int]:
+    """The day tables' rows as the hub holds them, inserted into an empty database of the
+    same schema with one `executemany` per table in one transaction (foreign keys off, no
+    change capture): the seconds it takes and the rows."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    with hub.connect() as connection:
+        for name in DAY_TABLES:
+            table = schema.metadata.tables[name]
+            rows[name] = [dict(row) for row in connection.execute(table.select()).mappings()]
+    with hub_database(server_url) as url:
+        target = plain_engine(url)
+        try:
+            with target.begin() as connection:
+                connection.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
+                for name in DAY_TABLES:  # the hub's copy carries change-capture triggers
+                    for trigger in connection.execute(
+                        text("SHOW TRIGGERS WHERE `Table` = :t"), {"t": name}
+                    ).scalars():
+                        connection.execute(text(f"DROP TRIGGER `{trigger}`"))
+            started = time.perf_counter()
+            with target.begin() as connection:
+                connection.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
+                for name in DAY_TABLES:
+                    if rows[name]:
+                        connection.execute(schema.metadata.tables[name].insert(), rows[name])
+            return time.perf_counter() - started, sum(len(found) for found in rows.values())
+        finally:
+            target.dispose()
+
+
+def measure(
+    server_url: str,
+    vehicles: int = 20,
+    visits: int = 30,
+    processes: int = 2,
+    threads: int = 4,
+    seed: int = 20261201,
+) -> Figures:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        hub_database(server_url) as url,
+        hub_processes(url, Path(tmp), processes, threads) as bases,
+    ):
+        hub = plain_engine(url)
+        made: list[Vehicle] = []
+        try:
+            made = fleet(hub, bases, Path(tmp), vehicles, visits, seed)
+            before = day_row_count(hub)
+            seconds = push_all(made)
+            rows = sum(len(ids) for vehicle in made for ids in vehicle.rows.values())
+            floor_seconds, _ = floor(server_url, hub)
+            return Figures(
+                vehicles,
+                visits,
+                sum(vehicle.changes for vehicle in made),
+                rows,
+                seconds,
+                [s for vehicle in made if vehicle.recorder for s in vehicle.recorder.seconds],
+                sum(vehicle.errors for vehicle in made),
+                missing(hub, made),
+                day_row_count(hub) - before - rows,
+                applied_twice(hub),
+                floor_seconds,
+                processes,
+                threads,
+            )
+        finally:
+            for vehicle in made:
+                hang_up(vehicle.client)
+                vehicle.engine.dispose()
+            hub.dispose()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def table(figures: Figures) -> str:
+    f = figures
+    rate = f.changes / f.seconds
+    row_rate = f.rows / f.seconds
+    floor_rate = f.rows / f.floor_seconds
+    ms = [s * 1000 for s in f.latencies]
+    once = "yes" if f.missing_rows == f.extra_rows == f.applied_twice == 0 else "NO"
+    return "\n".join(
+        [
+            f"Hub ingest: {f.vehicles} vehicles x {f.visits} visits pushed at once into "
+            f"{f.processes} `clinic-hub serve` process(es) x {f.threads} threads on MySQL",
+            f"{'contender':<40} {'seconds':>8} {'changes':>8} {'rows':>8} {'changes/s':>10} "
+            f"{'rows/s':>8}  ratio",
+            f"{'sync pushes (all vehicles at once)':<40} {f.seconds:>8.2f} {f.changes:>8,} "
+            f"{f.rows:>8,} {rate:>10,.0f} {row_rate:>8,.0f}  1.00x",
+            f"{'floor: same rows, plain executemany':<40} {f.floor_seconds:>8.2f} {'-':>8} "
+            f"{f.rows:>8,} {'-':>10} {floor_rate:>8,.0f}  the floor is "
+            f"{floor_rate / row_rate:,.1f}x faster",
+            f"push latency over {len(ms)} exchanges: p50 {statistics.median(ms):,.0f} ms, "
+            f"p95 {percentile(ms, 0.95):,.0f} ms, p99 {percentile(ms, 0.99):,.0f} ms, "
+            f"max {max(ms):,.0f} ms",
+            f"errors (syncs failed and started again): {f.errors}",
+            f"exactly once: {once} ({f.missing_rows} of the day's {f.rows:,} rows missing at "
+            f"the hub, {f.extra_rows} extra; {f.applied_twice} changes logged twice)",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--vehicles", type=int, default=20)
+    parser.add_argument("--visits", type=int, default=30, help="visits in each vehicle's day")
+    parser.add_argument("--processes", type=int, default=2, help="`clinic-hub serve` processes")
+    parser.add_argument("--threads", type=int, default=4, help="waitress threads per process")
+    parser.add_argument("--seed", type=int, default=20261201)
+    args = parser.parse_args()
+    server = os.environ.get(ENV, DEFAULT_SERVER)
+    figures = measure(server, args.vehicles, args.visits, args.processes, args.threads, args.seed)
+    print(table(figures))
+
+
+if __name__ == "__main__":
+    main()

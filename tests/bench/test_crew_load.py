@@ -1,0 +1,18 @@
+"""The crew load benchmark still runs end to end at a tiny size, so it cannot rot; its
+figures (and its error counts: see docs/BENCHMARKS.md) are not asserted here."""
+
+from __future__ import annotations
+
+from bench import crew_load
+from tests.support import mysql
+
+
+def test_the_benchmark_runs_crew_browsers_over_both_databases_and_a_sync() -> None:
+    figures = crew_load.measure(mysql.server_url(), browsers=1, seconds=2, sync_patients=20)
+
+    for run in (figures.cipher, figures.plain, figures.syncing):
+        assert run.reads and run.writes  # the logged-in browsers really worked
+    assert "received" in figures.syncing.synced  # the concurrent sync ran to its end
+    printed = crew_load.table(figures)
+    for line in ("SQLCipher (raw key)", "plain SQLite", "while a sync applies", "overhead"):
+        assert line in printed

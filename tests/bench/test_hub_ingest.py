@@ -1,0 +1,19 @@
+"""The hub ingest benchmark still runs end to end at a tiny size, so it cannot rot; its
+figures are not asserted against targets here (benchmarks are never timed tests)."""
+
+from __future__ import annotations
+
+from bench import hub_ingest
+from tests.support import mysql
+
+
+def test_the_benchmark_pushes_a_small_fleet_and_checks_exactly_once() -> None:
+    figures = hub_ingest.measure(mysql.server_url(), vehicles=2, visits=1, processes=1, threads=2)
+
+    assert figures.changes > 0 and figures.rows > 2 * 20
+    assert figures.errors == 0
+    assert figures.missing_rows == figures.extra_rows == figures.applied_twice == 0
+    assert len(figures.latencies) >= 2  # at least one push exchange per vehicle
+    assert figures.floor_seconds > 0
+    printed = hub_ingest.table(figures)
+    assert "floor: same rows, plain executemany" in printed and "exactly once: yes" in printed
