@@ -58,14 +58,13 @@ def plan_route(base: str, headers: dict[str, str], hub_engine: Engine, vehicle: 
 
 
 def test_head_office_and_two_vehicles(
-    hub_database_url: str,
+    hub_process: HubProcess,
     hub_engine: Engine,
     edge_template: Path,
     edge_key: bytes,
     tmp_path: Path,
 ) -> None:
-    hub = HubProcess(hub_database_url, tmp_path)
-    hub.start()
+    hub = hub_process
     engines: list[Engine] = []
     try:
         a, config_a, vehicle_a = edge_for("a", hub, hub_engine, edge_template, edge_key, tmp_path)
@@ -139,18 +138,16 @@ def test_head_office_and_two_vehicles(
     finally:
         for engine in engines:
             engine.dispose()
-        hub.stop()
 
 
 def test_a_supply_request_is_delivered_into_the_vehicles_stock(
-    hub_database_url: str,
+    hub_process: HubProcess,
     hub_engine: Engine,
     edge_template: Path,
     edge_key: bytes,
     tmp_path: Path,
 ) -> None:
-    hub = HubProcess(hub_database_url, tmp_path)
-    hub.start()
+    hub = hub_process
     engine: Engine | None = None
     try:
         engine, config, vehicle = edge_for("s", hub, hub_engine, edge_template, edge_key, tmp_path)
@@ -232,4 +229,3 @@ def test_a_supply_request_is_delivered_into_the_vehicles_stock(
     finally:
         if engine is not None:
             engine.dispose()
-        hub.stop()

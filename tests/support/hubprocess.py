@@ -1,6 +1,7 @@
 """A real `clinic-hub serve` process on the test MySQL database, for tests that cross
 the process boundary (kill it, restart it, talk to it over HTTP), and SQLCipher edges
-enrolled with it."""
+enrolled with it (`edge_for`). Registered as a pytest plugin: `hub_process` is a started
+hub on the test's clean database, stopped after the test."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import Engine, text
 
@@ -73,6 +76,15 @@ class HubProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def hub_process(hub_database_url: str, hub_engine: Engine, tmp_path: Path) -> Iterator[HubProcess]:
+    """A running `clinic-hub serve` on this test's (emptied) hub database."""
+    hub = HubProcess(hub_database_url, tmp_path)
+    hub.start()
+    yield hub
+    hub.stop()
 
 
 def edge_for(
