@@ -19,12 +19,13 @@ from schema import migrate
 from tests.support import mysql
 from tests.support.browser import CHROMIUM_FLAGS, chromium_path
 
-# User, vehicle and token fixtures; the PALMED sandbox process.
+# User, vehicle and token fixtures; the PALMED sandbox and hub processes.
 pytest_plugins = [
     "tests.support.identity",
     "tests.support.palmed",
     "tests.support.sync",
     "tests.support.clinic",
+    "tests.support.hubprocess",
 ]
 
 TEST_SECRET = "test-signing-secret-" + "0" * 40

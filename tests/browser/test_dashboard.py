@@ -1,21 +1,27 @@
-"""Head office's pages in real headless Chromium, over a real MySQL hub database."""
+"""Head office's pages in real headless Chromium, over a real MySQL hub database (and,
+for a visit that really arrives by sync, a `clinic-hub serve` process with an enrolled
+SQLCipher edge)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import Engine, select
 
 from common.database import new_session
+from edge.sync import service as edge_sync
 from schema.base import utcnow
 from schema.models import Alert, Delivery, SupplyRequest
 from tests.hub import fleet_rows
 from tests.support import rows
+from tests.support.hubprocess import HubProcess, edge_for
 from tests.support.identity import Staff, browser_login
 from tests.support.server import serving
+from tests.sync.test_protocol import visit as edge_visit
 
 
 def test_admin_sees_the_fleet_and_a_synced_visit_and_approves_a_supply_request(
@@ -85,6 +91,40 @@ def test_admin_sees_the_fleet_and_a_synced_visit_and_approves_a_supply_request(
     with new_session(hub_engine) as session:
         assert session.get_one(Alert, alert.id).acknowledged_by == admin.id
     assert errors == []  # no CSP violation or script error
+
+
+def test_admin_sees_a_visit_that_arrived_by_sync(
+    page: Any,
+    hub_process: HubProcess,
+    hub_engine: Engine,
+    hub_user: Callable[..., Staff],
+    edge_template: Path,
+    edge_key: bytes,
+    tmp_path: Path,
+) -> None:
+    """No rows made at the hub: the vehicle's visit is recorded on its edge and synced to
+    the hub process whose dashboard the browser reads."""
+    args = (hub_process, hub_engine, edge_template, edge_key, tmp_path)
+    engine, config, vehicle = edge_for("v", *args)
+    quiet = edge_for("q", *args)
+    quiet[0].dispose()
+    try:
+        with new_session(engine) as session, session.begin():
+            edge_visit(session, rows.patient(session), vehicle)
+        edge_sync.run(engine, config)
+    finally:
+        engine.dispose()
+    browser_login(page, hub_process.base, hub_user("administrator"))
+    row = page.locator(f"tr[data-vehicle-id='{vehicle}']")
+    row.wait_for()
+    assert row.locator("[data-testid=health]").text_content() == "green"
+    assert page.text_content("[data-testid=visits-today]") == "1"
+    assert page.text_content("[data-testid=patients-seen]") == "1"
+    bars = page.locator("[data-testid=chart-per-day] rect")
+    assert bars.count() == 1  # the quiet vehicle has no bar
+    assert "Clinic v: 1" in bars.first.locator("title").text_content()
+    stage = page.locator("[data-testid=chart-per-stage] rect")
+    assert "registration" in stage.first.locator("title").text_content().lower()
 
 
 def test_head_office_pages_render_for_their_roles(

@@ -1,7 +1,9 @@
 """Issue 7's end to end across real processes: a `clinic-hub serve` process on MySQL and
 two vehicles' edges (SQLCipher) syncing over HTTP. People and routes made at head office
 reach the right vehicle only (and so do their later changes: a deactivated user, a
-cancelled route); visits from both vehicles appear in head office's figures."""
+cancelled route); visits from both vehicles appear in head office's figures. A supply
+request made on a vehicle goes round the whole chain: approved and shipped at head office,
+received into the vehicle's stock, and seen in the fleet's stock for that vehicle only."""
 
 from __future__ import annotations
 
@@ -11,38 +13,31 @@ from pathlib import Path
 import requests
 from sqlalchemy import Engine
 
-from common.database import new_session, sqlcipher_engine
+from common.database import new_session
 from common.users import create_user
+from edge import create_app
 from edge.sync import service as edge_sync
-from hub.sync import device as devices
 from schema.base import utcnow
 from schema.models import Location, Route
+from tests.conftest import edge_config
+from tests.hub import fleet_rows
+from tests.hub.test_supply import LATER
 from tests.support import rows
-from tests.support.hubprocess import HubProcess
+from tests.support.hubprocess import HubProcess, edge_for
 from tests.support.identity import PASSWORD, make_vehicle
 from tests.support.sync import count
 from tests.sync.test_protocol import visit
 
 
-def edge_for(
-    name: str, hub: HubProcess, hub_engine: Engine, template: Path, key: bytes, tmp: Path
-) -> tuple[Engine, dict[str, str], str]:
-    import shutil
-
-    from sqlalchemy import text
-
-    path = tmp / f"{name}.db"
-    shutil.copyfile(template, path)
-    engine = sqlcipher_engine(path, key)
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE sync_node SET id = :n"), {"n": f"d00000000e2e{name}"})
-    vehicle = make_vehicle(hub_engine, name=f"Clinic {name}")
-    with new_session(hub_engine) as session, session.begin():
-        token = devices.issue_token(session, vehicle, None).token
-    config = {"SECRETS_DIR": str(tmp / f"secrets-{name}")}
-    edge_sync.enroll(engine, Path(config["SECRETS_DIR"]), hub.base, token)
-    edge_sync.run(engine, config)
-    return engine, config, vehicle
+def head_office(hub: HubProcess, username: str = "head.admin") -> dict[str, str]:
+    """Bearer headers for an existing head-office user, logged in over HTTP."""
+    login = requests.post(
+        hub.base + "/api/auth/login",
+        json={"username": username, "password": PASSWORD},
+        timeout=10,
+    )
+    assert login.status_code == 200, login.json()
+    return {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
 
 
 def plan_route(base: str, headers: dict[str, str], hub_engine: Engine, vehicle: str) -> str:
@@ -63,14 +58,13 @@ def plan_route(base: str, headers: dict[str, str], hub_engine: Engine, vehicle: 
 
 
 def test_head_office_and_two_vehicles(
-    hub_database_url: str,
+    hub_process: HubProcess,
     hub_engine: Engine,
     edge_template: Path,
     edge_key: bytes,
     tmp_path: Path,
 ) -> None:
-    hub = HubProcess(hub_database_url, tmp_path)
-    hub.start()
+    hub = hub_process
     engines: list[Engine] = []
     try:
         a, config_a, vehicle_a = edge_for("a", hub, hub_engine, edge_template, edge_key, tmp_path)
@@ -111,12 +105,7 @@ def test_head_office_and_two_vehicles(
         assert count(a, "SELECT count(*) FROM user WHERE username = 'head.admin'") == 0
         assert count(b, "SELECT count(*) FROM route") == 1
         assert count(a, "SELECT count(*) FROM route") == 0
-        login = requests.post(
-            hub.base + "/api/auth/login",
-            json={"username": "head.admin", "password": PASSWORD},
-            timeout=10,
-        ).json()["data"]
-        headers = {"Authorization": f"Bearer {login['access_token']}"}
+        headers = head_office(hub)
         exported = requests.get(hub.base + "/api/sync/visits", headers=headers, timeout=10)
         assert exported.status_code == 200
         vehicles = {v["vehicle_id"] for v in exported.json()["data"]}
@@ -149,6 +138,94 @@ def test_head_office_and_two_vehicles(
     finally:
         for engine in engines:
             engine.dispose()
-        if hub.process is not None and hub.process.poll() is None:
-            hub.process.terminate()
-            hub.process.wait(timeout=10)
+
+
+def test_a_supply_request_is_delivered_into_the_vehicles_stock(
+    hub_process: HubProcess,
+    hub_engine: Engine,
+    edge_template: Path,
+    edge_key: bytes,
+    tmp_path: Path,
+) -> None:
+    hub = hub_process
+    engine: Engine | None = None
+    try:
+        engine, config, vehicle = edge_for("s", hub, hub_engine, edge_template, edge_key, tmp_path)
+        other = make_vehicle(hub_engine, name="Clinic other")
+        with new_session(hub_engine) as session, session.begin():
+            item = fleet_rows.item(session, "Gauze").id
+            for username, role, vehicles in (
+                ("head.admin", "administrator", []),
+                ("stores.s", "inventory_manager", [vehicle]),
+            ):
+                create_user(
+                    session,
+                    username=username,
+                    full_name=username,
+                    role=role,
+                    password=PASSWORD,
+                    vehicle_ids=vehicles,
+                )
+        edge_sync.run(engine, config)  # the item and the vehicle's stores manager arrive
+        app = create_app(edge_config(tmp_path / "s.db", edge_key))
+        client = app.test_client()
+        login = client.post(
+            "/api/auth/login", json={"username": "stores.s", "password": PASSWORD}
+        ).get_json()
+        crew = {"Authorization": f"Bearer {login['data']['access_token']}"}
+
+        def on_hand() -> int:
+            """The edge's quantity of the delivered lot, through its API."""
+            stock = client.get("/api/inventory/stock", headers=crew).get_json()["data"]
+            lots = [lot for row in stock if row["id"] == item for lot in row["lots"]]
+            return sum(lot["quantity"] for lot in lots if lot["batch_number"] == "GZ-1")
+
+        lot = {"item_id": item, "batch_number": "GZ-1", "expiry_date": LATER}
+        held = client.post("/api/inventory/stock", json={**lot, "quantity": 30}, headers=crew)
+        assert held.status_code == 201, held.get_json()
+        assert on_hand() == 30
+        body = {"priority": "urgent", "lines": [{"item_id": item, "quantity": 200}]}
+        asked = client.post("/api/supply-requests", json=body, headers=crew)
+        assert asked.status_code == 201, asked.get_json()
+        request = asked.get_json()["data"]["id"]
+        edge_sync.run(engine, config)
+
+        headers = head_office(hub)
+        base = f"{hub.base}/api/supply-requests/{request}"
+        seen = requests.get(base, headers=headers, timeout=10).json()["data"]
+        assert seen["vehicle_id"] == vehicle and seen["status"] == "pending"
+        approved = requests.post(f"{base}/approve", headers=headers, timeout=10)
+        assert approved.status_code == 200, approved.json()
+        shipment = {
+            "carrier": "Courier Guy",
+            "tracking_number": "CG-9",
+            "lines": [lot | {"quantity": 200}],
+        }
+        made = requests.post(f"{base}/deliveries", json=shipment, headers=headers, timeout=10)
+        assert made.status_code == 201, made.json()
+        delivery = made.json()["data"]["deliveries"][0]["id"]
+        status = f"{hub.base}/api/deliveries/{delivery}/status"
+        for step in ("shipped", "delivered"):
+            moved = requests.post(status, json={"status": step}, headers=headers, timeout=10)
+            assert moved.status_code == 200, moved.json()
+        edge_sync.run(engine, config)
+
+        arrived = client.get("/api/deliveries", headers=crew).get_json()["data"]
+        assert [(d["id"], d["status"]) for d in arrived] == [(delivery, "delivered")]
+        assert arrived[0]["lines"][0]["quantity"] == 200
+        received = client.post(f"/api/deliveries/{delivery}/receive", headers=crew)
+        assert received.status_code == 200, received.get_json()
+        assert on_hand() == 230
+        edge_sync.run(engine, config)
+
+        fleet = requests.get(f"{hub.base}/api/stock/fleet?q=Gauze", headers=headers, timeout=10)
+        levels = {
+            level["vehicle_id"]: level["quantity"] for level in fleet.json()["data"][0]["levels"]
+        }
+        assert levels == {vehicle: 230, other: 0}
+        back = requests.get(base, headers=headers, timeout=10).json()["data"]
+        assert back["status"] == "fulfilled"
+        assert back["deliveries"][0]["status"] == "received"
+    finally:
+        if engine is not None:
+            engine.dispose()

@@ -1,17 +1,28 @@
 """A real `clinic-hub serve` process on the test MySQL database, for tests that cross
-the process boundary (kill it, restart it, talk to it over HTTP)."""
+the process boundary (kill it, restart it, talk to it over HTTP), and SQLCipher edges
+enrolled with it (`edge_for`). Registered as a pytest plugin: `hub_process` is a started
+hub on the test's clean database, stopped after the test."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import requests
+from sqlalchemy import Engine, text
+
+from common.database import new_session, sqlcipher_engine
+from edge.sync import service as edge_sync
+from hub.sync import device as devices
+from tests.support.identity import make_vehicle
 
 
 def free_port() -> int:
@@ -59,3 +70,37 @@ class HubProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Terminate the process if it is still running."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def hub_process(hub_database_url: str, hub_engine: Engine, tmp_path: Path) -> Iterator[HubProcess]:
+    """A running `clinic-hub serve` on this test's (emptied) hub database."""
+    hub = HubProcess(hub_database_url, tmp_path)
+    hub.start()
+    yield hub
+    hub.stop()
+
+
+def edge_for(
+    name: str, hub: HubProcess, hub_engine: Engine, template: Path, key: bytes, tmp: Path
+) -> tuple[Engine, dict[str, str], str]:
+    """A vehicle `Clinic <name>` at the hub and an edge database (a copy of `template`)
+    enrolled with the hub process and synced once: its engine, sync config and vehicle id."""
+    path = tmp / f"{name}.db"
+    shutil.copyfile(template, path)
+    engine = sqlcipher_engine(path, key)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE sync_node SET id = :n"), {"n": f"d00000000e2e{name}"})
+    vehicle = make_vehicle(hub_engine, name=f"Clinic {name}")
+    with new_session(hub_engine) as session, session.begin():
+        token = devices.issue_token(session, vehicle, None).token
+    config = {"SECRETS_DIR": str(tmp / f"secrets-{name}")}
+    edge_sync.enroll(engine, Path(config["SECRETS_DIR"]), hub.base, token)
+    edge_sync.run(engine, config)
+    return engine, config, vehicle
