@@ -24,9 +24,7 @@ def install(engine: Engine) -> None:
 
 def _assign(connection: Connection) -> None:
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(
-            "UPDATE sync_change SET commit_seq = seq WHERE commit_seq IS NULL"
-        )
+        _assign_sqlite(connection)
         return
     # A plain (non-locking) read finds this transaction's own changes; they are then
     # numbered by primary key, so no other transaction's rows are ever locked.
@@ -56,6 +54,21 @@ def _assign(connection: Connection) -> None:
         text("UPDATE sync_counter SET value = :v WHERE name = :c"),
         {"v": base + len(pending), "c": COUNTER},
     )
+
+
+def _assign_sqlite(connection: Connection) -> None:
+    """Number this transaction's changes, without writing in a read-only transaction.
+
+    Only the open transaction can hold unnumbered changes (one writer at a time), and a
+    read transaction sees none, so the UPDATE runs only when the indexed probe finds one:
+    an UPDATE in a read (a GET's transaction) would upgrade it to a write, which SQLite
+    refuses at once ("database is locked") when another writer has committed meanwhile.
+    """
+    probe = "SELECT 1 FROM sync_change WHERE commit_seq IS NULL LIMIT 1"
+    if connection.exec_driver_sql(probe).first() is not None:
+        connection.exec_driver_sql(
+            "UPDATE sync_change SET commit_seq = seq WHERE commit_seq IS NULL"
+        )
 
 
 def visible_through(connection: Connection) -> int:
