@@ -289,9 +289,13 @@ class EdgeSync:
                 return None
             changes = materialize(connection, self.tables, entries)
             batch = Batch(uuid.uuid4().hex, link.pushed_seq, entries[-1].seq, changes)
-            if limit == 1 or len(wire.pack(batch.to_wire())) <= self.batch_bytes:
+            size = len(wire.pack(batch.to_wire()))
+            if limit == 1 or size <= self.batch_bytes:
                 break
-            limit = max(1, limit // 2)
+            # Shrink in proportion to the overshoot, a little under, so the batch fills
+            # the byte cap instead of halving to a quarter of it.
+            fitting = len(entries) * self.batch_bytes * 19 // (size * 20)
+            limit = max(1, min(len(entries) - 1, fitting))
         connection.execute(
             text(
                 "INSERT INTO sync_batch (id, peer, direction, first_seq, last_seq, change_count, "

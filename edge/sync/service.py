@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -177,13 +177,22 @@ def retire(engine: Engine, config: Mapping[str, Any]) -> None:
 
 
 def run(engine: Engine, config: Mapping[str, Any]) -> Result:
-    """One sync now; raises SyncError (recorded on the link) when it fails."""
-    return client(engine, config).run()
+    """One sync now; raises SyncError (recorded on the link) when it fails. A laptop that
+    has never pulled (or whose starting snapshot was interrupted) first takes the
+    snapshot in bulk chunks, as `clinic-provision initial-load` does, instead of pulling
+    the vehicle's whole history change by change; `pulled` and `exchanges` count both."""
+    edge = client(engine, config)
+    loaded = edge.load()
+    result = edge.run()
+    return replace(
+        result, pulled=result.pulled + loaded.rows, exchanges=result.exchanges + loaded.chunks
+    )
 
 
 def load(engine: Engine, config: Mapping[str, Any], progress: Progress, limit: int) -> Loaded:
     """The vehicle's starting snapshot in chunks of `limit` rows (nothing once this laptop
-    has pulled); resumes an interrupted one. Raises SyncError when it fails."""
+    has pulled); resumes an interrupted one. Raises SyncError when it fails. `run` does
+    this too; provisioning calls it first to show progress and time the snapshot."""
     return client(engine, config).load(progress, limit)
 
 

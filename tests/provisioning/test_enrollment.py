@@ -17,18 +17,20 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from click.testing import CliRunner
 from cryptography import x509
 from sqlalchemy import Engine, text
 
 from common.config import write_secret_file
 from common.database import new_session, sqlcipher_engine
+from edge.cli import main as edge_main
 from edge.sync import service as edge_sync
 from hub.sync import device as devices
 from provisioning import enrollment as enrollment_lib
 from provisioning import tls
 from provisioning.errors import ProvisioningError
-from sync import signing
-from sync.transport import CertificateChanged, HttpTransport, SyncError
+from sync import signing, wire
+from sync.transport import EXCHANGE_PATH, CertificateChanged, HttpTransport, SyncError
 from tests.provisioning.conftest import ESCROW_PASSPHRASE, Laptop, snapshot
 from tests.support import rows
 from tests.support.faultproxy import fault_proxy
@@ -214,6 +216,46 @@ def test_an_interrupted_initial_load_resumes_and_doubles_nothing(
         laptop, "SELECT count(*) FROM sync_change c JOIN sync_node n ON c.node = n.id"
     )
     assert mine == 0, "nothing loaded is taken for the laptop's own work"
+
+
+def test_clinic_edge_enroll_and_a_never_loaded_sync_take_the_snapshot_in_bulk(
+    laptop: Laptop, hub: HubProcess, hub_engine: Engine
+) -> None:
+    """`clinic-edge enroll`'s first sync and the first `clinic-edge sync` of a laptop that
+    has never pulled take the starting data as snapshot chunks, like `initial-load`."""
+    vehicle = make_vehicle(hub_engine)
+    with new_session(hub_engine) as session, session.begin():
+        for n in range(5):
+            visit(session, rows.patient(session, first_name=f"Bulk{n}"), vehicle)
+    plan = deque(["pass", "cut_response"])  # enrolled; the first sync's reply is lost
+    runner = CliRunner(env=laptop.env)
+    with fault_proxy(hub.base, lambda: plan.popleft() if plan else "pass") as proxy:
+        url = f"http://127.0.0.1:{proxy.port}"
+        enrolled = runner.invoke(
+            edge_main, ["enroll", "--hub", url, "--token", token(hub_engine, vehicle)]
+        )
+        assert enrolled.exit_code == 1 and "Enrolled device" in enrolled.output
+        assert edge_count(laptop, "SELECT count(*) FROM patient") == 0
+        first = exchanges(proxy.requests)
+        assert len(first) == 1 and "snapshot" in first[0], "the first sync asked for a snapshot"
+
+        synced = runner.invoke(edge_main, ["sync"])
+        assert synced.exit_code == 0, synced.output
+        asks = exchanges(proxy.requests)[1:]
+    assert "snapshot" in asks[0], "a never-loaded laptop's sync loads the snapshot"
+    assert all("snapshot" not in ask for ask in asks[1:]), "then exchanges, change by change"
+    assert edge_count(laptop, "SELECT count(*) FROM patient") == 5
+    assert edge_count(laptop, f"SELECT count(*) FROM visit WHERE vehicle_id = '{vehicle}'") == 5
+    assert edge_count(laptop, "SELECT pull_cursor FROM sync_link") > 0
+
+
+def exchanges(requests: list[bytes]) -> list[dict[str, object]]:
+    """The sync messages among the requests a proxy saw, decoded."""
+    return [
+        wire.unpack(request.partition(b"\r\n\r\n")[2])
+        for request in requests
+        if request.startswith(f"POST {EXCHANGE_PATH} ".encode())
+    ]
 
 
 def edge_count_text(laptop: Laptop, sql: str) -> str:

@@ -32,6 +32,7 @@ class FaultProxy:
         self.target = target
         self.faults = faults
         self.seen: dict[str, int] = dict.fromkeys(FAULTS, 0)
+        self.requests: list[bytes] = []  # every request received, in order, as sent
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self._stop = threading.Event()
@@ -52,6 +53,7 @@ class FaultProxy:
         self.seen[fault] += 1
         with conn:
             request = close_after(read_request(conn))
+            self.requests.append(request)
             if fault == "cut_request":
                 return  # the hub never sees it
             response = _forward(self.target, request)

@@ -44,10 +44,12 @@ class LocalTransport:
         self.device = device
         self.calls = 0
         self.bytes_sent = 0
+        self.sizes: list[int] = []  # each request's body, in bytes
 
     def exchange(self, body: bytes, hub_time_ms: int) -> bytes:
         self.calls += 1
         self.bytes_sent += len(body)
+        self.sizes.append(len(body))
         request = Request.from_wire(wire.unpack(body))
         return wire.pack(self.hub.exchange(self.device, request).to_wire())
 

@@ -122,15 +122,27 @@ def test_a_lost_reply_is_retried_with_the_same_batch(sync_net: Callable[[], Net]
     assert link(edge.engine)["pushed_seq"] > 0 and link(edge.engine)["last_error"] is None
 
 
-def test_large_work_travels_in_bounded_batches(sync_net: Callable[[], Net]) -> None:
+def test_large_work_travels_in_full_bounded_batches(sync_net: Callable[[], Net]) -> None:
+    """A push batch stops at the byte cap or the change cap, whichever binds first, and
+    fills up to the byte cap instead of stopping well short of it."""
     net = sync_net()
-    edge = net.edge("A")
-    register(edge, 450)
-    result = edge.sync()
-    assert result.pushed == 900
-    assert edge.transport.calls >= 3  # at most 400 changes per batch
+    by_bytes, by_count = net.edge("A"), net.edge("B")
+    register(by_bytes, 450)
+    by_bytes.client.batch_bytes = 12_000
+    by_bytes.transport.sizes.clear()  # what setting the edge up sent
+    assert by_bytes.sync().pushed == 900
+    *full, last = by_bytes.transport.sizes
+    assert len(full) >= 2 and all(10_200 < size <= 12_500 for size in full), full
+    assert last <= 12_500
+    assert table_rows(net.hub_engine, "visit") == table_rows(by_bytes.engine, "visit")
+
+    register(by_count, 450)
+    by_count.client.batch_changes = 400
+    assert by_count.sync().pushed == 900
+    assert by_count.transport.calls >= 3
     assert count(net.hub_engine, "SELECT max(change_count) FROM sync_batch") <= 400
-    assert table_rows(net.hub_engine, "visit") == table_rows(edge.engine, "visit")
+    arrived = f"SELECT count(*) FROM visit WHERE vehicle_id = '{by_count.vehicle_id}'"
+    assert count(net.hub_engine, arrived) == 450
 
 
 def test_nothing_to_send_is_one_small_exchange(sync_net: Callable[[], Net]) -> None:
