@@ -29,10 +29,12 @@ from hub.sync import duplicate
 from schema.base import utcnow
 from schema.models import Device
 from sync import codec, signing, wire
+from sync.change import ProtocolError
 from sync.edge import EdgeSync, Result
 from sync.hub import Device as HubDevice
 from sync.hub import HubExchange
 from sync.protocol import Request
+from sync.transport import HubRefused, Unreachable
 from tests.support.identity import make_vehicle
 
 
@@ -50,6 +52,57 @@ class LocalTransport:
         self.bytes_sent += len(body)
         request = Request.from_wire(wire.unpack(body))
         return wire.pack(self.hub.exchange(self.device, request).to_wire())
+
+
+LINK_FAULTS = (
+    "drop_request",  # the hub never sees it
+    "drop_reply",  # the hub committed it; the edge never hears
+    "duplicate",  # delivered twice; the second answer returns
+    "reorder",  # held back, lost to the edge, and delivered after the next request
+    "replay",  # an earlier request of this edge is delivered again first
+    "truncate_request",  # cut short on the way: the hub refuses it unread
+    "truncate_reply",  # the hub committed it; the edge gets half an answer
+)
+
+
+class FaultyLink:
+    """Wraps an edge's transport with one fault (one of LINK_FAULTS) for its next exchange;
+    `sent` keeps every request body, so one can be replayed later."""
+
+    def __init__(self, edge: Edge) -> None:
+        self.inner = edge.transport.exchange
+        self.fault: str | None = None
+        self.sent: list[bytes] = []
+        self.held: list[bytes] = []
+        edge.client.transport = self  # type: ignore[assignment]
+
+    def exchange(self, body: bytes, hub_time_ms: int) -> bytes:
+        fault, self.fault = self.fault, None
+        late, self.held = self.held, []
+        if fault == "replay" and self.sent:
+            self.inner(self.sent[len(self.sent) // 2], hub_time_ms)
+        self.sent.append(body)
+        if fault == "drop_request":
+            raise Unreachable("request lost")
+        if fault == "truncate_request":
+            try:
+                wire.unpack(body[: len(body) // 2])
+            except ProtocolError as error:  # the hub's route answers 400
+                raise HubRefused(400, f"Malformed sync request: {error}") from None
+            raise AssertionError("half a zstd frame should not unpack")
+        if fault == "reorder":
+            self.held = [body]
+            raise Unreachable("request delayed")
+        reply = self.inner(body, hub_time_ms)
+        for old in late:  # the delayed request arrives after this one
+            self.inner(old, hub_time_ms)
+        if fault == "drop_reply":
+            raise Unreachable("reply lost")
+        if fault == "duplicate":
+            reply = self.inner(body, hub_time_ms)
+        if fault == "truncate_reply":
+            return reply[: len(reply) // 2]
+        return reply
 
 
 @dataclass
