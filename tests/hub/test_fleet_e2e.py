@@ -106,6 +106,4 @@ def test_head_office_and_two_vehicles(
     finally:
         for engine in engines:
             engine.dispose()
-        if hub.process is not None and hub.process.poll() is None:
-            hub.process.terminate()
-            hub.process.wait(timeout=10)
+        hub.stop()

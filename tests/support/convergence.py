@@ -18,7 +18,7 @@ from sync.clock import wall_millis
 from sync.stamp import clock_for
 from sync.transport import SyncError
 from tests.support import mysql, rows
-from tests.support.sync import Edge, FaultyLink, Net, count, table_rows
+from tests.support.sync import Edge, FaultyLink, Net, applied_once, table_rows
 from tests.sync.test_protocol import visit
 
 FIELDS = {
@@ -138,27 +138,9 @@ def assert_converged(world: World) -> None:
 
 
 def assert_applied_once(world: World) -> None:
-    """No change was applied twice at the hub: each version of a row is logged once, and
-    the changes in a device's applied batches are exactly its own changes the hub holds."""
-    hub = world.net.hub_engine
-    doubled = count(
-        hub,
-        "SELECT count(*) FROM (SELECT table_name, row_id, version FROM sync_change "
-        "GROUP BY table_name, row_id, version HAVING count(*) > 1) AS twice",
-    )
-    assert doubled == 0, f"{doubled} changes logged twice at the hub"
+    """No change was applied twice at the hub (see `sync.assert_applied_once`)."""
     for edge in world.edges.values():
-        through = count(hub, "SELECT pushed_seq FROM sync_link WHERE peer = :p", p=edge.node)
-        applied = count(
-            hub, "SELECT sum(change_count) FROM sync_batch WHERE peer = :p", p=edge.node
-        )
-        own = count(
-            edge.engine,
-            "SELECT count(*) FROM sync_change WHERE node = :n AND seq <= :s",
-            n=edge.node,
-            s=through,
-        )
-        assert applied == own, f"{edge.name}: {applied} changes applied for {own} made"
+        applied_once(world.net.hub_engine, edge.node)
 
 
 def assert_same_winner(world: World) -> None:

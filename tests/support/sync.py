@@ -205,3 +205,49 @@ def count(engine: Engine, sql: str, **params: Any) -> int:
 
 def today() -> dt.date:
     return utcnow().date()
+
+
+def unlogged_rows(engine: Engine) -> dict[str, int]:
+    """Per synced table, how many rows have no change-log entry for their current version
+    (empty when the change log matches the data, as capture in one transaction promises)."""
+    missing = {}
+    for name in schema.synced_tables():
+        n = count(
+            engine,
+            f"SELECT count(*) FROM {name} t WHERE NOT EXISTS (SELECT 1 FROM sync_change c "  # noqa: S608 - a table name from our schema
+            "WHERE c.table_name = :t AND c.row_id = t.id AND c.version = t.version)",
+            t=name,
+        )
+        if n:
+            missing[name] = n
+    return missing
+
+
+def integrity_problems(engine: Engine) -> list[str]:
+    """What SQLite's and SQLCipher's integrity checks report (empty when the file is whole)."""
+    with engine.connect() as connection:
+        problems = [row[0] for row in connection.execute(text("PRAGMA integrity_check"))]
+        ciphers = [row[0] for row in connection.execute(text("PRAGMA cipher_integrity_check"))]
+    return [p for p in problems if p != "ok"] + ciphers
+
+
+def applied_once(hub_engine: Engine, device: str) -> None:
+    """Assert that the hub applied none of the device's changes twice: each version of a
+    row is written once, and the device's applied batches tile its log from the start to
+    what the hub acknowledged, without overlap or gap."""
+    doubled = count(
+        hub_engine,
+        # op 's' re-sends a row's current version to a newly subscribed vehicle: not a write
+        "SELECT count(*) FROM (SELECT table_name, row_id, version FROM sync_change "
+        "WHERE op <> 's' GROUP BY table_name, row_id, version HAVING count(*) > 1) AS twice",
+    )
+    assert doubled == 0, f"{doubled} changes logged twice at the hub"
+    with hub_engine.connect() as connection:
+        ranges = connection.execute(
+            text("SELECT first_seq, last_seq FROM sync_batch WHERE peer = :p ORDER BY first_seq"),
+            {"p": device},
+        ).all()
+    through = count(hub_engine, "SELECT pushed_seq FROM sync_link WHERE peer = :p", p=device)
+    edges = [0] + [last for _, last in ranges]
+    assert [first for first, _ in ranges] == edges[:-1], f"batches overlap or skip: {ranges}"
+    assert edges[-1] == through, f"applied through {edges[-1]}, acknowledged {through}"
