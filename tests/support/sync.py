@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select, text
 
 import schema
@@ -143,8 +144,8 @@ class Net:
         return edge
 
 
-def enroll(hub_engine: Engine, node: str, vehicle_id: str) -> None:
-    """Register a device at the hub, as the enrollment endpoint does."""
+def enroll(hub_engine: Engine, node: str, vehicle_id: str) -> Ed25519PrivateKey:
+    """Register a device at the hub, as the enrollment endpoint does; returns its key."""
     key = signing.new_private_key()
     with new_session(hub_engine) as session, session.begin():
         session.add(
@@ -157,6 +158,7 @@ def enroll(hub_engine: Engine, node: str, vehicle_id: str) -> None:
                 enrolled_at=utcnow(),
             )
         )
+    return key
 
 
 @pytest.fixture
