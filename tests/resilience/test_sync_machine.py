@@ -30,7 +30,7 @@ from tests.support.convergence import (
 )
 from tests.support.sync import LINK_FAULTS, Net
 
-EXAMPLES = 3
+EXAMPLES = 5
 STEPS = 30
 EDGES = ("A", "B", "C")
 DAY_MS = 24 * HOUR_MS
