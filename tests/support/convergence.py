@@ -5,6 +5,7 @@ of edges behind faulty links, `run` to perform one operation, `settle` to sync c
 from __future__ import annotations
 
 import random
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -54,8 +55,15 @@ def build(sync_net: Callable[[], Net], hub_engine: Engine, skews: dict[str, int]
 
 
 def skew_clock(edge: Edge, skew_ms: int) -> None:
-    """Make the edge's laptop clock run `skew_ms` away from true time."""
-    clock_for(edge.engine).use_wall(edge.node, lambda: wall_millis() + skew_ms)
+    """Make the edge's laptop clock run `skew_ms` away from true time. Later calls move
+    the same laptop's clock: its hybrid logical clock keeps what it has issued."""
+    skews = _skews.setdefault(edge.engine, {})
+    if not skews:
+        clock_for(edge.engine).use_wall(edge.node, lambda: wall_millis() + skews["ms"])
+    skews["ms"] = skew_ms
+
+
+_skews: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
 
 
 def run(world: World, op: tuple, rng: random.Random) -> None:  # noqa: C901 - a dispatcher
