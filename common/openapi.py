@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from apispec import APISpec
@@ -36,7 +37,19 @@ def build_openapi(app: Flask, title: str, version: str) -> dict[str, Any]:
             if method not in ("HEAD", "OPTIONS")
         }
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    return _numbers(spec.to_dict())
+
+
+def _numbers(value: Any) -> Any:
+    """The document with Decimal bounds (from `fields.Decimal` ranges) as JSON numbers:
+    JSON would otherwise carry them as strings, which OpenAPI refuses as a `maximum`."""
+    if isinstance(value, dict):
+        return {key: _numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_numbers(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def _schema_name(schema: Any) -> str:

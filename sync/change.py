@@ -60,7 +60,7 @@ class Change:
         versions, prior, origin = (extras + [None, None, None])[:3]
         _require(isinstance(table, str) and table.isidentifier(), "bad table name")
         _require(isinstance(row_id, str) and 0 < len(row_id) <= 36, "bad row id")
-        _require(op in OPS, f"unknown operation {op!r}")
+        _require(isinstance(op, str) and op in OPS, f"unknown operation {op!r}")
         _require(isinstance(version, str) and _is_version(version), "bad version")
         _require(isinstance(values, dict), "values must be an object")
         _require(versions is None or _versions_ok(versions), "bad column versions")

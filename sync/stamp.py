@@ -80,7 +80,20 @@ class NodeClock:
                         "(clinic-edge init / clinic-hub migrate)"
                     )
                 self._clock = HybridLogicalClock(row.id)
+                self._resume(connection, self._clock)
             return self._clock
+
+    @staticmethod
+    def _resume(connection: Connection, clock: HybridLogicalClock) -> None:
+        """Start after the last version this node issued (in an earlier process): with the
+        laptop's clock behind the floor, a fresh clock would otherwise issue it again, and
+        the capture trigger refuses a write that repeats its row's version."""
+        last = connection.execute(
+            text("SELECT version FROM sync_change WHERE node = :n ORDER BY seq DESC LIMIT 1"),
+            {"n": clock.node},
+        ).scalar()
+        if last:
+            clock.observe(last)
 
     def _observe_floor(self, connection: Connection, clock: HybridLogicalClock) -> None:
         floor = connection.execute(text("SELECT hlc_floor FROM sync_node")).scalar()

@@ -28,6 +28,16 @@ pytest_plugins = [
     "tests.support.hubprocess",
 ]
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runs",
+        type=int,
+        default=1,
+        help="multiply the volume of the resilience suites (examples, kill points) for a soak",
+    )
+
+
 TEST_SECRET = "test-signing-secret-" + "0" * 40
 EDGE_NODE_ID = "dtest00000001"
 

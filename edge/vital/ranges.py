@@ -69,8 +69,9 @@ def impossible(name: str, value: Decimal) -> str | None:
 
 
 def bmi(weight_kg: Decimal | None, height_cm: Decimal | None) -> Decimal | None:
-    """Body-mass index to one decimal, when both measurements are there."""
-    if weight_kg is None or height_cm is None:
+    """Body-mass index to one decimal, when both measurements are there (a height of zero
+    or less has none: the range check refuses it)."""
+    if weight_kg is None or height_cm is None or height_cm <= 0:
         return None
     metres = height_cm / 100
     return (weight_kg / (metres * metres)).quantize(Decimal("0.1"))

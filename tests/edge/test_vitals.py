@@ -85,6 +85,7 @@ def test_critical_vitals_raise_an_alert_without_patient_names(clinic: Clinic) ->
         ({"pulse": "fast"}, "pulse"),
         ({"weight_kg": -3}, "weight_kg"),
         ({"weight_kg": 300, "height_cm": 40}, "height_cm"),
+        ({"weight_kg": 70, "height_cm": 0}, "height_cm"),  # no BMI (was a 500)
         ({}, "_schema"),
     ],
 )

@@ -138,6 +138,7 @@ def test_head_office_and_two_vehicles(
     finally:
         for engine in engines:
             engine.dispose()
+        hub.stop()
 
 
 def test_a_supply_request_is_delivered_into_the_vehicles_stock(

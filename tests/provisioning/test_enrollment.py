@@ -47,9 +47,7 @@ def hub(hub_database_url: str, tmp_path: Path) -> Iterator[HubProcess]:
     process = HubProcess(hub_database_url, tmp_path)
     process.start()
     yield process
-    assert process.process is not None
-    process.process.terminate()
-    process.process.wait(timeout=10)
+    process.stop()
 
 
 def token(hub_engine: Engine, vehicle: str, hours: int = 2) -> str:

@@ -1,7 +1,7 @@
-"""A real `clinic-hub serve` process on the test MySQL database, for tests that cross
-the process boundary (kill it, restart it, talk to it over HTTP), and SQLCipher edges
-enrolled with it (`edge_for`). Registered as a pytest plugin: `hub_process` is a started
-hub on the test's clean database, stopped after the test."""
+"""Real `clinic-hub serve` and `clinic-edge serve` processes, for tests that cross the
+process boundary (kill them, restart them, talk to them over HTTP), and SQLCipher edges
+enrolled with a hub process (`edge_for`). Registered as a pytest plugin: `hub_process` is
+a started hub on the test's clean database, stopped after the test."""
 
 from __future__ import annotations
 
@@ -31,28 +31,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class HubProcess:
-    def __init__(self, url: str, tmp_path: Path) -> None:
+class AppProcess:
+    """One of our console scripts serving on a free loopback port with `env`."""
+
+    def __init__(self, command: str, env: dict[str, str]) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "HUB_DATABASE_URL": url,
-            "HUB_DATA_DIR": str(tmp_path / "hub"),
-            "HUB_SECRETS_DIR": str(tmp_path / "hub-secrets"),
-        }
+        self.env = {**os.environ, **env}
         self.bin = Path(sys.executable).parent
-        subprocess.run(  # noqa: S603 - our own command: makes the key files
-            [str(self.bin / "clinic-hub"), "migrate"],
-            env=self.env,
-            check=True,
-            capture_output=True,
-        )
+        self.command = command
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(  # noqa: S603 - our own command
-            [str(self.bin / "clinic-hub"), "serve", "--port", str(self.port)],
+            [str(self.bin / self.command), "serve", "--port", str(self.port)],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -64,7 +56,7 @@ class HubProcess:
                     return
             except requests.RequestException:
                 time.sleep(0.2)
-        raise AssertionError("the hub process did not start")
+        raise AssertionError(f"the {self.command} process did not start")
 
     def kill(self) -> None:
         assert self.process is not None
@@ -72,10 +64,41 @@ class HubProcess:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        """Terminate the process if it is still running."""
+        """Terminate the process if it still runs (for a test's `finally`)."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+class HubProcess(AppProcess):
+    def __init__(self, url: str, tmp_path: Path) -> None:
+        env = {
+            "HUB_DATABASE_URL": url,
+            "HUB_DATA_DIR": str(tmp_path / "hub"),
+            "HUB_SECRETS_DIR": str(tmp_path / "hub-secrets"),
+        }
+        super().__init__("clinic-hub", env)
+        subprocess.run(  # noqa: S603 - our own command: makes the key files
+            [str(self.bin / "clinic-hub"), "migrate"],
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
+
+
+class EdgeProcess(AppProcess):
+    """`clinic-edge serve` over an existing SQLCipher file, opened with a raw key."""
+
+    def __init__(self, db_path: Path, key: bytes, secret_key: str, secrets_dir: Path) -> None:
+        env = {
+            "EDGE_DATA_DIR": str(db_path.parent),
+            "EDGE_DATABASE_PATH": str(db_path),
+            "EDGE_DB_KEY": key.hex(),
+            "EDGE_SECRET_KEY": secret_key,
+            "EDGE_SECRETS_DIR": str(secrets_dir),
+            "EDGE_COOKIE_SECURE": "0",
+        }
+        super().__init__("clinic-edge", env)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select, text
 
 import schema
@@ -29,10 +30,12 @@ from hub.sync import duplicate
 from schema.base import utcnow
 from schema.models import Device
 from sync import codec, signing, wire
+from sync.change import ProtocolError
 from sync.edge import EdgeSync, Result
 from sync.hub import Device as HubDevice
 from sync.hub import HubExchange
 from sync.protocol import Request
+from sync.transport import HubRefused, Unreachable
 from tests.support.identity import make_vehicle
 
 
@@ -52,6 +55,57 @@ class LocalTransport:
         self.sizes.append(len(body))
         request = Request.from_wire(wire.unpack(body))
         return wire.pack(self.hub.exchange(self.device, request).to_wire())
+
+
+LINK_FAULTS = (
+    "drop_request",  # the hub never sees it
+    "drop_reply",  # the hub committed it; the edge never hears
+    "duplicate",  # delivered twice; the second answer returns
+    "reorder",  # held back, lost to the edge, and delivered after the next request
+    "replay",  # an earlier request of this edge is delivered again first
+    "truncate_request",  # cut short on the way: the hub refuses it unread
+    "truncate_reply",  # the hub committed it; the edge gets half an answer
+)
+
+
+class FaultyLink:
+    """Wraps an edge's transport with one fault (one of LINK_FAULTS) for its next exchange;
+    `sent` keeps every request body, so one can be replayed later."""
+
+    def __init__(self, edge: Edge) -> None:
+        self.inner = edge.transport.exchange
+        self.fault: str | None = None
+        self.sent: list[bytes] = []
+        self.held: list[bytes] = []
+        edge.client.transport = self  # type: ignore[assignment]
+
+    def exchange(self, body: bytes, hub_time_ms: int) -> bytes:
+        fault, self.fault = self.fault, None
+        late, self.held = self.held, []
+        if fault == "replay" and self.sent:
+            self.inner(self.sent[len(self.sent) // 2], hub_time_ms)
+        self.sent.append(body)
+        if fault == "drop_request":
+            raise Unreachable("request lost")
+        if fault == "truncate_request":
+            try:
+                wire.unpack(body[: len(body) // 2])
+            except ProtocolError as error:  # the hub's route answers 400
+                raise HubRefused(400, f"Malformed sync request: {error}") from None
+            raise AssertionError("half a zstd frame should not unpack")
+        if fault == "reorder":
+            self.held = [body]
+            raise Unreachable("request delayed")
+        reply = self.inner(body, hub_time_ms)
+        for old in late:  # the delayed request arrives after this one
+            self.inner(old, hub_time_ms)
+        if fault == "drop_reply":
+            raise Unreachable("reply lost")
+        if fault == "duplicate":
+            reply = self.inner(body, hub_time_ms)
+        if fault == "truncate_reply":
+            return reply[: len(reply) // 2]
+        return reply
 
 
 @dataclass
@@ -94,8 +148,8 @@ class Net:
         return edge
 
 
-def enroll(hub_engine: Engine, node: str, vehicle_id: str) -> None:
-    """Register a device at the hub, as the enrollment endpoint does."""
+def enroll(hub_engine: Engine, node: str, vehicle_id: str) -> Ed25519PrivateKey:
+    """Register a device at the hub, as the enrollment endpoint does; returns its key."""
     key = signing.new_private_key()
     with new_session(hub_engine) as session, session.begin():
         session.add(
@@ -108,6 +162,7 @@ def enroll(hub_engine: Engine, node: str, vehicle_id: str) -> None:
                 enrolled_at=utcnow(),
             )
         )
+    return key
 
 
 @pytest.fixture
@@ -156,3 +211,49 @@ def count(engine: Engine, sql: str, **params: Any) -> int:
 
 def today() -> dt.date:
     return utcnow().date()
+
+
+def unlogged_rows(engine: Engine) -> dict[str, int]:
+    """Per synced table, how many rows have no change-log entry for their current version
+    (empty when the change log matches the data, as capture in one transaction promises)."""
+    missing = {}
+    for name in schema.synced_tables():
+        n = count(
+            engine,
+            f"SELECT count(*) FROM {name} t WHERE NOT EXISTS (SELECT 1 FROM sync_change c "  # noqa: S608 - a table name from our schema
+            "WHERE c.table_name = :t AND c.row_id = t.id AND c.version = t.version)",
+            t=name,
+        )
+        if n:
+            missing[name] = n
+    return missing
+
+
+def integrity_problems(engine: Engine) -> list[str]:
+    """What SQLite's and SQLCipher's integrity checks report (empty when the file is whole)."""
+    with engine.connect() as connection:
+        problems = [row[0] for row in connection.execute(text("PRAGMA integrity_check"))]
+        ciphers = [row[0] for row in connection.execute(text("PRAGMA cipher_integrity_check"))]
+    return [p for p in problems if p != "ok"] + ciphers
+
+
+def applied_once(hub_engine: Engine, device: str) -> None:
+    """Assert that the hub applied none of the device's changes twice: each version of a
+    row is written once, and the device's applied batches tile its log from the start to
+    what the hub acknowledged, without overlap or gap."""
+    doubled = count(
+        hub_engine,
+        # op 's' re-sends a row's current version to a newly subscribed vehicle: not a write
+        "SELECT count(*) FROM (SELECT table_name, row_id, version FROM sync_change "
+        "WHERE op <> 's' GROUP BY table_name, row_id, version HAVING count(*) > 1) AS twice",
+    )
+    assert doubled == 0, f"{doubled} changes logged twice at the hub"
+    with hub_engine.connect() as connection:
+        ranges = connection.execute(
+            text("SELECT first_seq, last_seq FROM sync_batch WHERE peer = :p ORDER BY first_seq"),
+            {"p": device},
+        ).all()
+    through = count(hub_engine, "SELECT pushed_seq FROM sync_link WHERE peer = :p", p=device)
+    edges = [0] + [last for _, last in ranges]
+    assert [first for first, _ in ranges] == edges[:-1], f"batches overlap or skip: {ranges}"
+    assert edges[-1] == through, f"applied through {edges[-1]}, acknowledged {through}"

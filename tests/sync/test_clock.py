@@ -3,11 +3,17 @@ backwards, and order after every remote version the node has observed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import text
 
-from sync.clock import HybridLogicalClock, Version, node_of
+from common.database import new_session, sqlcipher_engine
+from schema.models import Patient
+from sync.clock import HybridLogicalClock, Version, node_of, wall_millis
+from tests.support import rows
 
 
 def test_versions_increase_while_the_wall_clock_goes_backwards() -> None:
@@ -40,3 +46,26 @@ def test_versions_name_their_node_and_reject_garbage() -> None:
     for bad in ("", "123@x", "zzzzzzzzzzzzzzzz@x", "0000000000000001@"):
         with pytest.raises(ValueError):
             Version.parse(bad)
+
+
+def test_a_restarted_node_behind_the_floor_never_repeats_a_version(
+    edge_db: Path, edge_key: bytes
+) -> None:
+    """A laptop whose clock is behind what it pulled (the floor) writes a row, restarts,
+    and edits the row again: the new process's clock resumes after its last version."""
+    ahead = str(Version(wall_millis() + 86_400_000, 0, "hub"))  # the hub's clock, a day on
+    first = sqlcipher_engine(edge_db, edge_key)
+    with first.begin() as connection:
+        connection.execute(text("UPDATE sync_node SET hlc_floor = :v"), {"v": ahead})
+    with new_session(first) as session, session.begin():
+        patient_id = rows.patient(session).id
+    first.dispose()
+    restarted = sqlcipher_engine(edge_db, edge_key)  # a new process: a new clock
+    with new_session(restarted) as session, session.begin():
+        patient = session.get(Patient, patient_id)
+        assert patient is not None
+        patient.language = "Sesotho"
+        old = patient.version
+    with new_session(restarted) as session:
+        assert session.get(Patient, patient_id).version > old > ahead
+    restarted.dispose()

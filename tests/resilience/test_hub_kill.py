@@ -1,0 +1,91 @@
+"""Invariant 14: a hub process killed (SIGKILL) at random points while it applies a
+vehicle's batches (after any number of them, or in the middle of one) is restarted, and
+the retried batches are applied exactly once. Real processes: `clinic-hub serve` on
+MySQL, the edge's sync client on SQLCipher, real HTTP between them. `--runs N`
+multiplies the kill points."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from common.database import new_session
+from edge.sync import service as edge_sync
+from hub.sync import device as devices
+from tests.support import rows
+from tests.support.hubprocess import HubProcess
+from tests.support.identity import make_vehicle
+from tests.support.sync import applied_once, count, table_rows, unlogged_rows
+from tests.sync.test_protocol import visit
+
+PATIENTS = 600  # per round: a few batches of a busy day
+KILLS = 2
+
+
+def work(engine: Engine, vehicle: str, round_: int) -> None:
+    with new_session(engine) as session, session.begin():
+        for i in range(PATIENTS):
+            visit(session, rows.patient(session, first_name=f"K{round_}-{i}"), vehicle)
+
+
+def kill_mid_sync(
+    hub: HubProcess, hub_engine: Engine, sync: threading.Thread, delay: float
+) -> None:
+    """Start the sync, wait for the hub to apply its first batch of the round, then kill
+    the hub `delay` seconds later (or when the sync has finished, whichever is first)."""
+    before = count(hub_engine, "SELECT count(*) FROM sync_batch")
+    sync.start()
+    deadline = time.monotonic() + 60
+    while count(hub_engine, "SELECT count(*) FROM sync_batch") == before and sync.is_alive():
+        assert time.monotonic() < deadline, "the hub never applied a batch"
+        time.sleep(0.01)
+    sync.join(timeout=delay)
+    hub.kill()
+    sync.join(timeout=120)
+
+
+def test_a_hub_killed_at_random_points_applies_each_batch_once(
+    hub_database_url: str, hub_engine: Engine, edge_engine: Engine, tmp_path: Path, runs: int
+) -> None:
+    rng = random.Random(14 + runs)
+    hub = HubProcess(hub_database_url, tmp_path)
+    hub.start()
+    rounds = KILLS * runs
+    try:
+        vehicle = make_vehicle(hub_engine)
+        with new_session(hub_engine) as session, session.begin():
+            token = devices.issue_token(session, vehicle, None).token
+        config = {"SECRETS_DIR": str(tmp_path / "edge-secrets")}
+        edge_sync.enroll(edge_engine, Path(config["SECRETS_DIR"]), hub.base, token)
+        edge_sync.run(edge_engine, config)
+        failures = 0
+        for round_ in range(rounds):
+            work(edge_engine, vehicle, round_)
+            failed: list[BaseException] = []
+
+            def sync(failed: list[BaseException] = failed) -> None:
+                try:
+                    edge_sync.run(edge_engine, config)
+                except BaseException as error:  # noqa: BLE001 - the thread reports it
+                    failed.append(error)
+
+            delay = rng.uniform(0, 1.5) if round_ else 0  # the first right after a batch
+            kill_mid_sync(hub, hub_engine, threading.Thread(target=sync), delay)
+            failures += bool(failed)
+            hub.start()
+        assert failures, "no kill landed inside a sync"
+        edge_sync.run(edge_engine, config)
+    finally:
+        hub.stop()
+    assert count(hub_engine, "SELECT count(*) FROM patient") == PATIENTS * rounds
+    assert table_rows(hub_engine, "visit") == table_rows(edge_engine, "visit")
+    node = edge_sync.enrollment(Path(config["SECRETS_DIR"])).device_id
+    applied_once(hub_engine, node)
+    applied = count(hub_engine, "SELECT sum(change_count) FROM sync_batch")
+    assert applied == 2 * PATIENTS * rounds  # every change in exactly one applied batch
+    assert unlogged_rows(hub_engine) == {}
+    assert edge_sync.status(edge_engine, {**config, "CLOCK_DRIFT_WARNING_SECONDS": 120})["synced"]
