@@ -196,7 +196,9 @@ def load(mode: str, folder: str, key: bytes, out: Any) -> None:
     if mode == "bulk":
         loaded = edge_sync.load(engine, config, lambda done, total: None, CHUNK_ROWS)
         rows, chunks = loaded.rows, loaded.chunks
-    result = edge_sync.run(engine, config)
+        result = edge_sync.run(engine, config)
+    else:  # `EdgeSync.run` alone: the change log replayed change by change (no snapshot)
+        result = edge_sync.client(engine, config).run()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     engine.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
