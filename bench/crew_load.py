@@ -309,7 +309,7 @@ def measure(
     with (
         tempfile.TemporaryDirectory() as tmp,
         hub_database(server_url) as url,
-        hub_processes(url, Path(tmp), 1, 4) as (hub_base,),
+        hub_processes(url, Path(tmp), 1, 4) as (hub_server,),
     ):
         hub = plain_engine(url)
         medicines = formulary(hub)
@@ -327,7 +327,7 @@ def measure(
                 )
                 vehicle_id, _ = stock_a_vehicle(hub, medicines, number)
                 try:
-                    hang_up(enrolled(engine, hub, vehicle_id, hub_base, folder / "secrets"))
+                    hang_up(enrolled(engine, hub, vehicle_id, hub_server.base, folder / "secrets"))
                     hire(engine, vehicle_id)
                 finally:
                     engine.dispose()

@@ -26,7 +26,6 @@ import requests
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from werkzeug.serving import make_server
 
 import schema
 from common import audit
@@ -133,20 +132,6 @@ def hub_database(server_url: str) -> Iterator[str]:
         except OperationalError as error:  # e.g. MariaDB's stray trigger file: keep the figures
             print(f"warning: could not drop the database {name}: {error.orig}", file=sys.stderr)
         admin.dispose()
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """The base URL of a WSGI app served on loopback in a thread, without request logs."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 def formulary(hub: Engine) -> list[tuple[str, str, Decimal]]:
@@ -579,9 +564,19 @@ def waitress_serving(app: Any, threads: int = 4) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+@dataclass(frozen=True)
+class HubServer:
+    """A `clinic-hub serve` process started by `hub_processes`."""
+
+    base: str
+    pid: int
+
+
 @contextmanager
-def hub_processes(url: str, data: Path, processes: int, threads: int) -> Iterator[list[str]]:
-    """`clinic-hub serve` processes on the database, their base URLs."""
+def hub_processes(
+    url: str, data: Path, processes: int, threads: int = 8
+) -> Iterator[list[HubServer]]:
+    """`clinic-hub serve` processes on the database, each ready to answer."""
     env = {
         **os.environ,
         "HUB_DATABASE_URL": url,
@@ -591,21 +586,21 @@ def hub_processes(url: str, data: Path, processes: int, threads: int) -> Iterato
     hub = str(Path(sys.executable).parent / "clinic-hub")
     subprocess.run([hub, "migrate"], env=env, check=True, capture_output=True)  # noqa: S603
     with ExitStack() as stack:
-        bases = []
+        servers = []
         for _ in range(processes):
-            server = socket_port()
+            port = socket_port()
             process = subprocess.Popen(  # noqa: S603 - our own command
-                [hub, "serve", "--port", str(server), "--threads", str(threads)],
+                [hub, "serve", "--port", str(port), "--threads", str(threads)],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             stack.callback(process.wait, 30)
             stack.callback(process.terminate)
-            bases.append(f"http://127.0.0.1:{server}")
-        for base in bases:
-            wait_for(base)
-        yield bases
+            servers.append(HubServer(f"http://127.0.0.1:{port}", process.pid))
+        for server in servers:
+            wait_for(server.base)
+        yield servers
 
 
 def socket_port() -> int:

@@ -198,11 +198,12 @@ def measure(
     with (
         tempfile.TemporaryDirectory() as tmp,
         hub_database(server_url) as url,
-        hub_processes(url, Path(tmp), processes, threads) as bases,
+        hub_processes(url, Path(tmp), processes, threads) as servers,
     ):
         hub = plain_engine(url)
         made: list[Vehicle] = []
         try:
+            bases = [server.base for server in servers]
             made = fleet(hub, bases, Path(tmp), vehicles, visits, seed)
             before = day_row_count(hub)
             seconds = push_all(made)

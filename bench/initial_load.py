@@ -21,19 +21,16 @@ import multiprocessing
 import os
 import resource
 import secrets
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import requests
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine
 
 import schema
+from bench.day import hub_database, hub_processes
 from bench.meter import Count, metering
 from common.database import new_session, plain_engine, sqlcipher_engine
 from common.node import ensure_node, new_device_id
@@ -48,12 +45,6 @@ SERVER = "mysql+pymysql://root@127.0.0.1:3306/test"
 SEED_CHUNK = 2000
 ITEMS = 400
 TARIFFS = 200
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def register_patients(
@@ -134,34 +125,6 @@ def seed_vehicle(url: str, patients: int, tokens: int) -> tuple[str, list[str]]:
         return vehicle.id, issued
     finally:
         engine.dispose()
-
-
-def serve_hub(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "HUB_DATABASE_URL": url,
-        "HUB_DATA_DIR": str(folder / "hub"),
-        "HUB_SECRETS_DIR": str(folder / "hub-secrets"),
-    }
-    hub = str(Path(sys.executable).parent / "clinic-hub")
-    subprocess.run([hub, "migrate"], env=env, check=True, capture_output=True)  # noqa: S603
-    process = subprocess.Popen(  # noqa: S603 - our own command
-        [hub, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/api/health", timeout=1).status_code == 200:
-                return process, base
-        except requests.RequestException:
-            time.sleep(0.2)
-    process.terminate()
-    raise SystemExit("the hub did not start")
 
 
 def peak_mb(pid: int) -> float:
@@ -269,47 +232,36 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=50_000)
     parser.add_argument("--per-row-patients", type=int, default=2_000)
     args = parser.parse_args()
-    server = make_url(os.environ.get("HUB_TEST_DATABASE_URL", SERVER))
-    name = f"bench_{secrets.token_hex(4)}"
-    admin = create_engine(server)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    url = server.set(database=name).render_as_string(hide_password=False)
+    server = os.environ.get("HUB_TEST_DATABASE_URL", SERVER)
     key = secrets.token_bytes(32)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            process, base = serve_hub(url, folder)
-            try:
-                started = time.perf_counter()
-                seed_reference(url)
-                big, (big_token,) = seed_vehicle(url, args.patients, 1)
-                small, small_tokens = seed_vehicle(url, args.per_row_patients, 2)
-                print(
-                    f"hub seeded: {args.patients:,} + {args.per_row_patients:,} patients with a "
-                    f"visit each, {ITEMS} items, {TARIFFS} tariffs; "
-                    f"{time.perf_counter() - started:.1f} s"
-                )
-                with metering(base) as meter:
-                    edge = new_edge(folder / "big", meter.url, big_token, key)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        hub_database(server) as url,
+        hub_processes(url, Path(tmp), 1) as (hub,),
+    ):
+        folder = Path(tmp)
+        started = time.perf_counter()
+        seed_reference(url)
+        big, (big_token,) = seed_vehicle(url, args.patients, 1)
+        small, small_tokens = seed_vehicle(url, args.per_row_patients, 2)
+        print(
+            f"hub seeded: {args.patients:,} + {args.per_row_patients:,} patients with a "
+            f"visit each, {ITEMS} items, {TARIFFS} tariffs; "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        with metering(hub.base) as meter:
+            edge = new_edge(folder / "big", meter.url, big_token, key)
+            meter.reset()
+            bulk = timed_load("bulk", folder / "big", key)
+            bulk_count, hub_mb = meter.reset(), peak_mb(hub.pid)
+            rows = []
+            if args.per_row_patients:
+                for mode, token in zip(("bulk", "per-row"), small_tokens, strict=True):
+                    new_edge(folder / mode, meter.url, token, key)
                     meter.reset()
-                    bulk = timed_load("bulk", folder / "big", key)
-                    bulk_count, hub_mb = meter.reset(), peak_mb(process.pid)
-                    rows = []
-                    if args.per_row_patients:
-                        for mode, token in zip(("bulk", "per-row"), small_tokens, strict=True):
-                            new_edge(folder / mode, meter.url, token, key)
-                            meter.reset()
-                            rows.append((mode, timed_load(mode, folder / mode, key), meter.reset()))
-                floor_rows, floor_seconds = floor(edge, key, folder)
-            finally:
-                process.terminate()
-                process.wait(timeout=10)
-        report(args, big, bulk, bulk_count, hub_mb, floor_rows, floor_seconds, rows)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP DATABASE `{name}`"))
-        admin.dispose()
+                    rows.append((mode, timed_load(mode, folder / mode, key), meter.reset()))
+        floor_rows, floor_seconds = floor(edge, key, folder)
+    report(args, big, bulk, bulk_count, hub_mb, floor_rows, floor_seconds, rows)
 
 
 def report(

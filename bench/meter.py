@@ -1,14 +1,19 @@
 """A loopback HTTP proxy that counts requests and bytes both ways, so every contender in a
-benchmark is measured the same way: what a real network would carry, headers included."""
+benchmark is measured the same way: what a real network would carry, headers included;
+and the loopback plumbing the benchmarks and the tests share (`serving`, `Loopback`)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from werkzeug.serving import make_server
 
 L = TypeVar("L", bound="Loopback")
 
@@ -54,7 +59,7 @@ def close_after(request: bytes) -> bytes:
     return b"\r\n".join(lines) + b"\r\nConnection: close\r\n\r\n" + body
 
 
-class Loopback:
+class Loopback(ABC):
     """A listening socket on loopback; each connection is handled in its own thread by
     the subclass's `_handle`."""
 
@@ -78,12 +83,27 @@ class Loopback:
                 return  # closed by stop()
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
+    @abstractmethod
     def _handle(self, conn: socket.socket) -> None:
-        raise NotImplementedError
+        """Serve one accepted connection (and close it)."""
 
     def stop(self) -> None:
         self._stop.set()
         self.server.close()
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The base URL of a WSGI app served on loopback in a thread, without request logs."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 @contextmanager

@@ -41,11 +41,10 @@ from bench.day import (
     ids,
     new_edge,
     pending,
-    serving,
     stock_a_vehicle,
     work_a_day,
 )
-from bench.meter import Count, Meter, metering
+from bench.meter import Count, Meter, metering, serving
 
 PEER = Path(__file__).parent / "peer"
 

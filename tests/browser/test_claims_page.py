@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.meter import serving
 from common.database import new_session
 from edge.alert.service import raise_alert
 from schema.base import utcnow
@@ -14,7 +15,6 @@ from tests.browser.test_clinic import logged_in
 from tests.support.claims import synced_claim
 from tests.support.clinic import Clinic
 from tests.support.identity import make_vehicle
-from tests.support.server import serving
 
 REASON = "MEMBER_INACTIVE: Not covered on the service date (suspended)"
 

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from bench.meter import serving
 from common.database import new_session
 from schema.base import utcnow
 from schema.models import Patient
 from tests.support.clinic import Clinic, lot_quantity, sa_id
 from tests.support.identity import browser_login
-from tests.support.server import serving
 
 
 @contextmanager

@@ -9,13 +9,13 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine, select
 
+from bench.meter import serving
 from common.database import new_session, write_intent
 from edge.alert.service import raise_alert
 from schema.models import Appointment, StockMovement
 from tests.edge.test_supply import arrive_by_sync, request_items
 from tests.support.identity import browser_login
 from tests.support.operations import day_plan, make_item, make_location, make_patient
-from tests.support.server import serving
 
 
 def test_a_clerk_books_a_patient_from_the_day_view(

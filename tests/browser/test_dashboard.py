@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine, select
 
+from bench.meter import serving
 from common.database import new_session
 from edge.sync import service as edge_sync
 from schema.base import utcnow
@@ -20,7 +21,6 @@ from tests.hub import fleet_rows
 from tests.support import rows
 from tests.support.hubprocess import HubProcess, edge_for
 from tests.support.identity import Staff, browser_login
-from tests.support.server import serving
 from tests.sync.test_protocol import visit as edge_visit
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from bench.meter import serving
 from common.auth import sessions
 from schema.base import utcnow
 from tests.support.identity import NodeApp, browser_login
-from tests.support.server import serving
 
 
 def test_log_in_see_who_you_are_and_log_out(page: Any, node_app: NodeApp) -> None:

@@ -9,12 +9,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine
 
+from bench.meter import serving
 from common.database import new_session
 from schema.models import Location, Route
 from tests.hub.test_route_change import book
 from tests.support import rows
 from tests.support.identity import Staff, browser_login
-from tests.support.server import serving
 
 DAY = "2026-12-07"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Flask
 
+from bench.meter import serving
 from tests.support.identity import NodeApp, browser_login
-from tests.support.server import serving
 
 
 def assert_shell(page: Any, app: Flask) -> None:

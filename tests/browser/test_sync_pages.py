@@ -10,12 +10,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine
 
+from bench.meter import serving
 from common.database import new_session
 from schema.base import new_id, utcnow
 from schema.models import PatientDuplicate, SyncConflict
 from tests.support import rows
 from tests.support.identity import Staff, browser_login, make_vehicle
-from tests.support.server import serving
 from tests.support.sync import count, enroll
 
 

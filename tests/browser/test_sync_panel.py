@@ -8,8 +8,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine, text
 
+from bench.meter import serving
 from tests.support.identity import Staff, browser_login
-from tests.support.server import serving
 
 
 def test_the_start_page_shows_waiting_work_and_a_clock_warning(

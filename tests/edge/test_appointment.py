@@ -11,10 +11,10 @@ import requests
 from flask import Flask
 from sqlalchemy import Engine, func, select
 
+from bench.meter import serving
 from common.database import new_session
 from schema.models import Appointment, AppointmentSlot, AuditRecord, Route, RouteStop
 from tests.support.operations import day_plan, make_location, make_patient
-from tests.support.server import serving
 from tests.support.tables import row_counts
 
 

@@ -9,9 +9,9 @@ import threading
 import requests
 from sqlalchemy import func, select
 
+from bench.meter import serving
 from schema.models import AuditRecord
 from tests.support.clinic import Clinic
-from tests.support.server import serving
 
 ROUNDS = 15
 

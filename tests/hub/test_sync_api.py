@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, text
 
+from bench.meter import serving
 from common.database import new_session
 from edge.sync import service as edge_sync
 from hub.sync import device as devices
@@ -24,7 +25,6 @@ from sync.snapshot import Position
 from sync.transport import EXCHANGE_PATH, HubRefused
 from tests.support import rows
 from tests.support.identity import make_vehicle
-from tests.support.server import serving
 from tests.support.sync import count, table_rows
 from tests.support.tables import row_counts
 

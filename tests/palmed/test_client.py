@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from bench.meter import serving
 from hub.claims.palmed import NotFound, OutcomeUnknown, PalmedClient
 from tests.palmed.conftest import ACTIVE
 from tests.support.palmed import Sandbox, claim_request
-from tests.support.server import serving
 
 
 def test_the_client_is_built_from_the_hubs_settings(sandbox: Sandbox) -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import Engine
 
+from bench.meter import serving
 from common.database import new_session, sqlcipher_engine
 from common.users import find_by_username
 from tests.conftest import TEST_SECRET
 from tests.provisioning.test_service import fake_systemctl
 from tests.provisioning.test_tls import free_port, wait_for_port
-from tests.support.server import serving
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 PASSWORD = "Correct-Horse-9"

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
+from bench.meter import serving
 from provisioning.cli import main
 from tests.provisioning.conftest import SECRET, Laptop, snapshot
 from tests.provisioning.test_tls import free_port
-from tests.support.server import serving
 
 UNITS = [
     "clinic-edge.service",

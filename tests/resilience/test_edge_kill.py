@@ -18,6 +18,7 @@ import requests
 from flask import Flask
 from sqlalchemy import Engine, text
 
+from bench.meter import serving
 from common.database import new_session
 from edge.sync import service as edge_sync
 from hub.sync import device as devices
@@ -25,7 +26,6 @@ from tests.conftest import TEST_SECRET
 from tests.support.clinic import Clinic, patient_fields
 from tests.support.hubprocess import EdgeProcess
 from tests.support.identity import make_vehicle
-from tests.support.server import serving
 from tests.support.sync import applied_once, integrity_problems, table_rows, unlogged_rows
 
 KILLS = 3

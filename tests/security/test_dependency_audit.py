@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.server import serving
+from bench.meter import serving
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "audit_dependencies.py"
 NOT_RUN = "pip-audit: not run (vulnerability database unreachable)\n"

@@ -26,6 +26,7 @@ import sqlcipher3
 from flask import Flask
 from sqlalchemy import Engine
 
+from bench.meter import serving
 from common.database import sqlcipher_engine
 from edge.sync import service as edge_sync
 from provisioning import key as keys
@@ -35,7 +36,6 @@ from tests.conftest import edge_config, migrated_edge_file
 from tests.hub.test_sync_api import token_for
 from tests.support.clinic import patient_fields, sa_id
 from tests.support.identity import make_staff, make_vehicle
-from tests.support.server import serving
 from tests.support.sync import count
 
 CANARY_NAME = "Qhawekazi"

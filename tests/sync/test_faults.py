@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import Engine, select
 
+from bench.meter import serving
 from common.database import new_session
 from edge.sync import service as edge_sync
 from hub.sync import device as devices
@@ -22,7 +23,6 @@ from sync.transport import EXCHANGE_PATH, SyncError
 from tests.support import rows
 from tests.support.faultproxy import FAULTS, fault_proxy
 from tests.support.identity import make_vehicle
-from tests.support.server import serving
 from tests.support.sync import table_rows
 from tests.sync.test_protocol import visit
 
