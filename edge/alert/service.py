@@ -21,8 +21,8 @@ from common.errors import Conflict, NotFound
 from edge.scope import page_of, vehicle_of
 from schema.base import utcnow
 from schema.models import Alert, AlertEscalation
+from schema.models.alert import PRIORITIES
 
-PRIORITIES = ("low", "medium", "high", "critical")
 KINDS = (
     "critical_vital",
     "low_stock",

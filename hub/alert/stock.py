@@ -22,8 +22,7 @@ from common.stockalert import EXPIRY_HORIZON, expiry_alert, is_low, low_stock_al
 from hub.alert.job import Outcome
 from hub.fleet.service import held_by_lot
 from schema.models import Alert, Device, Item, Lot, Vehicle
-
-RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+from schema.models.alert import PRIORITIES
 
 
 @dataclass
@@ -101,7 +100,8 @@ def _raise(session: Session, vehicle_id: str, fields: dict[str, Any], now: dt.da
         .limit(1)
     )
     if existing is not None:
-        if RANK[fields["priority"]] > RANK.get(existing.priority, 0):
+        held = existing.priority  # synced from a vehicle: may be one we do not rank
+        if held not in PRIORITIES or PRIORITIES.index(fields["priority"]) > PRIORITIES.index(held):
             existing.priority = fields["priority"]
         return 0
     session.add(

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from schema.base import ID_LENGTH, Base, SyncedRow, UTCDateTime
 from sync.policy import Policy, Scope, synced
 
+# Alert priorities, least urgent first: the order raising, sorting and escalation compare by.
+PRIORITIES = ("low", "medium", "high", "critical")
+
 
 class Alert(SyncedRow, Base):
     """`dedupe_key` stops a recurring condition (a lot nearing expiry) raising twice."""
