@@ -99,11 +99,12 @@ def machine(sync_net: Callable[[], Net], hub_engine: Engine) -> type[RuleBasedSt
             edge=edges,
             fault=st.sampled_from((None, *LINK_FAULTS)),
             at=st.integers(1, SYNC_STATEMENTS),
+            skew=skews,
         )
-        def restart_edge(self, edge: str, fault: str | None, at: int) -> None:
+        def restart_edge(self, edge: str, fault: str | None, at: int, skew: int) -> None:
             """The laptop's process dies during a sync (at its `at`-th SQL statement, over
             a link with `fault`: e.g. after a push whose reply was lost) or just after it,
-            and starts again from its database file."""
+            and starts again from its database file, its clock now `skew` off."""
             self.world.links[edge].fault = fault
             node = self.world.edges[edge]
             with crash_after(node.engine, at):
@@ -112,7 +113,7 @@ def machine(sync_net: Callable[[], Net], hub_engine: Engine) -> type[RuleBasedSt
                 except (SyncError, Crash):
                     pass
             self.world.links[edge].fault = None  # unused if it died before sending
-            restart(self.world, edge)
+            restart(self.world, edge, skew)
 
         @rule()
         def clean_rounds(self) -> None:

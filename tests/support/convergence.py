@@ -64,14 +64,12 @@ def skew_clock(edge: Edge, skew_ms: int) -> None:
     skews["ms"] = skew_ms
 
 
-def restart(world: World, name: str) -> Edge:
-    """Restart an edge's process (`Net.restart`): nothing but its database file survives;
-    its laptop's clock is as wrong as before."""
-    old = world.edges[name]
-    skew = _skews.get(old.engine, {}).get("ms")
-    edge = world.edges[name] = world.net.restart(old)
-    if skew is not None:
-        skew_clock(edge, skew)
+def restart(world: World, name: str, skew_ms: int) -> Edge:
+    """Restart an edge's process (`Net.restart`): nothing but its database file survives,
+    and the laptop's clock comes back `skew_ms` off (a reboot is when laptop clocks jump:
+    reset by a flat clock battery, corrected at boot)."""
+    edge = world.edges[name] = world.net.restart(world.edges[name])
+    skew_clock(edge, skew_ms)
     return edge
 
 
