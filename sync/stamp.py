@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.orm import Mapper
 
 from sync import capture
-from sync.clock import HybridLogicalClock
+from sync.clock import HybridLogicalClock, wall_millis
 
 FLOOR_RECHECK_SECONDS = 1.0
 
@@ -34,6 +34,7 @@ class NodeClock:
 
     def __init__(self) -> None:
         self._clock: HybridLogicalClock | None = None
+        self._wall: Callable[[], int] = wall_millis
         self._checked = 0.0
         self._lock = threading.Lock()
 
@@ -52,10 +53,11 @@ class NodeClock:
     def node(self, connection: Connection) -> str:
         return self._load(connection).node
 
-    def use_wall(self, node: str, wall: Callable[[], int]) -> None:
-        """Read time from `wall` (a simulated laptop whose clock is wrong)."""
-        with self._lock:
-            self._clock = HybridLogicalClock(node, wall)
+    def use_wall(self, wall: Callable[[], int]) -> None:
+        """Read time from `wall` (a simulated laptop whose clock is wrong), from now on:
+        the clock keeps what it has issued, and one loaded later still resumes from the
+        database, as it would on the laptop."""
+        self._wall = wall
 
     def observe(self, version: str) -> None:
         if self._clock is not None:
@@ -79,7 +81,8 @@ class NodeClock:
                         "this database has no node identity; initialise it first "
                         "(clinic-edge init / clinic-hub migrate)"
                     )
-                self._clock = HybridLogicalClock(row.id)
+                # read through: `use_wall` also moves a clock already loaded
+                self._clock = HybridLogicalClock(row.id, lambda: self._wall())
                 self._resume(connection, self._clock)
             return self._clock
 

@@ -23,21 +23,10 @@ from tests.conftest import edge_config
 from tests.hub import fleet_rows
 from tests.hub.test_supply import LATER
 from tests.support import rows
-from tests.support.hubprocess import HubProcess, edge_for
+from tests.support.hubprocess import HubProcess, edge_for, head_office
 from tests.support.identity import PASSWORD, make_vehicle
 from tests.support.sync import count
 from tests.sync.test_protocol import visit
-
-
-def head_office(hub: HubProcess, username: str = "head.admin") -> dict[str, str]:
-    """Bearer headers for an existing head-office user, logged in over HTTP."""
-    login = requests.post(
-        hub.base + "/api/auth/login",
-        json={"username": username, "password": PASSWORD},
-        timeout=10,
-    )
-    assert login.status_code == 200, login.json()
-    return {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
 
 
 def plan_route(base: str, headers: dict[str, str], hub_engine: Engine, vehicle: str) -> str:

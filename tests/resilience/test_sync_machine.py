@@ -1,8 +1,9 @@
 """Sync convergence as a state machine: three edges and the hub do random clinic work and
 sync through a link that drops requests, loses replies after the hub committed, delivers
 twice, reorders, replays and truncates, while the laptops' clocks drift up to a day either
-way. After every step nothing the hub acknowledged is lost and nothing is applied twice;
-after clean rounds every replica is equal and shows the same conflict winner.
+way, and their processes restart (memory lost, only the database file kept), some in the
+middle of a sync. After every step nothing the hub acknowledged is lost and nothing is
+applied twice; after clean rounds every replica is equal and shows the same conflict winner.
 Hub on MySQL, edges on SQLCipher; `--runs N` multiplies the examples."""
 
 from __future__ import annotations
@@ -23,17 +24,20 @@ from tests.support.convergence import (
     assert_applied_once,
     assert_converged,
     assert_same_winner,
+    assert_versions_grow,
     build,
+    restart,
     run,
     settle,
     skew_clock,
 )
-from tests.support.sync import LINK_FAULTS, Net
+from tests.support.sync import LINK_FAULTS, Crash, Net, crash_after
 
 EXAMPLES = 5
 STEPS = 30
 EDGES = ("A", "B", "C")
 DAY_MS = 24 * HOUR_MS
+SYNC_STATEMENTS = 40  # a sync of a few changes runs 15-30 statements: most kills land inside
 
 edges = st.sampled_from(EDGES)
 nodes = st.sampled_from(("hub", *EDGES))
@@ -91,6 +95,26 @@ def machine(sync_net: Callable[[], Net], hub_engine: Engine) -> type[RuleBasedSt
             assert written <= held, f"acknowledged vitals missing at the hub: {written - held}"
             self.acknowledged |= written
 
+        @rule(
+            edge=edges,
+            fault=st.sampled_from((None, *LINK_FAULTS)),
+            at=st.integers(1, SYNC_STATEMENTS),
+            skew=skews,
+        )
+        def restart_edge(self, edge: str, fault: str | None, at: int, skew: int) -> None:
+            """The laptop's process dies during a sync (at its `at`-th SQL statement, over
+            a link with `fault`: e.g. after a push whose reply was lost) or just after it,
+            and starts again from its database file, its clock now `skew` off."""
+            self.world.links[edge].fault = fault
+            node = self.world.edges[edge]
+            with crash_after(node.engine, at):
+                try:
+                    node.sync()
+                except (SyncError, Crash):
+                    pass
+            self.world.links[edge].fault = None  # unused if it died before sending
+            restart(self.world, edge, skew)
+
         @rule()
         def clean_rounds(self) -> None:
             settle(self.world)
@@ -105,6 +129,10 @@ def machine(sync_net: Callable[[], Net], hub_engine: Engine) -> type[RuleBasedSt
         @invariant()
         def nothing_applied_twice(self) -> None:
             assert_applied_once(self.world)
+
+        @invariant()
+        def versions_only_grow(self) -> None:
+            assert_versions_grow(self.world)
 
         def teardown(self) -> None:
             settle(self.world)

@@ -4,13 +4,14 @@ of edges behind faulty links, `run` to perform one operation, `settle` to sync c
 
 from __future__ import annotations
 
+import itertools
 import random
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from common.database import new_session
 from schema.base import utcnow
@@ -59,8 +60,17 @@ def skew_clock(edge: Edge, skew_ms: int) -> None:
     the same laptop's clock: its hybrid logical clock keeps what it has issued."""
     skews = _skews.setdefault(edge.engine, {})
     if not skews:
-        clock_for(edge.engine).use_wall(edge.node, lambda: wall_millis() + skews["ms"])
+        clock_for(edge.engine).use_wall(lambda: wall_millis() + skews["ms"])
     skews["ms"] = skew_ms
+
+
+def restart(world: World, name: str, skew_ms: int) -> Edge:
+    """Restart an edge's process (`Net.restart`): nothing but its database file survives,
+    and the laptop's clock comes back `skew_ms` off (a reboot is when laptop clocks jump:
+    reset by a flat clock battery, corrected at boot)."""
+    edge = world.edges[name] = world.net.restart(world.edges[name])
+    skew_clock(edge, skew_ms)
+    return edge
 
 
 _skews: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
@@ -149,6 +159,21 @@ def assert_applied_once(world: World) -> None:
     """No change was applied twice at the hub (see `sync.assert_applied_once`)."""
     for edge in world.edges.values():
         applied_once(world.net.hub_engine, edge.node)
+
+
+def assert_versions_grow(world: World) -> None:
+    """Each edge's own change-log entries carry ever higher versions, across restarts and
+    clock changes: an edit that ordered below the same laptop's earlier one would lose to
+    it everywhere, an acknowledged write silently undone."""
+    for edge in world.edges.values():
+        with edge.engine.connect() as connection:
+            versions = connection.execute(
+                text("SELECT version FROM sync_change WHERE node = :n ORDER BY seq"),
+                {"n": edge.node},
+            ).scalars()
+            ordered = list(versions)
+        behind = [(a, b) for a, b in itertools.pairwise(ordered) if b < a]
+        assert not behind, f"{edge.name} issued versions below earlier ones: {behind}"
 
 
 def assert_same_winner(world: World) -> None:

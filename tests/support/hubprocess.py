@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 from common.database import new_session, sqlcipher_engine
 from edge.sync import service as edge_sync
 from hub.sync import device as devices
-from tests.support.identity import make_vehicle
+from tests.support.identity import PASSWORD, make_vehicle
 
 
 def free_port() -> int:
@@ -108,6 +108,17 @@ def hub_process(hub_database_url: str, hub_engine: Engine, tmp_path: Path) -> It
     hub.start()
     yield hub
     hub.stop()
+
+
+def head_office(hub: HubProcess, username: str = "head.admin") -> dict[str, str]:
+    """Bearer headers for an existing head-office user, logged in over HTTP."""
+    login = requests.post(
+        hub.base + "/api/auth/login",
+        json={"username": username, "password": PASSWORD},
+        timeout=10,
+    )
+    assert login.status_code == 200, login.json()
+    return {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
 
 
 def edge_for(

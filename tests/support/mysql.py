@@ -72,3 +72,18 @@ def empty_tables(engine: Engine) -> None:
         conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
         conn.execute(text("UPDATE sync_counter SET value = 0"))
         conn.commit()
+
+
+def check_tables(engine: Engine) -> list[str]:
+    """What MariaDB's CHECK TABLE reports on every table of the database, other than OK
+    (empty when every table and index is whole)."""
+    with engine.connect() as conn:
+        names = conn.execute(
+            text(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+            )
+        ).scalars()
+        listed = ", ".join(f"`{name}`" for name in names)
+        report = conn.execute(text(f"CHECK TABLE {listed}")).all()
+    return [f"{row[0]}: {row[2]} {row[3]}" for row in report if row[3] != "OK"]

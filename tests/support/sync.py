@@ -13,16 +13,17 @@ packs and unpacks every message, so what crosses is exactly what HTTP would carr
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 
 import schema
 from common.database import new_session, sqlcipher_engine
@@ -127,6 +128,7 @@ class Net:
     hub: HubExchange
     hub_public_key: str
     make_engine: Callable[[str], Engine]
+    reopen: Callable[[Engine], Engine]  # a new engine on the same database file
     edges: dict[str, Edge] = field(default_factory=dict)
 
     def edge(self, name: str, vehicle_id: str | None = None, *, pull: bool = True) -> Edge:
@@ -146,6 +148,20 @@ class Net:
         transport.calls = transport.bytes_sent = 0
         self.edges[name] = edge
         return edge
+
+    def restart(self, edge: Edge) -> Edge:
+        """The edge as its process finds it after a restart: the engine and its pool are
+        disposed, and with them the node clock and the sync client; a new engine on the
+        same file, whose clock loads from the database alone, and a new client behind
+        the same link (the network does not restart with the laptop)."""
+        edge.engine.dispose()
+        engine = self.reopen(edge.engine)
+        client = EdgeSync(
+            engine, schema.synced_tables(), edge.client.transport, hub_key=self.hub_public_key
+        )
+        restarted = Edge(edge.name, edge.node, edge.vehicle_id, engine, client, edge.transport)
+        self.edges[edge.name] = restarted
+        return restarted
 
 
 def enroll(hub_engine: Engine, node: str, vehicle_id: str) -> Ed25519PrivateKey:
@@ -180,14 +196,41 @@ def sync_net(
         engines.append(engine)
         return engine
 
+    def reopen(engine: Engine) -> Engine:
+        engines.append(sqlcipher_engine(str(engine.url.database), edge_key))
+        return engines[-1]
+
     def make() -> Net:
         key = signing.new_private_key()
         hub = HubExchange(hub_engine, schema.synced_tables(), key, on_applied=duplicate.detect)
-        return Net(hub_engine, hub, signing.public_key_text(key), make_engine)
+        return Net(hub_engine, hub, signing.public_key_text(key), make_engine, reopen)
 
     yield make
     for engine in engines:
         engine.dispose()
+
+
+class Crash(Exception):
+    """The process died here (raised by `crash_after`)."""
+
+
+@contextlib.contextmanager
+def crash_after(engine: Engine, statements: int) -> Iterator[None]:
+    """Make the process die at its `statements`-th SQL statement through `engine` inside
+    the block: a `Crash` is raised before it runs, and the open transaction rolls back
+    as SQLite's journal would after a kill -9. Memory is dropped by restarting after."""
+    left = [statements]
+
+    def before(*_: Any) -> None:
+        left[0] -= 1
+        if left[0] == 0:
+            raise Crash(f"killed at SQL statement {statements}")
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
 
 
 def table_rows(engine: Engine, table_name: str, where: Any = None) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from common.database import new_session, sqlcipher_engine
 from schema.models import Patient
 from sync.clock import HybridLogicalClock, Version, node_of, wall_millis
+from sync.stamp import clock_for
 from tests.support import rows
 
 
@@ -68,4 +69,28 @@ def test_a_restarted_node_behind_the_floor_never_repeats_a_version(
         old = patient.version
     with new_session(restarted) as session:
         assert session.get(Patient, patient_id).version > old > ahead
+    restarted.dispose()
+
+
+def test_a_restarted_laptop_whose_clock_went_back_a_day_orders_edits_after_its_own(
+    edge_db: Path, edge_key: bytes
+) -> None:
+    """A laptop writes with its clock a day fast, then the clock is set right back past
+    those writes and the process restarts: its next edit still orders after its own
+    earlier one (the simulated wall, `use_wall`, does not stop the clock resuming from
+    the database), or the earlier edit would win everywhere."""
+    fast = sqlcipher_engine(edge_db, edge_key)
+    clock_for(fast).use_wall(lambda: wall_millis() + 86_400_000)
+    with new_session(fast) as session, session.begin():
+        patient = rows.patient(session)
+        patient_id, first = patient.id, patient.version
+    fast.dispose()
+    restarted = sqlcipher_engine(edge_db, edge_key)
+    clock_for(restarted).use_wall(lambda: wall_millis() - 86_400_000)
+    with new_session(restarted) as session, session.begin():
+        edited = session.get(Patient, patient_id)
+        assert edited is not None
+        edited.language = "Sesotho"
+    with new_session(restarted) as session:
+        assert session.get(Patient, patient_id).version > first
     restarted.dispose()
