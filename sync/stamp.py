@@ -21,6 +21,9 @@ from sync.clock import HybridLogicalClock, wall_millis
 FLOOR_RECHECK_SECONDS = 1.0
 
 
+RESUME_WINDOW = 1000  # change-log entries a resuming clock reads back
+
+
 class NodeIdentityMissing(RuntimeError):
     """The database has not been initialised as a node (no row in sync_node)."""
 
@@ -90,10 +93,15 @@ class NodeClock:
     def _resume(connection: Connection, clock: HybridLogicalClock) -> None:
         """Start after the last version this node issued (in an earlier process): with the
         laptop's clock behind the floor, a fresh clock would otherwise issue it again, and
-        the capture trigger refuses a write that repeats its row's version."""
+        the capture trigger refuses a write that repeats its row's version. The greatest
+        of the latest entries, not the latest one: on MySQL concurrent transactions take
+        `seq` values in an order their versions need not follow."""
         last = connection.execute(
-            text("SELECT version FROM sync_change WHERE node = :n ORDER BY seq DESC LIMIT 1"),
-            {"n": clock.node},
+            text(
+                "SELECT max(version) FROM (SELECT version FROM sync_change WHERE node = :n "
+                "ORDER BY seq DESC LIMIT :recent) AS latest"
+            ),
+            {"n": clock.node, "recent": RESUME_WINDOW},
         ).scalar()
         if last:
             clock.observe(last)

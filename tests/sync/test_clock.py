@@ -94,3 +94,30 @@ def test_a_restarted_laptop_whose_clock_went_back_a_day_orders_edits_after_its_o
     with new_session(restarted) as session:
         assert session.get(Patient, patient_id).version > first
     restarted.dispose()
+
+
+def test_a_resuming_clock_starts_after_the_greatest_recent_version_not_the_last_logged(
+    edge_db: Path, edge_key: bytes
+) -> None:
+    """On MySQL two transactions can log their changes in the opposite order to their
+    versions; a restarted clock must still start after the greater one."""
+    engine = sqlcipher_engine(edge_db, edge_key)
+    with new_session(engine) as session, session.begin():
+        patient = rows.patient(session)
+        node = patient.origin_node
+    later = str(Version(wall_millis() + 3_600_000, 5, node))
+    earlier = str(Version(wall_millis() + 60_000, 0, node))
+    with engine.begin() as connection:
+        for version in (later, earlier):  # the greater version logged first
+            connection.execute(
+                text(
+                    "INSERT INTO sync_change (table_name, row_id, op, version, node, scope_kind, "
+                    "commit_seq) VALUES ('patient', :r, 'u', :v, :n, 'patient', NULL)"
+                ),
+                {"r": patient.id, "v": version, "n": node},
+            )
+    engine.dispose()
+    restarted = sqlcipher_engine(edge_db, edge_key)
+    with restarted.begin() as connection:
+        assert clock_for(restarted).tick(connection) > later
+    restarted.dispose()
