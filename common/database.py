@@ -136,9 +136,22 @@ def plain_engine(url: str) -> Engine:
     return engine
 
 
+# A hub request can hold two connections at once (the request's session and a sync
+# exchange's own transaction), so the pool keeps enough for every serving thread;
+# a connection opened beyond the pool is closed when returned, and opening one costs
+# more than many of the statements it then runs.
+POOL_SIZE = 20
+
+
 def engine_options(url: str) -> dict[str, Any]:
     if make_url(url).get_backend_name() == "mysql":
-        return {"pool_pre_ping": True, "pool_recycle": 3600, "isolation_level": "READ COMMITTED"}
+        return {
+            "pool_pre_ping": True,
+            "pool_recycle": 3600,
+            "pool_size": POOL_SIZE,
+            "max_overflow": POOL_SIZE,
+            "isolation_level": "READ COMMITTED",
+        }
     return {"connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "isolation_level": None}}
 
 

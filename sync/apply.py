@@ -1,14 +1,18 @@
 """Applying changes from a peer: field-by-field merge by version, policy checks,
 three-way merge of union columns at the hub, and quarantine of what cannot be applied.
 
-Each change is applied in its own savepoint. A change that is malformed, refused by the
-rules or rejected by the database (a missing parent row, a constraint) is rolled back
-alone and quarantined with its reason; the changes after it still apply. Lock and
-deadlock errors are not quarantined: they abort the whole batch so it can be retried.
+A batch is first applied whole, its rows read and written a table at a time
+(`sync.writes.BatchedWrites`). A change that is malformed or refused by the rules is
+quarantined with its reason and the rest still apply. When the database rejects the
+batch (a missing parent row, a constraint), that attempt is rolled back and the batch is
+applied again one change at a time, each in its own savepoint, so the change at fault is
+rolled back alone and quarantined with the database's reason. Lock and deadlock errors
+are not quarantined: they abort the whole batch so it can be retried.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import uuid
@@ -16,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Row, Table, insert, select, table, text, update
+from sqlalchemy import Connection, Row, Table, insert, select, table, text
 from sqlalchemy import column as col
 from sqlalchemy.exc import DBAPIError
 
@@ -26,6 +30,7 @@ from sync.change import FULL_OPS, Change, ProtocolError, column_versions
 from sync.clock import naive_utc, node_of
 from sync.merge import merge_lists, same_list
 from sync.policy import Policy, SyncSpec, sync_spec
+from sync.writes import BatchedWrites, LiveWrites
 
 _RETRYABLE_MYSQL = {1205, 1213, 2006, 2013}
 
@@ -96,13 +101,47 @@ class Applier:
         self._order = {name: index for index, name in enumerate(tables)}
 
     def apply(self, changes: Sequence[Change], batch_id: str | None = None) -> Outcome:
-        outcome = Outcome()
-        for change in self._ordered(changes):
-            reason = self._try(change, outcome)
-            if reason is not None:
-                outcome.quarantined.append((change, reason))
-                self._quarantine(change, reason, batch_id)
+        ordered = self._ordered(changes)
+        outcome = self._apply_batched(ordered)
+        if outcome is None:
+            outcome = Outcome()
+            live = LiveWrites(self.connection)
+            for change in ordered:
+                self._note(change, self._try(change, outcome, live), outcome)
+        for change, reason in outcome.quarantined:
+            self._quarantine(change, reason, batch_id)
         return outcome
+
+    def _apply_batched(self, ordered: list[Change]) -> Outcome | None:
+        """The whole batch in a few statements; None, with nothing written, when it has to
+        go one change at a time: a row named twice (the second change must see the first
+        applied), or a database refusal that must be pinned on the change at fault."""
+        ids: dict[str, list[str]] = {}
+        for change in ordered:
+            ids.setdefault(change.table, []).append(change.row_id)
+        if sum(len(set(row_ids)) for row_ids in ids.values()) < len(ordered):
+            return None
+        known = [self.tables[name] for name in ids if name in self.tables]
+        outcome = Outcome()
+        try:
+            with self.connection.begin_nested():
+                writes = BatchedWrites(self.connection, known, ids)
+                for change in ordered:
+                    if change.op == "d":
+                        writes.flush()  # deletes come last: children's rows are gone first
+                    reason = self._try(change, outcome, writes, savepoint=False)
+                    self._note(change, reason, outcome)
+                writes.flush()
+        except DBAPIError as error:
+            if is_retryable(error):
+                raise
+            return None
+        return outcome
+
+    @staticmethod
+    def _note(change: Change, reason: str | None, outcome: Outcome) -> None:
+        if reason is not None:
+            outcome.quarantined.append((change, reason))
 
     def retry_quarantined(self, limit: int = 200) -> int:
         """Apply again what this peer's changes left in quarantine (a parent row may have
@@ -115,9 +154,10 @@ class Applier:
             .limit(limit)
         ).all()
         resolved = 0
+        live = LiveWrites(self.connection)
         for row in held:
             change = Change.from_wire(json.loads(row.change))
-            reason = self._try(change, Outcome())
+            reason = self._try(change, Outcome(), live)
             if reason is None:
                 resolved += 1
                 self.connection.execute(
@@ -136,14 +176,24 @@ class Applier:
 
     # ------------------------------------------------------------ one change
 
-    def _try(self, change: Change, outcome: Outcome) -> str | None:
+    def _try(
+        self,
+        change: Change,
+        outcome: Outcome,
+        writes: LiveWrites,
+        *,
+        savepoint: bool = True,
+    ) -> str | None:
+        """Apply one change; the reason it was not applied, or None. Refusals are found
+        before anything of the change is written, so only database errors need the
+        savepoint (without one, they abort the caller's batched attempt)."""
         try:
-            with self.connection.begin_nested():
-                applied = self._apply_one(change, outcome)
+            with self.connection.begin_nested() if savepoint else contextlib.nullcontext():
+                applied = self._apply_one(change, outcome, writes)
         except (Refused, ProtocolError, codec.DecodeError) as error:
             return str(error)
         except DBAPIError as error:
-            if is_retryable(error):
+            if is_retryable(error) or not savepoint:
                 raise
             return _database_reason(error)
         if applied:
@@ -153,15 +203,13 @@ class Applier:
             outcome.unchanged += 1
         return None
 
-    def _apply_one(self, change: Change, outcome: Outcome) -> bool:
+    def _apply_one(self, change: Change, outcome: Outcome, writes: LiveWrites) -> bool:
         table = self.tables.get(change.table)
         spec = sync_spec(table) if table is not None else None
         if table is None or spec is None:
             raise Refused(f"{change.table} is not a synced table")
-        current = self.connection.execute(
-            select(table).where(table.c.id == change.row_id).with_for_update()
-        ).first()
-        clock = self._clock(table.name, change.row_id)
+        current = writes.row(table, change.row_id)
+        clock = writes.clock(table, change.row_id)
         if clock is not None and clock.deleted:
             return False  # deletes win: the row stays a tombstone
         decoded = _decode(table, change)
@@ -171,10 +219,10 @@ class Applier:
         if change.op == "d":
             return self._delete(table, change, current)
         if current is None:
-            return self._insert(table, change, decoded)
+            return self._insert(table, change, decoded, writes)
         if spec.policy is Policy.APPEND_ONLY:
             return False
-        return self._merge(table, spec, change, decoded, current, clock, outcome)
+        return self._merge(table, spec, change, decoded, current, clock, outcome, writes)
 
     def _delete(self, table: Table, change: Change, current: Row[Any] | None) -> bool:
         if current is None:
@@ -183,17 +231,16 @@ class Applier:
             delete_row(self.connection, table, change.row_id, change.version)
         return True
 
-    def _insert(self, table: Table, change: Change, decoded: Mapping[str, Any]) -> bool:
+    def _insert(
+        self, table: Table, change: Change, decoded: Mapping[str, Any], writes: LiveWrites
+    ) -> bool:
         if change.op not in FULL_OPS:
             raise Refused("an update for a row this node does not have")
         origin = change.origin or node_of(change.version)
-        self.connection.execute(
-            insert(table).values(
-                id=change.row_id, origin_node=origin, version=change.version, **decoded
-            )
-        )
+        row = {"id": change.row_id, "origin_node": origin, "version": change.version}
+        writes.insert(table, {**row, **decoded})
         if change.versions:
-            self._set_clocks(table.name, change.row_id, change.version, change.versions)
+            writes.set_clocks(table, change.row_id, change.version, change.versions)
         return True
 
     def _merge(
@@ -205,6 +252,7 @@ class Applier:
         current: Row[Any],
         clock: Any,
         outcome: Outcome,
+        writes: LiveWrites,
     ) -> bool:
         held = self.rules.held_columns(self.connection, change, spec)
         now_versions = column_versions(current, clock, decoded.keys())
@@ -224,6 +272,7 @@ class Applier:
                 winners[column] = (value, incoming)
         if winners:
             self._write(
+                writes,
                 table,
                 change.row_id,
                 {c: v for c, (v, _) in winners.items()},
@@ -235,27 +284,25 @@ class Applier:
             # value: the writer's replica differs and must receive the merged result
             seen = max([change.version, *now_versions.values()])
             version = self.tick(seen)
-            self._write(
-                table, change.row_id, merged, dict.fromkeys(merged, version), current.version
-            )
+            versions = dict.fromkeys(merged, version)
+            self._write(writes, table, change.row_id, merged, versions, current.version)
             unchanged = [c for c, value in merged.items() if value == getattr(current, c)]
             if unchanged:
+                writes.flush()  # logged after the row's own update, as it would be at once
                 log_rewrite(self.connection, table, current, unchanged, version)
         return bool(winners or merged)
 
+    @staticmethod
     def _write(
-        self,
+        writes: LiveWrites,
         table: Table,
         row_id: str,
         values: Mapping[str, Any],
         versions: Mapping[str, str],
         base: str,
     ) -> None:
-        top = max(versions.values())
-        self.connection.execute(
-            update(table).where(table.c.id == row_id).values(**values, version=top)
-        )
-        self._set_clocks(table.name, row_id, base, versions)
+        writes.update(table, row_id, {**values, "version": max(versions.values())})
+        writes.set_clocks(table, row_id, base, versions)
 
     # ------------------------------------------------------------ union columns
 
@@ -300,34 +347,6 @@ class Applier:
         return result
 
     # ------------------------------------------------------------ bookkeeping
-
-    def _clock(self, table_name: str, row_id: str) -> Any:
-        return self.connection.execute(
-            text(
-                "SELECT base, clocks, deleted FROM sync_clock WHERE table_name = :t AND row_id = :r"
-            ),
-            {"t": table_name, "r": row_id},
-        ).first()
-
-    def _set_clocks(
-        self, table_name: str, row_id: str, base: str, versions: Mapping[str, str]
-    ) -> None:
-        existing = self._clock(table_name, row_id)
-        if existing is None:
-            self.connection.execute(
-                text(
-                    "INSERT INTO sync_clock (table_name, row_id, base, clocks, deleted) "
-                    "VALUES (:t, :r, :b, :c, NULL)"
-                ),
-                {"t": table_name, "r": row_id, "b": base, "c": json.dumps(dict(versions))},
-            )
-            return
-        clocks = json.loads(existing.clocks) if existing.clocks else {}
-        clocks.update(versions)
-        self.connection.execute(
-            text("UPDATE sync_clock SET clocks = :c WHERE table_name = :t AND row_id = :r"),
-            {"t": table_name, "r": row_id, "c": json.dumps(clocks)},
-        )
 
     def _quarantine(self, change: Change, reason: str, batch_id: str | None) -> None:
         quarantine(self.connection, self.peer, change, reason, batch_id, self.now())

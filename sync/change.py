@@ -147,7 +147,7 @@ def materialize(
     by_table: dict[str, list[str]] = {}
     for table_name, row_id in groups:
         by_table.setdefault(table_name, []).append(row_id)
-    state = {name: _load(connection, tables[name], ids) for name, ids in by_table.items()}
+    state = {name: load_rows(connection, tables[name], ids) for name, ids in by_table.items()}
     changes = []
     for (table_name, row_id), group in groups.items():
         rows, clocks = state[table_name]
@@ -157,14 +157,17 @@ def materialize(
     return changes
 
 
-def _load(
-    connection: Connection, table: Table, ids: list[str]
+def load_rows(
+    connection: Connection, table: Table, ids: list[str], *, lock: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The rows of `table` with these ids and their column clocks, each by id; `lock`
+    locks the rows for update (an applier about to change them)."""
     rows: dict[str, Any] = {}
     clocks: dict[str, Any] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for row in connection.execute(select(table).where(table.c.id.in_(chunk))):
+        query = select(table).where(table.c.id.in_(chunk))
+        for row in connection.execute(query.with_for_update() if lock else query):
             rows[row.id] = row
         for clock in connection.execute(
             text(

@@ -33,48 +33,51 @@ _FOLLOWERS = (Visit, Appointment, Claim, Diagnosis, Prescription, Referral)
 def detect(connection: Connection, changes: Sequence[Change]) -> None:
     """After a batch is applied: pair each arrived patient with any other active patient
     sharing an SA ID number, a medical aid number and dependant code, or names and date
-    of birth."""
+    of birth. One query per rule for the whole batch: a day's push brings a hundred
+    patients, and a query per patient per rule would cost more than applying them."""
     ids = sorted({c.row_id for c in changes if c.table == "patient" and c.op != "d"})
-    table = Patient.__table__
-    for patient_id in ids:
-        row = connection.execute(select(table).where(table.c.id == patient_id)).first()
-        if row is None or row.status != ACTIVE:
-            continue
-        for other_id, reason in _matches(connection, row):
+    found: dict[str, dict[str, str]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for rule, reason in _RULES:
+            for arrived, other in connection.execute(_matching(chunk, rule)):
+                found.setdefault(arrived, {}).setdefault(other, reason)
+    for patient_id in sorted(found):
+        for other_id, reason in sorted(found[patient_id].items()):
             _pair(connection, patient_id, other_id, reason)
 
 
-def _matches(connection: Connection, row: Any) -> list[tuple[str, str]]:
-    t = Patient.__table__.c
-    rules = []
-    if row.id_number:
-        rules.append((t.id_number == row.id_number, "id_number"))
-    if row.medical_aid_number:
-        rules.append(
-            (
-                and_(
-                    t.medical_aid_number == row.medical_aid_number,
-                    t.dependant_code == row.dependant_code,
-                ),
-                "medical_aid",
-            )
-        )
-    rules.append(
-        (
-            and_(
-                func.lower(t.first_name) == row.first_name.lower(),
-                func.lower(t.last_name) == row.last_name.lower(),
-                t.date_of_birth == row.date_of_birth,
-            ),
-            "name_and_birth",
-        )
+_CHUNK = 500
+_arrived = Patient.__table__.alias("arrived")
+_other = Patient.__table__.alias("other")
+_RULES = (
+    (and_(_arrived.c.id_number != "", _other.c.id_number == _arrived.c.id_number), "id_number"),
+    (
+        and_(
+            _arrived.c.medical_aid_number != "",
+            _other.c.medical_aid_number == _arrived.c.medical_aid_number,
+            _other.c.dependant_code.is_not_distinct_from(_arrived.c.dependant_code),
+        ),
+        "medical_aid",
+    ),
+    (
+        and_(
+            _other.c.date_of_birth == _arrived.c.date_of_birth,
+            func.lower(_other.c.last_name) == func.lower(_arrived.c.last_name),
+            func.lower(_other.c.first_name) == func.lower(_arrived.c.first_name),
+        ),
+        "name_and_birth",
+    ),
+)
+
+
+def _matching(ids: list[str], rule: Any) -> Any:
+    """(arrived, other) pairs of active patients that `rule` says are the same person."""
+    return (
+        select(_arrived.c.id, _other.c.id)
+        .select_from(_arrived.join(_other, and_(rule, _other.c.id != _arrived.c.id)))
+        .where(_arrived.c.id.in_(ids), _arrived.c.status == ACTIVE, _other.c.status == ACTIVE)
     )
-    found: dict[str, str] = {}
-    for condition, reason in rules:
-        query = select(t.id).where(condition, t.id != row.id, t.status == ACTIVE)
-        for other_id in connection.scalars(query):
-            found.setdefault(other_id, reason)
-    return sorted(found.items())
 
 
 def _pair(connection: Connection, a: str, b: str, reason: str) -> None:

@@ -3,8 +3,11 @@ flagged at the hub, merged through the API, and the merge reaches every vehicle.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
+
+from sqlalchemy import text
 
 from common.database import new_session
 from tests.support import rows
@@ -112,3 +115,50 @@ def test_reading_conflicts_is_audited(
         hub_engine, "SELECT count(*) FROM audit_record WHERE resource_type = 'sync_conflict'"
     )
     assert after == before + 1
+
+
+def test_every_rule_pairs_a_pushed_patient_once_with_the_first_reason_that_holds(
+    sync_net: Callable[[], Net], hub_engine: Any
+) -> None:
+    """Several patients arrive in one push; each is paired with each match at the hub,
+    under the first rule that holds: ID number, then medical aid, then names and birth."""
+    net = sync_net()
+    a, b = net.edge("A"), net.edge("B")
+
+    def person(session: Any, n: int, **extra: Any) -> Any:
+        names = {"first_name": f"Person{n}", "date_of_birth": dt.date(1980, 1, n)}
+        return rows.patient(session, **(names | extra))
+
+    with new_session(a.engine) as session, session.begin():
+        known = {
+            "id": person(session, 1, id_number="8503145800083", medical_aid_number="M1"),
+            "aid": person(session, 2, medical_aid_number="M2", dependant_code="01"),
+            "name": person(session, 3, first_name="Thandi", last_name="Zulu"),
+        }
+        for patient in known.values():
+            visit(session, patient, a.vehicle_id)
+    a.sync()
+    with new_session(b.engine) as session, session.begin():
+        arrived = {
+            "id": person(session, 4, id_number="8503145800083", medical_aid_number="M1"),
+            "aid": person(session, 5, medical_aid_number="M2", dependant_code="01"),
+            "other dependant": person(session, 6, medical_aid_number="M2", dependant_code="02"),
+            "name": person(
+                session, 7, first_name="THANDI", last_name="zulu", date_of_birth=dt.date(1980, 1, 3)
+            ),
+        }
+        for patient in arrived.values():
+            visit(session, patient, b.vehicle_id)
+    b.sync()
+
+    def pairs() -> dict[frozenset[str], str]:
+        query = "SELECT patient_a_id, patient_b_id, reason FROM patient_duplicate"
+        with hub_engine.connect() as connection:
+            return {frozenset(row[:2]): row[2] for row in connection.execute(text(query))}
+
+    assert pairs() == {
+        frozenset((known["id"].id, arrived["id"].id)): "id_number",
+        frozenset((known["aid"].id, arrived["aid"].id)): "medical_aid",
+        frozenset((known["name"].id, arrived["name"].id)): "name_and_birth",
+    }
+    assert count(hub_engine, "SELECT count(*) FROM patient_duplicate") == 3

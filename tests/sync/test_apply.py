@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from common.database import new_session
 from schema.base import new_id, utcnow
@@ -19,8 +19,8 @@ from tests.support import rows
 from tests.support.sync import Net, count
 
 
-def push(net: Net, device: Device, *changes: Change) -> list[tuple[Change, str]]:
-    batch = Batch(new_id().replace("-", ""), 0, 1000, list(changes))
+def push(net: Net, device: Device, *changes: Change, after: int = 0) -> list[tuple[Change, str]]:
+    batch = Batch(new_id().replace("-", ""), after, after + 1000, list(changes))
     reply = net.hub.exchange(device, Request(batch, 0, False, 0))
     return reply.quarantined
 
@@ -126,3 +126,74 @@ def test_the_changes_behind_a_refused_one_still_apply(sync_net: Callable[[], Net
         count(net.hub_engine, "SELECT count(*) FROM route WHERE vehicle_id = :v", v=a.vehicle_id)
         == 1
     )
+
+
+def stop_change(clock: HybridLogicalClock, vehicle_id: str, route_id: str) -> Change:
+    now = utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    values = {
+        "route_id": route_id,
+        "vehicle_id": vehicle_id,
+        "location_id": new_id(),  # no such place
+        "sequence": 1,
+        "arrival_at": now,
+        "departure_at": now,
+    }
+    return Change("route_stop", new_id(), "i", clock.tick(), values, origin=clock.node)
+
+
+def test_a_change_the_database_refuses_is_held_alone(sync_net: Callable[[], Net]) -> None:
+    """The batch goes in whole first; when the database refuses it, it is applied again a
+    change at a time so that only the change at fault is held, with the database's word."""
+    net = sync_net()
+    a = net.edge("A")
+    clock = HybridLogicalClock(a.node)
+    good = [route_change(clock, a.vehicle_id) for _ in range(3)]
+    orphan = stop_change(clock, a.vehicle_id, good[0].row_id)
+    held = push(net, Device(a.node, a.vehicle_id), *good, orphan)
+    assert [change.row_id for change, _ in held] == [orphan.row_id]
+    assert held[0][1].startswith("the database refused it")
+    assert count(net.hub_engine, "SELECT count(*) FROM route") == 3
+    assert count(net.hub_engine, "SELECT count(*) FROM route_stop") == 0
+    logged = "SELECT count(*) FROM sync_change WHERE table_name = 'route' AND node = :n"
+    assert count(net.hub_engine, logged, n=a.node) == 3  # the first attempt left nothing
+
+
+def test_a_batch_is_applied_in_a_few_statements(sync_net: Callable[[], Net]) -> None:
+    """Rows are read and written a table at a time, not a change at a time: the statement
+    count does not grow with the batch."""
+    net = sync_net()
+    a = net.edge("A")
+    clock = HybridLogicalClock(a.node)
+    device = Device(a.node, a.vehicle_id)
+    statements: list[str] = []
+
+    def counted(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        statements.append(sql)
+
+    event.listen(net.hub_engine, "before_cursor_execute", counted)
+    try:
+        push(net, device, *[route_change(clock, a.vehicle_id) for _ in range(5)])
+        few = len(statements)
+        statements.clear()
+        push(net, device, *[route_change(clock, a.vehicle_id) for _ in range(200)], after=1000)
+        many = len(statements)
+    finally:
+        event.remove(net.hub_engine, "before_cursor_execute", counted)
+    assert count(net.hub_engine, "SELECT count(*) FROM route") == 205
+    assert many == few
+
+
+def test_a_row_named_twice_in_a_batch_applies_in_order(sync_net: Callable[[], Net]) -> None:
+    """A forged batch may name a row twice; the second change must see the first applied."""
+    net = sync_net()
+    a = net.edge("A")
+    clock = HybridLogicalClock(a.node)
+    created = route_change(clock, a.vehicle_id)
+    renamed = Change(
+        "route", created.row_id, "u", clock.tick(), {"name": "renamed"}, origin=clock.node
+    )
+    held = push(net, Device(a.node, a.vehicle_id), created, renamed)
+    assert held == []
+    name = "SELECT name FROM route WHERE id = :i"
+    with net.hub_engine.connect() as connection:
+        assert connection.execute(text(name), {"i": created.row_id}).scalar() == "renamed"
