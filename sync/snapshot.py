@@ -6,25 +6,28 @@ scope, their column clocks joined in), after subscribing the vehicle to its pati
 users with set-based statements. The edge inserts the rows it does not have with one
 `executemany` per table; a row it already has, a tombstone, a value that does not fit or
 a batch the database refuses goes through the ordinary `Applier`, so merge by version,
-deletes-win and quarantine keep their meaning. The edge's capture triggers log the
-inserted rows under the hub's node, as any applied change, so nothing is pushed back.
+deletes-win and quarantine keep their meaning. The inserted rows are not logged in the
+edge's change log (`capture.unlogged_inserts`): it is read there only for the edge's own
+changes, so nothing is pushed back and nothing is lost; later edits of the rows, by the
+crew or pulled from the hub, are logged as ever.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
+    Dialect,
     Table,
     and_,
     column,
     exists,
     func,
-    insert,
     literal_column,
     select,
     table,
@@ -33,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from sync import codec
+from sync import capture, codec
 from sync.apply import Applier, Outcome
 from sync.capture import captured_columns
 from sync.change import Change, ProtocolError, column_versions
@@ -319,7 +322,7 @@ def apply(
             raise ProtocolError(f"{part.table} is not a synced table")
         changes = list(part.changes())
         fresh, others = _split(connection, t, changes)
-        if fresh and not _insert_all(connection, t, fresh, outcome):
+        if fresh and not _insert_all(connection, t, part.columns, fresh, outcome):
             others = fresh + others
         if others:
             merged = applier.apply(others)
@@ -353,21 +356,28 @@ def _split(
     return fresh, [c for c in changes if c.row_id in known]
 
 
-def _insert_all(connection: Connection, t: Table, changes: list[Change], outcome: Outcome) -> bool:
-    """One executemany for the rows and one for their column clocks; False when a value
-    does not fit or the database refuses the batch (nothing of it is kept then)."""
+def _insert_all(
+    connection: Connection, t: Table, columns: list[str], changes: list[Change], outcome: Outcome
+) -> bool:
+    """One executemany for the rows, unlogged (`capture.unlogged_inserts`), and one for
+    their column clocks; False when the part's columns or a value do not fit, or the
+    database refuses the batch (nothing of it is kept then).
+
+    The rows go in as the driver's values, converted column by column (`codec.decoder`,
+    then the column type's own bind processing), rather than through `insert(t)`, whose
+    per-row parameter handling costs as much as the insert itself."""
     allowed = captured_columns(t)
-    required = {c for c in allowed if not t.c[c].nullable}
+    missing = [t.c[c] for c in allowed if c not in columns]
+    if set(columns) - set(allowed) or any(not c.nullable or c.default for c in missing):
+        return False
+    dialect = connection.dialect
+    converters = [_stored(t.c[c], dialect) for c in columns]
     rows, clocks = [], []
     try:
         for change in changes:
-            if set(change.values) - set(allowed) or required - set(change.values):
-                return False
-            decoded = {c: codec.decode(t.c[c], raw) for c, raw in change.values.items()}
+            values = [f(raw) for f, raw in zip(converters, change.values.values(), strict=True)]
             origin = change.origin or node_of(change.version)
-            rows.append(
-                {"id": change.row_id, "origin_node": origin, "version": change.version, **decoded}
-            )
+            rows.append((change.row_id, origin, change.version, *values))
             if change.versions:
                 clocks.append(
                     {
@@ -377,11 +387,17 @@ def _insert_all(connection: Connection, t: Table, changes: list[Change], outcome
                         "c": json.dumps(change.versions),
                     }
                 )
-    except codec.DecodeError:
+    except ValueError:  # a DecodeError, or a value the column type refuses
         return False
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in ["id", "origin_node", "version", *columns])
+    marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * (3 + len(columns)))
     try:
-        with connection.begin_nested():
-            connection.execute(insert(t), rows)
+        with capture.unlogged_inserts(connection, t):
+            connection.exec_driver_sql(
+                f"INSERT INTO {quote(t.name)} ({names}) VALUES ({marks})",  # noqa: S608  # nosec B608 - model identifiers, values bound
+                rows,
+            )
             if clocks:
                 connection.execute(
                     text(
@@ -396,6 +412,16 @@ def _insert_all(connection: Connection, t: Table, changes: list[Change], outcome
     for change in changes:
         outcome.saw(change.version)
     return True
+
+
+def _stored(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
+    """A wire value of `column` as the driver takes it: checked and decoded, then bound
+    the way the column type binds it on this database."""
+    decode = codec.decoder(column)
+    bind = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if bind is None:
+        return decode
+    return lambda raw: bind(decode(raw))
 
 
 def _require(condition: bool, message: str) -> None:
