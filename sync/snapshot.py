@@ -14,7 +14,10 @@ crew or pulled from the hub, are logged as ever.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -133,6 +136,37 @@ class Chunk:
         raw_next = data.get("next")
         position = Position.from_wire(raw_next) if raw_next is not None else None
         return cls(through, parsed, position, total)
+
+
+class _Collector:
+    """Pauses Python's cyclic garbage collector while any thread reads, unpacks or applies
+    a chunk. A chunk is ~100,000 lists and dicts that live until it is written, so every
+    collection meanwhile walks them (and the rest of the heap) for nothing: a tenth of a
+    load's time. Reference counting still frees them; the collector resumes, if it was
+    running, when the last pause ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pauses = 0
+        self._resume = False
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        with self._lock:
+            if self._pauses == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._pauses += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._pauses -= 1
+                if self._pauses == 0 and self._resume:
+                    gc.enable()
+
+
+collection_paused = _Collector().paused
 
 
 # ---------------------------------------------------------------- hub: subscribe
@@ -368,21 +402,23 @@ def apply(
 def _split(
     connection: Connection, t: Table, changes: list[Change]
 ) -> tuple[list[Change], list[Change]]:
-    """Rows this node has never seen (no row, no tombstone), and the others."""
+    """Rows this node has never seen (no row, no tombstone), and the others. A part is a
+    run of ids in key order, so one range read per table finds what the node holds in
+    it (nothing, on a new laptop) instead of an IN list per few hundred rows."""
+    if not changes:
+        return [], []
     ids = [c.row_id for c in changes]
-    known: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        known |= set(connection.scalars(select(t.c.id).where(t.c.id.in_(chunk))))
-        known |= set(
-            connection.scalars(
-                select(_clock.c.row_id).where(
-                    _clock.c.table_name == t.name,
-                    _clock.c.row_id.in_(chunk),
-                    column("deleted").isnot(None),
-                )
+    low, high = min(ids), max(ids)
+    known = set(connection.scalars(select(t.c.id).where(t.c.id.between(low, high))))
+    known |= set(
+        connection.scalars(
+            select(_clock.c.row_id).where(
+                _clock.c.table_name == t.name,
+                _clock.c.row_id.between(low, high),
+                column("deleted").isnot(None),
             )
         )
+    )
     fresh = [c for c in changes if c.row_id not in known]
     return fresh, [c for c in changes if c.row_id in known]
 

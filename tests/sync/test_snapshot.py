@@ -4,6 +4,7 @@ doubling anything, and a chunk delivered twice is applied once."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
 import pytest
@@ -221,3 +222,19 @@ def test_a_malformed_chunk_is_refused_and_changes_nothing(sync_net: Callable[[],
             applier = edge.client._applier(connection, edge.node)
             snapshot.apply(connection, schema.synced_tables(), chunk, applier)
     assert count(edge.engine, "SELECT count(*) FROM patient") == 0
+
+
+def test_the_collector_pauses_for_chunks_and_resumes_after_the_last_pause() -> None:
+    assert gc.isenabled()
+    with snapshot.collection_paused():
+        with snapshot.collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled(), "another chunk is still being handled"
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with snapshot.collection_paused():
+            pass
+        assert not gc.isenabled(), "a collector paused by someone else stays paused"
+    finally:
+        gc.enable()
