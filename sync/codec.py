@@ -38,7 +38,7 @@ def encode(column: Column[Any], value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return _timestamp_text(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, list | dict):
@@ -49,12 +49,25 @@ def encode(column: Column[Any], value: Any) -> Any:
 def encoder(column: Column[Any]) -> Callable[[Any], Any] | None:
     """`encode` for the values of `column`, or None where the database's values travel as
     they are (text, whole numbers, booleans): a snapshot encodes millions of values, and
-    most of them need nothing."""
+    most of them need nothing. Timestamps, the costly rest, go straight to their text."""
     outer, base = _base_type(column)
+    kind = getattr(outer, "sync_kind", None)
     plain = isinstance(base, String | Integer | Boolean) and not isinstance(base, Enum)
-    if plain and getattr(outer, "sync_kind", None) is None:
+    if plain and kind is None:
         return None
+    if kind == "utc_datetime" or isinstance(base, DateTime):
+
+        def timestamp(value: Any) -> Any:
+            if type(value) is dt.datetime:
+                return _timestamp_text(value)
+            return encode(column, value)
+
+        return timestamp
     return functools.partial(encode, column)
+
+
+def _timestamp_text(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def decode(column: Column[Any], raw: Any) -> Any:
