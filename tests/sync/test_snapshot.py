@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 import schema
 from common.database import new_session
 from schema.base import utcnow
-from schema.models import Patient
+from schema.models import Patient, User, UserVehicle
 from sync import snapshot
 from sync.change import ProtocolError
 from sync.clock import node_of
@@ -188,6 +188,37 @@ def _mine(table: str, edge: Edge):  # noqa: ANN202 - a SQLAlchemy condition
     if table == "user":
         return t.c.id.in_([])
     return None
+
+
+def test_the_vehicles_users_come_with_the_snapshot_and_no_others(
+    sync_net: Callable[[], Net],
+) -> None:
+    """Users are read through the vehicle's subscriptions like patients: the assigned one
+    arrives whole (its local TOTP secret stays at the hub), the other one does not."""
+    net = sync_net()
+    edge = net.edge("A", pull=False)
+    seed(net, edge.vehicle_id, 3)
+    with new_session(net.hub_engine) as session, session.begin():
+        people = [
+            User(
+                username=name,
+                full_name=name.title(),
+                role="nurse",
+                password_hash="x",
+                totp_secret="SECRET" if name == "thandi" else None,
+                created_at=utcnow(),
+            )
+            for name in ("thandi", "sipho")
+        ]
+        session.add_all(people)
+        session.flush()
+        session.add(UserVehicle(user_id=people[0].id, vehicle_id=edge.vehicle_id))
+    edge.client.load(limit=2)
+    [loaded] = table_rows(edge.engine, "user")
+    users = schema.metadata.tables["user"]
+    [at_hub] = table_rows(net.hub_engine, "user", users.c.id == people[0].id)
+    assert loaded == {**at_hub, "totp_secret": None}
+    assert count(edge.engine, "SELECT count(*) FROM user_vehicle") == 1
 
 
 def test_a_chunk_delivered_twice_is_applied_once(sync_net: Callable[[], Net]) -> None:
