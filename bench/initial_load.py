@@ -135,6 +135,12 @@ def peak_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user and system), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def new_edge(folder: Path, url: str, token: str, key: bytes) -> Path:
     """A fresh, migrated SQLCipher edge enrolled at the hub (through the meter)."""
     folder.mkdir(parents=True)
@@ -252,8 +258,10 @@ def main() -> None:
         with metering(hub.base) as meter:
             edge = new_edge(folder / "big", meter.url, big_token, key)
             meter.reset()
+            hub_cpu = cpu_seconds(hub.pid)
             bulk = timed_load("bulk", folder / "big", key)
             bulk_count, hub_mb = meter.reset(), peak_mb(hub.pid)
+            bulk["hub_cpu"] = cpu_seconds(hub.pid) - hub_cpu
             rows = []
             if args.per_row_patients:
                 for mode, token in zip(("bulk", "per-row"), small_tokens, strict=True):
@@ -280,6 +288,7 @@ def report(
         f"{'wire bytes':>11} {'edge MB':>8} {'hub MB':>9}"
     )
     print(line("bulk snapshot + sync (edge CPU {:.1f} s)".format(bulk["cpu"]), bulk, count, hub_mb))
+    print(f"    hub process CPU {bulk['hub_cpu']:.1f} s meanwhile (MySQL's not counted)")
     floor_rate = floor_rows / floor_seconds
     print(
         f"{'(a) floor: executemany, no triggers':<44} {floor_rows:>8,} {floor_seconds:8.1f} "

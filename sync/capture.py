@@ -9,9 +9,10 @@ changes a table re-installs its triggers to match (`install(connection, [table])
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,37 @@ def installed(connection: Connection) -> set[str]:
             "WHERE trigger_schema = DATABASE() AND trigger_name LIKE 'sync\\_%'"
         )
     return {row[0] for row in connection.execute(text(query))}
+
+
+@contextlib.contextmanager
+def unlogged_inserts(connection: Connection, table: Table) -> Iterator[None]:
+    """Inserts into `table` inside this block are not logged in `sync_change` (SQLite).
+
+    For a starting snapshot: its rows come from the hub, and an edge reads its log only
+    for its own node's changes (what to push, held union columns, where its clock
+    resumes), so logging them under the hub's node costs as much as inserting the rows
+    and is never read. The block runs in a savepoint of the caller's transaction that
+    drops the insert trigger and re-creates it from its stored text before the
+    savepoint is released, or rolls both back with everything else: SQLite has one
+    writer at a time and DDL is transactional, so no other connection ever sees the
+    table without its trigger and raw SQL cannot write around the log. Updates and
+    deletes are captured as ever. On MySQL, where DDL commits at once, the inserts are
+    logged as usual.
+    """
+    with connection.begin_nested():
+        if connection.dialect.name != "sqlite":
+            yield
+            return
+        name = f"sync_{table.name}_ai"
+        ddl = connection.execute(
+            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"),
+            {"n": name},
+        ).scalar()
+        if ddl is None:
+            raise RuntimeError(f"{table.name} has no capture trigger (clinic-edge migrate)")
+        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+        yield
+        connection.exec_driver_sql(ddl)
 
 
 def captured_columns(table: Table) -> list[str]:

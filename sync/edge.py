@@ -120,7 +120,11 @@ class EdgeSync:
         Does nothing once the node has pulled; `run()` afterwards pulls the log since."""
         rows = chunks = 0
         total: int | None = None
-        with self._failures_recorded(), ThreadPoolExecutor(1) as fetcher:
+        with (
+            self._failures_recorded(),
+            ThreadPoolExecutor(1) as fetcher,
+            snapshot.collection_paused(),
+        ):
             state = self._load_state()
             coming = fetcher.submit(self._chunk, state.position, limit) if state else None
             while state is not None and coming is not None:

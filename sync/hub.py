@@ -254,7 +254,11 @@ class HubExchange:
         """One chunk of the vehicle's starting snapshot; the first subscribes it."""
         through = retrying(self._subscribe_all, device) if ask.position.table is None else 0
         who = scope.Subscriber(device.id, device.vehicle_id)
-        with self.engine.connect() as connection, connection.begin():
+        with (
+            snapshot.collection_paused(),
+            self.engine.connect() as connection,
+            connection.begin(),
+        ):
             return snapshot.read(connection, self.tables, who, ask.position, ask.limit, through)
 
     def _pull(self, device: Device, cursor: int) -> Pull:

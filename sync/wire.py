@@ -12,13 +12,16 @@ import zstandard
 from sync.change import ProtocolError
 
 LEVEL = 9
+# Snapshot chunks (~30 MB of JSON per 100,000 rows): level 1 compresses them about as
+# tightly as 9 (rows repeat their shape), in a fifth of the time.
+BULK_LEVEL = 1
 MAX_DECOMPRESSED = 32 * 1024 * 1024
 CONTENT_TYPE = "application/vnd.clinic-sync+zstd"
 
 
-def pack(message: Any) -> bytes:
+def pack(message: Any, level: int = LEVEL) -> bytes:
     raw = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
-    return zstandard.ZstdCompressor(level=LEVEL).compress(raw)
+    return zstandard.ZstdCompressor(level=level).compress(raw)
 
 
 def unpack(body: bytes, limit: int = MAX_DECOMPRESSED) -> Any:

@@ -71,7 +71,8 @@ def exchange() -> Any:
         reply = hub_exchange().exchange(Device(who.id, who.vehicle_id), message)
     except ProtocolError as error:
         raise BadRequest(f"Malformed sync request: {error}") from None
-    return Response(wire.pack(reply.to_wire()), mimetype=wire.CONTENT_TYPE)
+    level = wire.BULK_LEVEL if reply.snapshot is not None else wire.LEVEL
+    return Response(wire.pack(reply.to_wire(), level), mimetype=wire.CONTENT_TYPE)
 
 
 @bp.post(RETIRE_PATH)

@@ -258,7 +258,9 @@ def today() -> dt.date:
 
 def unlogged_rows(engine: Engine) -> dict[str, int]:
     """Per synced table, how many rows have no change-log entry for their current version
-    (empty when the change log matches the data, as capture in one transaction promises)."""
+    (empty when the change log matches the data, as capture in one transaction promises;
+    rows an edge took from a starting snapshot and has not changed since are unlogged by
+    design, `capture.unlogged_inserts`)."""
     missing = {}
     for name in schema.synced_tables():
         n = count(

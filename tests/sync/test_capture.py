@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import Engine, select, text
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.exc import DatabaseError, IntegrityError
 
 import schema
 from common.database import new_session
+from schema.base import new_id
 from schema.models import AuditRecord, Patient, SyncChange, SyncClock
 from sync import capture
 from sync.clock import node_of
 from sync.policy import sync_spec
+from sync.stamp import clock_for
 from tests.support import rows
 
 
@@ -143,3 +145,34 @@ def test_every_synced_table_has_its_triggers(engine: Engine) -> None:
             assert not names & present, table.name
         else:
             assert {f"sync_{table.name}_ai", f"sync_{table.name}_bu"} <= present, table.name
+
+
+def test_unlogged_inserts_are_unlogged_inside_the_block_only(engine: Engine) -> None:
+    """The snapshot's inserts on SQLite: not logged inside the block; the trigger is back
+    after it, and after a failure in it, within the same transaction. MySQL, where DDL
+    would commit at once, logs them as usual."""
+    province = schema.metadata.tables["province"]
+    clock = clock_for(engine)
+
+    def add(connection: Connection, code: str) -> str:
+        version = clock.tick(connection)
+        row_id = new_id()
+        connection.execute(
+            province.insert().values(
+                id=row_id, origin_node=node_of(version), version=version, code=code, name="KZN"
+            )
+        )
+        return row_id
+
+    with engine.begin() as connection:
+        with capture.unlogged_inserts(connection, province):
+            inside = add(connection, "KZN")
+        with pytest.raises(IntegrityError), capture.unlogged_inserts(connection, province):
+            add(connection, "KZN")  # the code is unique: refused, the savepoint rolled back
+        after = add(connection, "NW")
+    logged = {change.row_id for change in changes(engine)}
+    assert (inside in logged) is (engine.dialect.name != "sqlite")
+    assert after in logged, "the insert trigger is back after a failed block"
+    with engine.connect() as connection:
+        assert "sync_province_ai" in capture.installed(connection)
+        assert connection.execute(text("SELECT count(*) FROM province")).scalar() == 2
