@@ -8,8 +8,10 @@ the chains of every vehicle sit side by side in one table and are verified one b
 Three ways to record, by what the request is doing:
 - `record`: a write joins the request's transaction (the record commits with the change,
   or neither does);
-- `record_read`: a read of patient data in a GET gets its own short write transaction
-  after the read transaction ends (never upgrading a read to a write on SQLite);
+- `record_read`: a read of patient data in a GET ends the read transaction (never
+  upgrading a read to a write on SQLite) and waits until its record is committed in a
+  group commit with the reads of the other requests of the moment (`common.groupcommit`):
+  one transaction and one flush to disk for many reads, each recorded before it answers;
 - `record_apart`: a denial or failed login is committed on its own before the request
   fails, so the failure's rollback does not lose it.
 """
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from common.access import Actor
 from common.database import locked_row, transaction_apart, write_intended
+from common.groupcommit import PerEngine
 from common.node import this_node
 from schema.base import new_id, utcnow
 from schema.models import AuditChain, AuditRecord
@@ -103,6 +106,10 @@ def record(session: Session, who: Actor | Who, action: str, **what: Any) -> Audi
     return append(session, _who(who), Entry(action, **what))
 
 
+# The reads of GET requests waiting for their records to commit, per database.
+_reads: PerEngine[tuple[Who, Entry]] = PerEngine()
+
+
 def record_read(
     session: Session,
     actor: Actor,
@@ -112,15 +119,21 @@ def record_read(
     patient_id: str | None = None,
     detail: Mapping[str, Any] | None = None,
     action: str = "read",
-) -> AuditRecord:
+) -> None:
     """Record a read of patient data (or another sensitive read, such as an export). In a
     write request it joins the transaction; in a GET the read transaction ends first and
-    the record commits on its own."""
-    entry = Entry(action, SUCCESS, resource_type, resource_id, patient_id, detail)
+    this returns once the record is committed, with those of concurrent reads."""
+    read = (Who.of(actor), Entry(action, SUCCESS, resource_type, resource_id, patient_id, detail))
     if write_intended():
-        return append(session, Who.of(actor), entry)
-    with transaction_apart(session):
-        return append(session, Who.of(actor), entry)
+        append(session, *read)
+        return
+    session.commit()  # the read transaction ends; it is never upgraded to a write
+
+    def write(batch: list[tuple[Who, Entry]]) -> None:
+        with transaction_apart(session):
+            append_all(session, batch)
+
+    _reads.of(session.get_bind()).submit(read, write)
 
 
 def record_apart(session: Session, who: Actor | Who, action: str, **what: Any) -> AuditRecord:
@@ -131,14 +144,30 @@ def record_apart(session: Session, who: Actor | Who, action: str, **what: Any) -
 
 def append(session: Session, who: Who, entry: Entry) -> AuditRecord:
     """Add one record to the end of this node's chain (the chain head is locked meanwhile)."""
+    return append_all(session, [(who, entry)])[0]
+
+
+def append_all(session: Session, records: list[tuple[Who, Entry]]) -> list[AuditRecord]:
+    """Add records to the end of this node's chain in order, locking its head once."""
     node = this_node(session)
     if node is None:
         raise RuntimeError("this database has no node identity; initialise it first")
     head = _lock_head(session, node.id)
+    added = []
+    for who, entry in records:
+        audit = _next(head, who, entry)
+        head.last_seq, head.last_hash = audit.chain_seq, audit.hash
+        added.append(audit)
+    session.add_all(added)
+    session.flush()
+    return added
+
+
+def _next(head: AuditChain, who: Who, entry: Entry) -> AuditRecord:
     at = utcnow()
     audit = AuditRecord(
         id=new_id(),
-        origin_node=node.id,
+        origin_node=head.node,
         chain_seq=head.last_seq + 1,
         at=at,
         user_id=who.user_id,
@@ -157,9 +186,6 @@ def append(session: Session, who: Who, entry: Entry) -> AuditRecord:
         prev_hash=head.last_hash,
     )
     audit.hash = record_hash(audit)
-    head.last_seq, head.last_hash = audit.chain_seq, audit.hash
-    session.add(audit)
-    session.flush()
     return audit
 
 

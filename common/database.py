@@ -162,7 +162,7 @@ def configure_engine(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
     event.listen(engine, "connect", _sqlite_pragmas)
-    txn.install(engine)
+    txn.install(engine, BUSY_TIMEOUT_SECONDS)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -6,11 +6,20 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
-from common.database import DatabaseKeyError, parse_key, sqlcipher_connect, sqlcipher_engine
+from common.database import (
+    DatabaseKeyError,
+    parse_key,
+    sqlcipher_connect,
+    sqlcipher_engine,
+    write_intent,
+)
+from sync.txn import gate_of
 from tests.conftest import migrated_edge_file
 
 CANARY = "Nomvula-Canary-Zwane"
@@ -95,3 +104,46 @@ def test_connection_settings(tmp_path: Path) -> None:
 def test_malformed_keys_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="64 hexadecimal"):
         parse_key(bad)
+
+
+def _chain_row(conn: Any, node: str) -> None:
+    conn.execute(
+        text("INSERT INTO audit_chain (node, last_seq, last_hash) VALUES (:n, 0, '')"), {"n": node}
+    )
+
+
+def test_the_write_gate_is_held_by_a_write_and_handed_on_however_it_ends(
+    tmp_path: Path,
+) -> None:
+    """Writers of one process queue at a gate before SQLite's lock; a gate left held
+    would make every later write wait out the busy timeout, so each way a write
+    transaction can end must hand it on."""
+    key = secrets.token_bytes(32)
+    engine = sqlcipher_engine(migrated_edge_file(tmp_path / "edge.db", key), key)
+    gate = gate_of(engine)
+    with engine.connect() as conn, conn.begin():  # a read never takes it
+        conn.execute(text("SELECT count(*) FROM audit_chain")).scalar()
+        assert not gate.held
+    with write_intent():
+        with engine.begin() as conn:  # committed
+            _chain_row(conn, "a")
+            assert gate.held
+        assert not gate.held
+        with engine.connect() as conn:  # rolled back
+            with conn.begin():
+                _chain_row(conn, "b")
+                conn.rollback()
+            assert not gate.held
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # a failed statement
+            _chain_row(conn, "a")
+        assert not gate.held
+        conn = engine.connect()  # the connection dropped mid-transaction
+        conn.begin()
+        _chain_row(conn, "c")
+        conn.invalidate()
+        assert not gate.held
+        conn.close()
+    with engine.connect() as conn:
+        nodes = conn.execute(text("SELECT node FROM audit_chain ORDER BY node")).scalars()
+        assert list(nodes) == ["a"]
+    engine.dispose()
