@@ -126,6 +126,15 @@ def clock_for(engine: Engine) -> NodeClock:
         return clock
 
 
+def _after(connection: Connection, overwritten: str | None) -> str:
+    """A version for a write over `overwritten`, ordered after it: the row may have been
+    written by another process whose clock runs ahead of this one's (it applied a fast
+    laptop's change and this process has not re-read the floor yet), and a write that
+    ordered before the value it replaced would lose to it on every replica."""
+    clock = clock_for(connection.engine)
+    return clock.tick_after(connection, overwritten) if overwritten else clock.tick(connection)
+
+
 def _stamp_insert(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
     clock = clock_for(connection.engine)
     if target.origin_node is None:
@@ -141,12 +150,12 @@ def _stamp_update(mapper: Mapper[Any], connection: Connection, target: Any) -> N
         if attr.key != "version"
     )
     if changed:
-        target.version = clock_for(connection.engine).tick(connection)
+        target.version = _after(connection, target.version)
 
 
 def _stamp_delete(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
     """ORM deletes record the tombstone the delete trigger requires."""
-    version = clock_for(connection.engine).tick(connection)
+    version = _after(connection, target.version)
     capture.record_tombstone(connection, target.__table__.name, target.id, version)
 
 

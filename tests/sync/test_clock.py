@@ -121,3 +121,27 @@ def test_a_resuming_clock_starts_after_the_greatest_recent_version_not_the_last_
     with restarted.begin() as connection:
         assert clock_for(restarted).tick(connection) > later
     restarted.dispose()
+
+
+def test_an_edit_orders_after_the_version_it_overwrites(edge_db: Path, edge_key: bytes) -> None:
+    """Another process's clock may run ahead of this one's (it applied a fast laptop's
+    change, and this process has not re-read the floor yet): an edit here must still
+    order after the row's version, or every replica would keep the value it replaced."""
+    here = sqlcipher_engine(edge_db, edge_key)
+    with new_session(here) as session, session.begin():
+        patient_id = rows.patient(session).id  # this process's clock is loaded: "now"
+    ahead = sqlcipher_engine(edge_db, edge_key)
+    clock_for(ahead).use_wall(lambda: wall_millis() + 3_600_000)
+    with new_session(ahead) as session, session.begin():
+        patient = session.get(Patient, patient_id)
+        assert patient is not None
+        patient.language = "Sesotho"
+    fast = patient.version  # stamped as the edit was flushed, an hour ahead
+    with new_session(here) as session, session.begin():
+        patient = session.get(Patient, patient_id)
+        assert patient is not None
+        patient.language = "isiZulu"
+    with new_session(here) as session:
+        assert session.get(Patient, patient_id).version > fast
+    ahead.dispose()
+    here.dispose()
