@@ -10,10 +10,14 @@ patient and the recorded vitals and diagnoses between writes. Three runs side by
   a batch of patients the hub registered to the vehicle and pushing the crew's work.
 
 Run `python -m bench.crew_load` (10 browsers, 15 s per run; `--browsers`, `--seconds`,
-`--sync-patients`). The edge app runs in its own process (`python -m bench.crew_load
-serve ...`, waitress with 8 threads, as `clinic-edge serve` does); the hub for enrolment
-and the sync is `clinic-hub serve` on a private MySQL database on HUB_BENCH_DATABASE_URL's
-server, dropped afterwards.
+`--sync-patients`). By default each browser sends its next request the moment the last
+one answers: the edge at saturation, where by Little's law latency is simply browsers
+divided by throughput. `--think-ms N` makes each browser pause a random 0-2N ms (N on
+average) before each request, as the person holding the tablet does, so latency is
+measured under a given offered load rather than at saturation. The edge app runs in its
+own process (`python -m bench.crew_load serve ...`, waitress with 8 threads, as
+`clinic-edge serve` does); the hub for enrolment and the sync is `clinic-hub serve` on a
+private MySQL database on HUB_BENCH_DATABASE_URL's server, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -158,10 +162,14 @@ def hire(engine: Engine, vehicle_id: str) -> None:
 class Browser:
     """One crew tablet: a logged-in session per role, timing every request."""
 
-    def __init__(self, base: str, timings: Timings, lock: threading.Lock) -> None:
+    def __init__(
+        self, base: str, timings: Timings, lock: threading.Lock, think: float, seed: int
+    ) -> None:
         self.base = base
         self.timings = timings
         self.lock = lock
+        self.think = think
+        self.pauses = random.Random(seed)
         self.sessions: dict[str, tuple[requests.Session, str]] = {}
         for role in ROLES:
             http = requests.Session()
@@ -175,6 +183,8 @@ class Browser:
     def call(self, role: str, method: str, path: str, body: Any = None) -> Any:
         http, csrf = self.sessions[role]
         headers = {"X-CSRF-Token": csrf} if method == "POST" else {}
+        if self.think:
+            time.sleep(self.pauses.uniform(0, 2 * self.think))  # not timed: the person
         started = time.perf_counter()
         response = http.request(method, self.base + path, json=body, headers=headers, timeout=60)
         seconds = time.perf_counter() - started
@@ -226,11 +236,18 @@ class Browser:
         return True
 
 
-def load(base: str, browsers: int, arm: Callable[[threading.Event], None], seed: int) -> Timings:
+def load(
+    base: str,
+    browsers: int,
+    arm: Callable[[threading.Event], None],
+    seed: int,
+    think: float = 0.0,
+) -> Timings:
     """`browsers` crew browsers, logged in, working visits until the event that `arm` is
-    given (once they are logged in) is set."""
+    given (once they are logged in) is set; `think` seconds of pause on average before
+    each request."""
     timings, lock = Timings(), threading.Lock()
-    crew = [Browser(base, timings, lock) for _ in range(browsers)]
+    crew = [Browser(base, timings, lock, think, seed - n) for n in range(browsers)]
     done: list[int] = []
     until = threading.Event()
 
@@ -264,8 +281,11 @@ def load(base: str, browsers: int, arm: Callable[[threading.Event], None], seed:
     return timings
 
 
-def timed_load(base: str, browsers: int, seconds: float, seed: int) -> Timings:
-    return load(base, browsers, lambda until: threading.Timer(seconds, until.set).start(), seed)
+def timed_load(base: str, browsers: int, seconds: float, seed: int, think: float) -> Timings:
+    def arm(until: threading.Event) -> None:
+        threading.Timer(seconds, until.set).start()
+
+    return load(base, browsers, arm, seed, think)
 
 
 # -- the runs --------------------------------------------------------------------------
@@ -274,12 +294,15 @@ def timed_load(base: str, browsers: int, seconds: float, seed: int) -> Timings:
 @dataclass(frozen=True)
 class Figures:
     browsers: int
+    think: float
     cipher: Timings
     plain: Timings
     syncing: Timings
 
 
-def while_syncing(base: str, browsers: int, seed: int, env: dict[str, str]) -> Timings:
+def while_syncing(
+    base: str, browsers: int, seed: int, env: dict[str, str], think: float
+) -> Timings:
     """The crew's load from a second before `clinic-edge sync` starts until it is done."""
     edge_cli = str(Path(sys.executable).parent / "clinic-edge")
     result: list[str] = []
@@ -294,7 +317,7 @@ def while_syncing(base: str, browsers: int, seed: int, env: dict[str, str]) -> T
     def arm(until: threading.Event) -> None:  # the crew is at work when the sync starts
         threading.Timer(1.0, sync, args=(until,)).start()
 
-    timings = load(base, browsers, arm, seed)
+    timings = load(base, browsers, arm, seed, think)
     timings.synced = result[0] if result else "the sync did not run"
     return timings
 
@@ -305,6 +328,7 @@ def measure(
     seconds: float = 15,
     sync_patients: int = 2000,
     seed: int = 20261201,
+    think: float = 0.0,
 ) -> Figures:
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -341,12 +365,12 @@ def measure(
                             "EDGE_DATA_DIR": str(folder),
                             "EDGE_SECRETS_DIR": str(folder / "secrets"),
                         }
-                        runs[variant] = while_syncing(base, browsers, seed, env)
+                        runs[variant] = while_syncing(base, browsers, seed, env, think)
                     else:
-                        runs[variant] = timed_load(base, browsers, seconds, seed)
+                        runs[variant] = timed_load(base, browsers, seconds, seed, think)
         finally:
             hub.dispose()
-    return Figures(browsers, runs["cipher"], runs["plain"], runs["syncing"])
+    return Figures(browsers, think, runs["cipher"], runs["plain"], runs["syncing"])
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -368,7 +392,12 @@ def table(figures: Figures) -> str:
 
     c, p, s = figures.cipher, figures.plain, figures.syncing
     rows = [
-        f"Edge under crew load: {figures.browsers} crew browsers, waitress {THREADS} threads",
+        f"Edge under crew load: {figures.browsers} crew browsers, waitress {THREADS} threads, "
+        + (
+            f"a pause of {figures.think * 1000:.0f} ms on average before each request"
+            if figures.think
+            else "requests back to back (saturation)"
+        ),
         f"{'run':<30} {'req/s':>7} {'visits':>6} {'errors':>6}  {'read ms p50':>6} "
         f"{'p95':>6} {'p99':>6}  {'write p50':>6} {'p95':>6} {'p99':>6}",
         *line("SQLCipher (raw key)", c),
@@ -404,12 +433,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="length of each quiet run")
     parser.add_argument("--sync-patients", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0,
+        help="each browser's pause before a request, on average (0: back to back)",
+    )
     args = parser.parse_args()
+    if args.think_ms < 0:
+        parser.error("--think-ms cannot be negative")
     if args.command == "serve":
         serve(args.path, args.key, args.plain, args.port, args.data)
         return
     server = os.environ.get(ENV, DEFAULT_SERVER)
-    figures = measure(server, args.browsers, args.seconds, args.sync_patients, args.seed)
+    figures = measure(
+        server, args.browsers, args.seconds, args.sync_patients, args.seed, args.think_ms / 1000
+    )
     print(table(figures))
 
 
