@@ -149,8 +149,10 @@ def _sync_checks(engine: Engine, config: Mapping[str, Any], now: dt.datetime) ->
         node = session.scalar(select(SyncNode))
         link = session.scalar(select(SyncLink).order_by(SyncLink.last_success_at.desc()))
         pushed = link.pushed_seq if link else 0
+        # only this laptop's own changes wait to be pushed; what it pulled is logged too
+        own = SyncChange.node == (node.id if node else None)
         pending = session.scalar(
-            select(func.count()).select_from(SyncChange).where(SyncChange.seq > pushed)
+            select(func.count()).select_from(SyncChange).where(own, SyncChange.seq > pushed)
         )
     enrolled = node is not None and node.vehicle_id is not None
     enrollment = (

@@ -79,3 +79,20 @@ def test_a_damaged_database_needs_attention(laptop: Laptop) -> None:
     result = laptop.run("doctor")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "restore the latest backup" in result.output
+
+
+def test_only_the_laptops_own_changes_count_as_waiting(laptop: Laptop) -> None:
+    """What the laptop pulled from the hub is in its change log too, but never waits."""
+    enroll(laptop.database, laptop.key, VEHICLE)
+    synced(laptop.database, laptop.key, dt.timedelta(hours=1), offset_ms=0)
+    conn = sqlcipher_connect(laptop.database, laptop.key)
+    node = conn.execute("SELECT id FROM sync_node").fetchone()[0]
+    for n, writer in enumerate((node, "hub", "hub")):
+        conn.execute(
+            "INSERT INTO sync_change (table_name, row_id, op, version, node, scope_kind, "
+            "commit_seq) VALUES ('patient', ?, 'i', ?, ?, 'patient', NULL)",
+            (f"row-{n}", f"{n + 1:016x}@{writer}", writer),
+        )
+    conn.close()
+    _, found = checks(laptop)
+    assert "1 changes waiting" in found["sync"]["summary"]
