@@ -75,9 +75,10 @@ def decode(column: Column[Any], raw: Any) -> Any:
     return decoder(column)(raw)
 
 
+@functools.cache
 def decoder(column: Column[Any]) -> Callable[[Any], Any]:
-    """`decode` for the values of `column`, its type resolved once (a snapshot decodes
-    millions of values of a few dozen columns)."""
+    """`decode` for the values of `column`, its type resolved once per column (a snapshot
+    decodes millions of values of a few dozen columns, an applied batch thousands)."""
     outer, base = _base_type(column)
     name, nullable = column.name, column.nullable
     convert = _converter(outer, base)
