@@ -8,12 +8,11 @@ draw them at random); the proxy speaks just enough HTTP/1.1 to find a request's 
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from bench.meter import close_after, read_request
+from bench.meter import Loopback, close_after, read_request, running
 
 FAULTS = ("pass", "cut_request", "cut_response", "duplicate", "delay")
 
@@ -27,26 +26,13 @@ def _forward(target: tuple[str, int], request: bytes) -> bytes:
     return response
 
 
-class FaultProxy:
+class FaultProxy(Loopback):
     def __init__(self, target: tuple[str, int], faults: Callable[[], str]) -> None:
+        super().__init__()
         self.target = target
         self.faults = faults
         self.seen: dict[str, int] = dict.fromkeys(FAULTS, 0)
         self.requests: list[bytes] = []  # every request received, in order, as sent
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self._stop = threading.Event()
-
-    def serve(self) -> None:
-        self.server.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # closed by stop()
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
         fault = self.faults()
@@ -65,19 +51,9 @@ class FaultProxy:
                 time.sleep(0.3)
             conn.sendall(response)
 
-    def stop(self) -> None:
-        self._stop.set()
-        self.server.close()
-
 
 @contextmanager
 def fault_proxy(base_url: str, faults: Callable[[], str]) -> Iterator[FaultProxy]:
     host, port = base_url.removeprefix("http://").split(":")
-    proxy = FaultProxy((host, int(port)), faults)
-    thread = threading.Thread(target=proxy.serve, daemon=True)
-    thread.start()
-    try:
+    with running(FaultProxy((host, int(port)), faults)) as proxy:
         yield proxy
-    finally:
-        proxy.stop()
-        thread.join(timeout=5)
