@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from common.access import Actor
 from common.database import locked_row, transaction_apart, write_intended
 from common.groupcommit import PerEngine
-from common.node import this_node
+from common.node import this_node_id
 from schema.base import new_id, utcnow
 from schema.models import AuditChain, AuditRecord
 
@@ -149,10 +149,10 @@ def append(session: Session, who: Who, entry: Entry) -> AuditRecord:
 
 def append_all(session: Session, records: list[tuple[Who, Entry]]) -> list[AuditRecord]:
     """Add records to the end of this node's chain in order, locking its head once."""
-    node = this_node(session)
+    node = this_node_id(session)
     if node is None:
         raise RuntimeError("this database has no node identity; initialise it first")
-    head = _lock_head(session, node.id)
+    head = _lock_head(session, node)
     added = []
     for who, entry in records:
         audit = _next(head, who, entry)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from schema.base import utcnow
@@ -28,8 +28,40 @@ def ensure_node(session: Session, node_id: str, kind: str) -> SyncNode:
     return node
 
 
+# The session remembers its node: nearly every request reads it three times or more
+# (authentication, the vehicle scope, the audit trail), and the session's identity map
+# holds objects only weakly, so each read would otherwise be a query of its own.
+_NODE = "clinic.node"
+
+
 def this_node(session: Session) -> SyncNode | None:
-    return session.scalar(select(SyncNode))
+    """The database's node row. Its id never changes, so the session keeps the row and
+    reads it again only when a commit or rollback has expired it (`Session.get`)."""
+    held = _held_id(session)
+    if held is not None:
+        node = session.get(SyncNode, held)
+        if node is not None:
+            return node
+    node = session.scalar(select(SyncNode))
+    if node is not None:
+        session.info[_NODE] = node
+    return node
+
+
+def this_node_id(session: Session) -> str | None:
+    """The node's id, without reading the row again once the session knows it."""
+    held = _held_id(session)
+    if held is not None:
+        return held
+    node = this_node(session)
+    return node.id if node is not None else None
+
+
+def _held_id(session: Session) -> str | None:
+    """The id of the row the session keeps, if it has one that was ever stored."""
+    held = session.info.get(_NODE)
+    identity = inspect(held).identity if held is not None else None
+    return str(identity[0]) if identity else None
 
 
 def bind_vehicle(session: Session, vehicle: Vehicle) -> SyncNode:

@@ -21,7 +21,7 @@ from common.access import Actor
 from common.api import endpoint_spec
 from common.audit import Who
 from common.auth import sessions, tokens
-from common.auth.service import PASSWORD_CHANGE_REQUIRED, Lockout, must_change_password, refusal_for
+from common.auth.service import PASSWORD_CHANGE_REQUIRED, Lockout, refusal_for
 from common.database import db, transaction_apart, write_intended
 from common.errors import APIError, Forbidden, Unauthorized
 from common.node import this_node
@@ -47,24 +47,27 @@ PASSWORD_CHANGE_ENDPOINTS = frozenset(
 def authenticate() -> Actor | None:
     """The actor behind the request's credentials, or None when it presents none."""
     try:
-        actor = _actor(db.session)
+        found = _actor(db.session)
     except APIError as refusal:
         if _public():
             return None
         record_denial(None, _permission(), refusal.message)
         raise
-    if actor is not None and actor.session_id is not None:
+    if found is None:
+        return None
+    actor, user = found
+    if actor.session_id is not None:
         _check_csrf(actor)
-    if actor is not None and _password_change_pending(actor):
+    if _password_change_pending(user):
         record_denial(actor, _permission(), "password change required")
         raise Forbidden(PASSWORD_CHANGE_REQUIRED)
     return actor
 
 
-def _password_change_pending(actor: Actor) -> bool:
+def _password_change_pending(user: User) -> bool:
     if _public() or request.endpoint in PASSWORD_CHANGE_ENDPOINTS:
         return False
-    return must_change_password(db.session, actor.user_id)
+    return user.must_change_password
 
 
 def record_denial(actor: Actor | None, permission: str, reason: str) -> None:
@@ -134,7 +137,9 @@ def session_lifetime() -> dt.timedelta:
     return dt.timedelta(hours=current_app.config.get("SESSION_MAX_HOURS", 12))
 
 
-def _actor(session: Session) -> Actor | None:
+def _actor(session: Session) -> tuple[Actor, User] | None:
+    """The actor and the user row behind the request's credentials (the caller checks
+    the row further without loading it again)."""
     header = request.headers.get("Authorization")
     if header is not None:
         return _token_actor(session, header)
@@ -144,16 +149,16 @@ def _actor(session: Session) -> Actor | None:
     return None
 
 
-def _token_actor(session: Session, header: str) -> Actor:
+def _token_actor(session: Session, header: str) -> tuple[Actor, User]:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send the access token as 'Authorization: Bearer <token>'")
     claims = tokens.read(session, token.strip(), tokens.ACCESS)
     user = _usable_user(session, str(claims["sub"]))
-    return _actor_of(session, user, token_id=claims["jti"], expires=tokens.expiry(claims))
+    return _actor_of(session, user, token_id=claims["jti"], expires=tokens.expiry(claims)), user
 
 
-def _session_actor(session: Session, raw_id: str) -> Actor | None:
+def _session_actor(session: Session, raw_id: str) -> tuple[Actor, User] | None:
     web = sessions.find(session, raw_id)
     if web is None or sessions.ended(web, idle_limit()) is not None:
         return None
@@ -164,7 +169,7 @@ def _session_actor(session: Session, raw_id: str) -> Actor | None:
     if sessions.needs_touch(web):
         _touch(session, web)
     g.csrf_token = web.csrf_token
-    return _actor_of(session, user, session_id=web.id)
+    return _actor_of(session, user, session_id=web.id), user
 
 
 def _touch(session: Session, web: WebSession) -> None:

@@ -153,12 +153,6 @@ def me(session: Session, actor: Actor) -> dict[str, Any]:
     }
 
 
-def must_change_password(session: Session, user_id: str) -> bool:
-    """Whether the user still holds a temporary password (reset or invite)."""
-    user = session.get(User, user_id)
-    return user is not None and user.must_change_password
-
-
 def change_password(session: Session, actor: Actor, current: str, new: str) -> None:
     """Replace the actor's password (ending a temporary one) after checking the current."""
     user = _acting_user(session, actor)

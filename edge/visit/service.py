@@ -96,8 +96,9 @@ def _check_appointment(
 
 def get(session: Session, actor: Actor, visit_id: str) -> dict[str, Any]:
     visit = find_visit(session, vehicle_of(actor), visit_id)
+    shown = view(session, visit)  # in the read's own transaction, before it ends
     audit.record_read(session, actor, RESOURCE, visit.id, patient_id=visit.patient_id)
-    return view(session, visit)
+    return shown
 
 
 def update(
