@@ -5,7 +5,8 @@ patient and the recorded vitals and diagnoses between writes. Three runs side by
 
 - over SQLCipher (the real edge database, opened with a raw 256-bit key);
 - over plain SQLite of the same schema, the same driver without a key: the SQLCipher
-  overhead is the ratio of the two;
+  overhead is the ratio of the two. The two quiet runs take turns (`--rounds`, 3 by
+  default, in alternating order), so a change in the machine's load weighs on both;
 - over SQLCipher while a sync applies: `clinic-edge sync` runs in its own process, pulling
   a batch of patients the hub registered to the vehicle and pushing the crew's work.
 
@@ -23,6 +24,7 @@ private MySQL database on HUB_BENCH_DATABASE_URL's server, dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import random
@@ -236,56 +238,61 @@ class Browser:
         return True
 
 
-def load(
-    base: str,
-    browsers: int,
-    arm: Callable[[threading.Event], None],
-    seed: int,
-    think: float = 0.0,
-) -> Timings:
-    """`browsers` crew browsers, logged in, working visits until the event that `arm` is
-    given (once they are logged in) is set; `think` seconds of pause on average before
-    each request."""
-    timings, lock = Timings(), threading.Lock()
-    crew = [Browser(base, timings, lock, think, seed - n) for n in range(browsers)]
-    done: list[int] = []
-    until = threading.Event()
+class Crew:
+    """`browsers` crew browsers, logged in once, that can be set to work again and again
+    (`think` seconds of pause on average before each request); their timings add up in
+    `timings`."""
 
-    def work(browser: Browser, rng: random.Random) -> None:
-        while not until.is_set():
-            try:
-                finished = browser.visit(rng)
-            except (requests.RequestException, ValueError) as error:  # counted, not fatal
-                finished = False
-                with lock:
-                    timings.errors.append(f"{type(error).__name__}: {error}")
-            if finished:
-                with lock:
-                    done.append(1)
+    def __init__(self, base: str, browsers: int, seed: int, think: float = 0.0) -> None:
+        self.timings, self._lock = Timings(), threading.Lock()
+        self._seed = seed
+        self.browsers = [
+            Browser(base, self.timings, self._lock, think, seed - n) for n in range(browsers)
+        ]
+        self._rounds = 0
 
-    threads = [
-        threading.Thread(target=work, args=(browser, random.Random(seed + n)))
-        for n, browser in enumerate(crew)
-    ]
-    started = time.perf_counter()
-    arm(until)
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    timings.seconds = time.perf_counter() - started
-    timings.visits = len(done)
-    for browser in crew:
-        for http, _ in browser.sessions.values():
-            http.close()
-    return timings
+    def work(self, arm: Callable[[threading.Event], None]) -> None:
+        """Work visits until the event that `arm` is given (once they are ready) is set."""
+        until = threading.Event()
+        self._rounds += 1
+
+        def walk(browser: Browser, rng: random.Random) -> None:
+            while not until.is_set():
+                try:
+                    finished = browser.visit(rng)
+                except (requests.RequestException, ValueError) as error:  # counted, not fatal
+                    finished = False
+                    with self._lock:
+                        self.timings.errors.append(f"{type(error).__name__}: {error}")
+                if finished:
+                    with self._lock:
+                        self.timings.visits += 1
+
+        threads = [
+            threading.Thread(
+                target=walk, args=(browser, random.Random(self._seed + 1000 * self._rounds + n))
+            )
+            for n, browser in enumerate(self.browsers)
+        ]
+        started = time.perf_counter()
+        arm(until)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.timings.seconds += time.perf_counter() - started
+
+    def close(self) -> None:
+        for browser in self.browsers:
+            for http, _ in browser.sessions.values():
+                http.close()
 
 
-def timed_load(base: str, browsers: int, seconds: float, seed: int, think: float) -> Timings:
+def for_seconds(seconds: float) -> Callable[[threading.Event], None]:
     def arm(until: threading.Event) -> None:
         threading.Timer(seconds, until.set).start()
 
-    return load(base, browsers, arm, seed, think)
+    return arm
 
 
 # -- the runs --------------------------------------------------------------------------
@@ -317,9 +324,13 @@ def while_syncing(
     def arm(until: threading.Event) -> None:  # the crew is at work when the sync starts
         threading.Timer(1.0, sync, args=(until,)).start()
 
-    timings = load(base, browsers, arm, seed, think)
-    timings.synced = result[0] if result else "the sync did not run"
-    return timings
+    crew = Crew(base, browsers, seed, think)
+    try:
+        crew.work(arm)
+    finally:
+        crew.close()
+    crew.timings.synced = result[0] if result else "the sync did not run"
+    return crew.timings
 
 
 def measure(
@@ -329,48 +340,81 @@ def measure(
     sync_patients: int = 2000,
     seed: int = 20261201,
     think: float = 0.0,
+    rounds: int = 3,
 ) -> Figures:
+    """The quiet runs take turns, `rounds` slices of `seconds / rounds` each, in an order
+    that alternates, so a change in the machine's load during the run weighs on both
+    alike; the sync run follows on an edge of its own."""
     with (
         tempfile.TemporaryDirectory() as tmp,
         hub_database(server_url) as url,
         hub_processes(url, Path(tmp), 1, 4) as (hub_server,),
     ):
         hub = plain_engine(url)
-        medicines = formulary(hub)
-        runs: dict[str, Timings] = {}
         try:
-            for number, variant in enumerate(("cipher", "plain", "syncing")):
-                folder = Path(tmp) / variant
-                folder.mkdir()
-                key = secrets.token_bytes(32)
-                node = f"dcrew{number:08d}"
-                engine = (
-                    plain_edge(folder / "edge.db", node)
-                    if variant == "plain"
-                    else new_edge(folder / "edge.db", key, node)
-                )
-                vehicle_id, _ = stock_a_vehicle(hub, medicines, number)
-                try:
-                    hang_up(enrolled(engine, hub, vehicle_id, hub_server.base, folder / "secrets"))
-                    hire(engine, vehicle_id)
-                finally:
-                    engine.dispose()
-                with edge_process(folder / "edge.db", key, variant == "plain") as base:
-                    if variant == "syncing":
-                        register_patients(hub, vehicle_id, sync_patients, open_=False)
-                        env = {
-                            **os.environ,
-                            "EDGE_DATABASE_PATH": str(folder / "edge.db"),
-                            "EDGE_DB_KEY": key.hex(),
-                            "EDGE_DATA_DIR": str(folder),
-                            "EDGE_SECRETS_DIR": str(folder / "secrets"),
-                        }
-                        runs[variant] = while_syncing(base, browsers, seed, env, think)
-                    else:
-                        runs[variant] = timed_load(base, browsers, seconds, seed, think)
+            medicines = formulary(hub)
+            edges = {
+                variant: _crew_edge(hub, medicines, hub_server.base, Path(tmp), number, variant)
+                for number, variant in enumerate(("cipher", "plain", "syncing"))
+            }
+            runs = _quiet_runs(edges, browsers, seconds, seed, think, rounds)
+            folder, key, vehicle_id = edges["syncing"]
+            with edge_process(folder / "edge.db", key, False) as base:
+                register_patients(hub, vehicle_id, sync_patients, open_=False)
+                env = {
+                    **os.environ,
+                    "EDGE_DATABASE_PATH": str(folder / "edge.db"),
+                    "EDGE_DB_KEY": key.hex(),
+                    "EDGE_DATA_DIR": str(folder),
+                    "EDGE_SECRETS_DIR": str(folder / "secrets"),
+                }
+                runs["syncing"] = while_syncing(base, browsers, seed, env, think)
         finally:
             hub.dispose()
     return Figures(browsers, think, runs["cipher"], runs["plain"], runs["syncing"])
+
+
+def _crew_edge(
+    hub: Engine, medicines: Any, hub_base: str, tmp: Path, number: int, variant: str
+) -> tuple[Path, bytes, str]:
+    """A new edge (plain SQLite for `plain`), enrolled with its own vehicle and crew."""
+    folder = tmp / variant
+    folder.mkdir()
+    key = secrets.token_bytes(32)
+    node = f"dcrew{number:08d}"
+    path = folder / "edge.db"
+    engine = plain_edge(path, node) if variant == "plain" else new_edge(path, key, node)
+    vehicle_id, _ = stock_a_vehicle(hub, medicines, number)
+    try:
+        hang_up(enrolled(engine, hub, vehicle_id, hub_base, folder / "secrets"))
+        hire(engine, vehicle_id)
+    finally:
+        engine.dispose()
+    return folder, key, vehicle_id
+
+
+def _quiet_runs(
+    edges: dict[str, tuple[Path, bytes, str]],
+    browsers: int,
+    seconds: float,
+    seed: int,
+    think: float,
+    rounds: int,
+) -> dict[str, Timings]:
+    """Both quiet edges served at once (the idle one costs nothing), their crews taking
+    turns: cipher then plain, then plain then cipher, and so on."""
+    variants = ("cipher", "plain")
+    with contextlib.ExitStack() as stack:
+        crews = {}
+        for variant in variants:
+            folder, key, _ = edges[variant]
+            base = stack.enter_context(edge_process(folder / "edge.db", key, variant == "plain"))
+            crews[variant] = Crew(base, browsers, seed, think)
+            stack.callback(crews[variant].close)
+        for round_ in range(rounds):
+            for variant in variants if round_ % 2 == 0 else variants[::-1]:
+                crews[variant].work(for_seconds(seconds / rounds))
+    return {variant: crew.timings for variant, crew in crews.items()}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -431,6 +475,12 @@ def main() -> None:
     served.add_argument("--plain", action="store_true")
     parser.add_argument("--browsers", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=15, help="length of each quiet run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="turns the quiet SQLCipher and plain runs take, alternating (each seconds/rounds)",
+    )
     parser.add_argument("--sync-patients", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument(
@@ -442,12 +492,20 @@ def main() -> None:
     args = parser.parse_args()
     if args.think_ms < 0:
         parser.error("--think-ms cannot be negative")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.command == "serve":
         serve(args.path, args.key, args.plain, args.port, args.data)
         return
     server = os.environ.get(ENV, DEFAULT_SERVER)
     figures = measure(
-        server, args.browsers, args.seconds, args.sync_patients, args.seed, args.think_ms / 1000
+        server,
+        args.browsers,
+        args.seconds,
+        args.sync_patients,
+        args.seed,
+        args.think_ms / 1000,
+        args.rounds,
     )
     print(table(figures))
 
