@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from common.api import PageQuery
+from common.stops import StopIn
 from edge.location.schemas import LocationOut
 
 ID = validate.Length(1, 36)
-_DAY = dt.timedelta(days=1)
-
-
-class StopIn(Schema):
-    location_id = fields.String(required=True, validate=ID)
-    arrival_at = fields.AwareDateTime(required=True)
-    departure_at = fields.AwareDateTime(required=True)
-    slot_minutes = fields.Integer(load_default=30, validate=validate.Range(5, 240))
-    slot_capacity = fields.Integer(load_default=1, validate=validate.Range(1, 100))
-
-    @validates_schema
-    def times_in_order(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if data["departure_at"] <= data["arrival_at"]:
-            raise ValidationError("Departure must be after arrival", "departure_at")
-        if data["departure_at"] - data["arrival_at"] > _DAY:
-            raise ValidationError("A stop lasts at most a day", "departure_at")
-        if (data["departure_at"] - data["arrival_at"]).total_seconds() < data["slot_minutes"] * 60:
-            raise ValidationError("The stop is shorter than one slot", "slot_minutes")
 
 
 class RouteIn(Schema):

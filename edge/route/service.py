@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from common import audit
 from common.access import Actor
 from common.errors import BadRequest, NotFound
+from common.stops import add_stops, order_problem
 from edge.location.service import view as location_view
 from edge.scope import owned, page_of, vehicle_of
 from schema.base import utcnow
@@ -39,48 +40,19 @@ def add_route(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[s
     )
     session.add(route)
     session.flush()
-    for sequence, stop in enumerate(data["stops"], start=1):
-        _add_stop(session, route, sequence, stop)
+    add_stops(session, route, data["stops"])
     audit.record(session, actor, "route_created", resource_type="route", resource_id=route.id)
     session.commit()
     return route_view(session, route)
 
 
 def _check_stops(session: Session, stops: Sequence[Mapping[str, Any]]) -> None:
-    previous: dt.datetime | None = None
-    for number, stop in enumerate(stops, start=1):
+    for stop in stops:
         if session.get(Location, stop["location_id"]) is None:
             raise NotFound(f"Location {stop['location_id']} not found")
-        if previous is not None and stop["arrival_at"] < previous:
-            raise BadRequest(f"Stop {number} arrives before the previous stop departs")
-        previous = stop["departure_at"]
-
-
-def _add_stop(session: Session, route: Route, sequence: int, data: Mapping[str, Any]) -> None:
-    stop = RouteStop(
-        route_id=route.id,
-        vehicle_id=route.vehicle_id,
-        location_id=data["location_id"],
-        sequence=sequence,
-        arrival_at=data["arrival_at"],
-        departure_at=data["departure_at"],
-    )
-    session.add(stop)
-    session.flush()
-    length = dt.timedelta(minutes=data["slot_minutes"])
-    start = stop.arrival_at
-    while start + length <= stop.departure_at:
-        session.add(
-            AppointmentSlot(
-                route_stop_id=stop.id,
-                vehicle_id=route.vehicle_id,
-                starts_at=start,
-                ends_at=start + length,
-                capacity=data["slot_capacity"],
-            )
-        )
-        start += length
-    session.flush()
+    problem = order_problem(stops)
+    if problem is not None:
+        raise BadRequest(problem)
 
 
 def list_routes(

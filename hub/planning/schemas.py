@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from common.api import PageQuery
+from common.stops import StopIn, StopTimes
 
 ID = validate.Length(1, 36)
-
-
-def _time(**kwargs: Any) -> fields.AwareDateTime:
-    return fields.AwareDateTime(default_timezone=dt.UTC, **kwargs)
-
-
-class StopIn(Schema):
-    location_id = fields.String(required=True, validate=ID)
-    arrival_at = _time(required=True)
-    departure_at = _time(required=True)
-    slot_minutes = fields.Integer(load_default=30, validate=validate.Range(5, 480))
-    slot_capacity = fields.Integer(load_default=4, validate=validate.Range(1, 200))
-
-    @validates_schema
-    def leaves_after_arriving(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if data["departure_at"] <= data["arrival_at"]:
-            raise ValidationError("Must be after arrival_at", "departure_at")
 
 
 class RouteIn(Schema):
@@ -88,7 +71,7 @@ class RouteOut(Schema):
     stops = fields.List(fields.Nested(StopOut))
 
 
-class RouteCsvRow(Schema):
+class RouteCsvRow(StopTimes):
     """One stop per line of the routes CSV; lines with the same vehicle, date and route
     name make one route."""
 
@@ -97,12 +80,3 @@ class RouteCsvRow(Schema):
     route_name = fields.String(required=True, validate=validate.Length(1, 120))
     sequence = fields.Integer(required=True, validate=validate.Range(1, 30))
     location = fields.String(required=True, validate=validate.Length(1, 120))
-    arrival_at = _time(required=True)
-    departure_at = _time(required=True)
-    slot_minutes = fields.Integer(load_default=30, validate=validate.Range(5, 480))
-    slot_capacity = fields.Integer(load_default=4, validate=validate.Range(1, 200))
-
-    @validates_schema
-    def leaves_after_arriving(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if data["departure_at"] <= data["arrival_at"]:
-            raise ValidationError("Must be after arrival_at", "departure_at")

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from common import audit
 from common.access import Actor
 from common.errors import BadRequest, Conflict, NotFound
+from common.stops import add_stops, order_problem
 from hub import csvfile
 from schema.base import utcnow
 from schema.models import Appointment, AppointmentSlot, Location, Route, RouteStop, Vehicle
 
-MAX_SLOTS_PER_STOP = 96
 CSV_COLUMNS = (
     "vehicle",
     "route_date",
@@ -134,14 +134,6 @@ def list_routes(
         .offset((page - 1) * per_page)
     ).all()
     return [view(session, route, slots=False) for route in routes], total
-
-
-def order_problem(stops: Sequence[Mapping[str, Any]]) -> str | None:
-    """Why the stops cannot follow one another in this order, or None."""
-    for before, after in zip(stops, stops[1:], strict=False):
-        if after["arrival_at"] < before["departure_at"]:
-            return "Each stop must start after the one before it leaves"
-    return None
 
 
 def import_routes(session: Session, actor: Actor, parsed: csvfile.Parsed) -> dict[str, int]:
@@ -258,34 +250,8 @@ def _build(
     )
     session.add(route)
     session.flush()
-    _add_stops(session, route, stops)
+    add_stops(session, route, stops)
     return route
-
-
-def _add_stops(session: Session, route: Route, stops: Sequence[Mapping[str, Any]]) -> None:
-    vehicle_id = route.vehicle_id
-    for sequence, stop in enumerate(stops, start=1):
-        row = RouteStop(
-            route_id=route.id,
-            vehicle_id=vehicle_id,
-            location_id=stop["location_id"],
-            sequence=sequence,
-            arrival_at=stop["arrival_at"],
-            departure_at=stop["departure_at"],
-        )
-        session.add(row)
-        session.flush()
-        for starts, ends in _slot_times(stop):
-            session.add(
-                AppointmentSlot(
-                    route_stop_id=row.id,
-                    vehicle_id=vehicle_id,
-                    starts_at=starts,
-                    ends_at=ends,
-                    capacity=stop["slot_capacity"],
-                )
-            )
-    session.flush()
 
 
 def _check_stops(session: Session, stops: Sequence[Mapping[str, Any]]) -> None:
@@ -350,18 +316,7 @@ def _replace_stops(session: Session, route: Route, stops: Sequence[Mapping[str, 
     for row in [*old_slots, *old_stops]:
         session.delete(row)
         session.flush()
-    _add_stops(session, route, stops)
-
-
-def _slot_times(stop: Mapping[str, Any]) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Whole slots from arrival to departure (one slot if the stop is shorter)."""
-    length = dt.timedelta(minutes=stop["slot_minutes"])
-    start, end = stop["arrival_at"], stop["departure_at"]
-    times = []
-    while start + length <= end and len(times) < MAX_SLOTS_PER_STOP:
-        times.append((start, start + length))
-        start += length
-    return times or [(stop["arrival_at"], end)]
+    add_stops(session, route, stops)
 
 
 def _planned(session: Session, vehicle_id: str, day: dt.date, name: str) -> bool:
