@@ -241,20 +241,20 @@ class EdgeSync:
     # ------------------------------------------------------------ one exchange
 
     def _exchange(self, totals: list[int]) -> bool:
-        with write_intent(), self.engine.begin() as connection:
-            node = self.clock.node(connection)
-            link = _link(connection)
-            batch = self._stored_batch(connection) or self._new_batch(connection, node, link)
-            after = batch.last if batch else link.pushed_seq
+        node, link, batch = self._outgoing()
+        after = batch.last if batch else link.pushed_seq
+        with self.engine.connect() as connection:
             pull = not _has_own_after(connection, node, after)
         request = Request(
             batch, link.pull_cursor, pull, self.wall(), link.clock_offset_ms, self.app_version
         )
         reply, offset = self._send(wire.pack(request.to_wire()), link.clock_offset_ms or 0)
         self._check_receipt(reply, node)
+        # hashing a full batch takes ~0.1 s: done here, not while holding the lock
+        chained = {link.digest: _chained(link.digest, batch)} if batch else {}
         slices = self._slices(reply.pull)
         with write_intent(), self.engine.begin() as connection:
-            acked = self._take_ack(connection, batch, reply)
+            acked = self._take_ack(connection, batch, reply, chained)
             totals[0] += len(batch.changes) if batch and acked else 0
             totals[3] += self._take_quarantined(connection, node, reply.quarantined)
             connection.execute(
@@ -298,6 +298,30 @@ class EdgeSync:
 
     # ------------------------------------------------------------ push side
 
+    def _outgoing(self) -> tuple[str, Any, Batch | None]:
+        """The node, its link, and the batch to push: the stored one (a retry), or the
+        next, built in a read transaction and stored in a short write one, so the crew's
+        writes do not wait while the log is read (~0.4 s for a full batch). The read sees
+        a snapshot (WAL) in which, SQLite having one writer, own changes are numbered in
+        commit order: a prefix of the log, ending at a committed change."""
+        with write_intent(False), self.engine.connect() as connection, connection.begin():
+            node = self.clock.node(connection)
+            link = _link(connection)
+            stored = self._stored_batch(connection)
+            batch = stored or self._new_batch(connection, node, link)
+        if stored is not None or batch is None:
+            return node, link, batch
+        with write_intent(), self.engine.begin() as connection:
+            link = _link(connection)
+            stored = self._stored_batch(connection)
+            if stored is not None:  # another sync stored one meanwhile: that one goes
+                return node, link, stored
+            if link.pushed_seq != batch.after:  # and had it acknowledged: build anew
+                batch = self._new_batch(connection, node, link)
+            if batch is not None:
+                self._store(connection, batch)
+        return node, link, batch
+
     def _stored_batch(self, connection: Connection) -> Batch | None:
         row = connection.execute(
             text(
@@ -330,6 +354,10 @@ class EdgeSync:
             # the byte cap instead of halving to a quarter of it.
             fitting = len(entries) * self.batch_bytes * 19 // (size * 20)
             limit = max(1, min(len(entries) - 1, fitting))
+        return batch
+
+    def _store(self, connection: Connection, batch: Batch) -> None:
+        """Keep the batch until the hub acknowledges it, so a retry resends it as it was."""
         connection.execute(
             text(
                 "INSERT INTO sync_batch (id, peer, direction, first_seq, last_seq, change_count, "
@@ -340,28 +368,24 @@ class EdgeSync:
                 "p": HUB,
                 "first": batch.after,
                 "last": batch.last,
-                "n": len(changes),
+                "n": len(batch.changes),
                 "at": naive_utc(dt.datetime.now(dt.UTC)),
                 "r": json.dumps(batch.to_wire()),
             },
         )
-        return batch
 
-    def _take_ack(self, connection: Connection, batch: Batch | None, reply: Reply) -> bool:
-        """Move the pushed mark to what the hub holds; True when `batch` is covered."""
+    def _take_ack(
+        self, connection: Connection, batch: Batch | None, reply: Reply, chained: dict[str, str]
+    ) -> bool:
+        """Move the pushed mark to what the hub holds; True when `batch` is covered.
+        `chained`: our digest after `batch`, by the digest it extends."""
         ack = reply.ack
         link = _link(connection)
         chain = ack.digest
         acked = batch is not None and ack.through >= batch.last
         if acked and batch is not None:
             # our own running digest: the receipt proves delivery only if the hub's agrees
-            chain = digest.extend(
-                link.digest or digest.GENESIS,
-                batch.id,
-                batch.after,
-                batch.last,
-                [c.to_wire() for c in batch.changes],
-            )
+            chain = chained.get(link.digest) or _chained(link.digest, batch)
         if batch is not None:
             # covered, or the hub holds less than we thought (restored): rebuild from its mark
             connection.execute(
@@ -481,6 +505,12 @@ def _link(connection: Connection) -> Any:
         )
         link = connection.execute(query, {"p": HUB}).first()
     return link
+
+
+def _chained(previous: str, batch: Batch) -> str:
+    """Our running digest extended by `batch`."""
+    changes = [c.to_wire() for c in batch.changes]
+    return digest.extend(previous or digest.GENESIS, batch.id, batch.after, batch.last, changes)
 
 
 def _has_own_after(connection: Connection, node: str, after: int) -> bool:

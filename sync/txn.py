@@ -38,10 +38,11 @@ _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_inte
 
 
 @contextlib.contextmanager
-def write_intent() -> Iterator[None]:
+def write_intent(intended: bool = True) -> Iterator[None]:
     """Transactions begun inside this block take SQLite's write lock at BEGIN, so a
-    read-check-write (booking a slot, dispensing stock, applying a batch) cannot race."""
-    token = _write_intent.set(True)
+    read-check-write (booking a slot, dispensing stock, applying a batch) cannot race;
+    with `intended` false they do not, for a long read inside a write request."""
+    token = _write_intent.set(intended)
     try:
         yield
     finally:

@@ -1,17 +1,19 @@
-"""The edge applies a pulled batch in slices, each its own transaction: a crash between
-slices loses and doubles nothing, and the crew's writes commit while a large pull is
-being applied. Hub on MySQL, edges on SQLCipher."""
+"""The edge holds SQLite's write lock only briefly while it syncs: it reads its own
+changes for a push batch outside the lock, and applies a pulled batch in slices, each
+its own transaction. A crash between slices loses and doubles nothing, and the crew's
+writes commit meanwhile. Hub on MySQL, edges on SQLCipher."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 import schema
-from common.database import new_session
+from common.database import new_session, sqlcipher_connect
 from sync.edge import EdgeSync
 from tests.support import rows
 from tests.support.sync import Crash, Edge, Net, count, table_rows
@@ -145,3 +147,36 @@ def test_a_crew_write_commits_between_the_slices_of_a_large_pull(
     assert count(edge.engine, "SELECT count(*) FROM patient") == PATIENTS + 1
     edge.sync()
     assert count(net.hub_engine, walk_in) == 1
+
+
+def test_the_crew_can_write_while_the_push_batch_is_read(
+    sync_net: Callable[[], Net], edge_key: bytes
+) -> None:
+    net = sync_net()
+    edge = net.edge("A")
+    with new_session(edge.engine) as session, session.begin():
+        for n in range(5):
+            rows.patient(session, first_name=f"Early{n}")
+    crew = net.reopen(edge.engine)
+    probe = sqlcipher_connect(str(edge.engine.url.database), edge_key)
+    probe.execute("PRAGMA busy_timeout = 0")  # fails at once if the sync holds the lock
+    wrote: list[str] = []
+
+    def crew_writes(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if wrote or "ORDER BY seq LIMIT" not in statement:
+            return  # only while the first push batch's entries are read
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        with new_session(crew) as session, session.begin():
+            wrote.append(rows.patient(session, first_name="Meanwhile").id)
+
+    event.listen(edge.engine, "before_cursor_execute", crew_writes)
+    try:
+        result = edge.sync()
+    finally:
+        event.remove(edge.engine, "before_cursor_execute", crew_writes)
+        probe.close()
+    assert wrote, "the push batch was never read"
+    assert result.pushed == 6 and result.exchanges == 2  # the crew's patient in a second batch
+    assert table_rows(net.hub_engine, "patient") == table_rows(edge.engine, "patient")
+    assert count(net.hub_engine, "SELECT count(*) FROM patient WHERE id = :i", i=wrote[0]) == 1
