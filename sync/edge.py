@@ -241,10 +241,7 @@ class EdgeSync:
     # ------------------------------------------------------------ one exchange
 
     def _exchange(self, totals: list[int]) -> bool:
-        node, link, batch = self._outgoing()
-        after = batch.last if batch else link.pushed_seq
-        with self.engine.connect() as connection:
-            pull = not _has_own_after(connection, node, after)
+        node, link, batch, pull = self._outgoing()
         request = Request(
             batch, link.pull_cursor, pull, self.wall(), link.clock_offset_ms, self.app_version
         )
@@ -298,29 +295,32 @@ class EdgeSync:
 
     # ------------------------------------------------------------ push side
 
-    def _outgoing(self) -> tuple[str, Any, Batch | None]:
-        """The node, its link, and the batch to push: the stored one (a retry), or the
-        next, built in a read transaction and stored in a short write one, so the crew's
-        writes do not wait while the log is read (~0.4 s for a full batch). The read sees
-        a snapshot (WAL) in which, SQLite having one writer, own changes are numbered in
-        commit order: a prefix of the log, ending at a committed change."""
+    def _outgoing(self) -> tuple[str, Any, Batch | None, bool]:
+        """The node, its link, the batch to push (the stored one, a retry, or the next),
+        and whether to pull: only when the batch leaves nothing of ours unsent. A new
+        batch is built in a read transaction and stored in a short write one, so the
+        crew's writes do not wait while the log is read (~0.4 s for a full batch). The
+        read sees a snapshot (WAL) in which, SQLite having one writer, own changes are
+        numbered in commit order: a prefix of the log, ending at a committed change."""
         with write_intent(False), self.engine.connect() as connection, connection.begin():
             node = self.clock.node(connection)
             link = _link(connection)
             stored = self._stored_batch(connection)
             batch = stored or self._new_batch(connection, node, link)
+            pull = _all_sent(connection, node, link, batch)
         if stored is not None or batch is None:
-            return node, link, batch
+            return node, link, batch, pull
         with write_intent(), self.engine.begin() as connection:
             link = _link(connection)
             stored = self._stored_batch(connection)
             if stored is not None:  # another sync stored one meanwhile: that one goes
-                return node, link, stored
+                return node, link, stored, _all_sent(connection, node, link, stored)
             if link.pushed_seq != batch.after:  # and had it acknowledged: build anew
                 batch = self._new_batch(connection, node, link)
+                pull = _all_sent(connection, node, link, batch)
             if batch is not None:
                 self._store(connection, batch)
-        return node, link, batch
+        return node, link, batch, pull
 
     def _stored_batch(self, connection: Connection) -> Batch | None:
         row = connection.execute(
@@ -513,11 +513,13 @@ def _chained(previous: str, batch: Batch) -> str:
     return digest.extend(previous or digest.GENESIS, batch.id, batch.after, batch.last, changes)
 
 
-def _has_own_after(connection: Connection, node: str, after: int) -> bool:
+def _all_sent(connection: Connection, node: str, link: Any, batch: Batch | None) -> bool:
+    """Whether none of our own changes comes after `batch` (or the pushed mark)."""
+    after = batch.last if batch else link.pushed_seq
     return (
         connection.execute(
             text("SELECT 1 FROM sync_change WHERE node = :n AND seq > :s LIMIT 1"),
             {"n": node, "s": after},
         ).first()
-        is not None
+        is None
     )
