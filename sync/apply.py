@@ -98,10 +98,9 @@ class Applier:
         self.peer = peer
         self.tick = tick
         self.now = now
-        self._order = {name: index for index, name in enumerate(tables)}
 
     def apply(self, changes: Sequence[Change], batch_id: str | None = None) -> Outcome:
-        ordered = self._ordered(changes)
+        ordered = in_order(self.tables, changes)
         outcome = self._apply_batched(ordered)
         if outcome is None:
             outcome = Outcome()
@@ -349,16 +348,23 @@ class Applier:
     # ------------------------------------------------------------ bookkeeping
 
     def _quarantine(self, change: Change, reason: str, batch_id: str | None) -> None:
-        quarantine(self.connection, self.peer, change, reason, batch_id, self.now())
+        """Hold the change aside, unless it is held already: a pull interrupted between
+        its slices is applied again from its start, and must not hold a change twice."""
+        if not _held(self.connection, self.peer, change):
+            quarantine(self.connection, self.peer, change, reason, batch_id, self.now())
 
-    def _ordered(self, changes: Sequence[Change]) -> list[Change]:
-        """Parents before children; deletes last, children's first."""
-        last = len(self._order)
-        upserts = [c for c in changes if c.op != "d"]
-        deletes = [c for c in changes if c.op == "d"]
-        upserts.sort(key=lambda c: self._order.get(c.table, last))
-        deletes.sort(key=lambda c: -self._order.get(c.table, last))
-        return upserts + deletes
+
+def in_order(tables: Mapping[str, Table], changes: Sequence[Change]) -> list[Change]:
+    """Parents before children; deletes last, children's first (by the order of
+    `tables`). Any prefix of this order satisfies the foreign keys the whole does, so a
+    batch may be applied in slices of it."""
+    order = {name: index for index, name in enumerate(tables)}
+    last = len(order)
+    upserts = [c for c in changes if c.op != "d"]
+    deletes = [c for c in changes if c.op == "d"]
+    upserts.sort(key=lambda c: order.get(c.table, last))
+    deletes.sort(key=lambda c: -order.get(c.table, last))
+    return upserts + deletes
 
 
 QUARANTINE = table(
@@ -397,6 +403,19 @@ def quarantine(
             at=naive_utc(at),
         )
     )
+
+
+def _held(connection: Connection, peer: str, change: Change) -> bool:
+    """Whether this very change from `peer` waits in quarantine."""
+    q = QUARANTINE.c
+    query = select(q.id).where(
+        q.peer == peer,
+        q.table_name == change.table[:64],
+        q.row_id == change.row_id[:36],
+        q.resolved_at.is_(None),
+        q.change == json.dumps(change.to_wire()),
+    )
+    return connection.execute(query.limit(1)).first() is not None
 
 
 class _Marker:

@@ -4,7 +4,9 @@ link harmless.
 
 A push batch is stored (`sync_batch`, direction `out`) before it is sent and deleted
 only when the hub acknowledges it, so a retry resends the same batch under the same id.
-Pulled changes and the new cursor commit in one local transaction.
+A pulled batch is applied in slices, each committed on its own so the crew's writes
+are not held up behind it; the cursor moves with the last slice, and a batch interrupted
+between slices is pulled and applied again, a no-op for what it had applied.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, text
 
 from sync import digest, snapshot, wire
-from sync.apply import Applier, quarantine
+from sync.apply import Applier, in_order, quarantine
 from sync.change import Change, ProtocolError, materialize, own_entries
 from sync.clock import naive_utc, wall_millis
 from sync.protocol import (
@@ -42,8 +45,18 @@ from sync.txn import write_intent
 HUB = "hub"
 MAX_EXCHANGES = 100_000
 LOAD_ID = "snapshot"  # the sync_batch row that holds an unfinished snapshot's position
+# A pulled batch applies in slices, each its own transaction: a crew write waits for one
+# slice (~10 ms), not the whole batch. Between slices the sync pauses briefly, so writers
+# of the edge's web process that wait for SQLite's lock (polling it) take it first.
+SLICE_CHANGES = 100
+SLICE_PAUSE_SECONDS = 0.005
 
 Progress = Callable[[int, int | None], None]
+
+
+def _pause() -> None:
+    """Let writers that wait for SQLite's lock take it before the next slice does."""
+    time.sleep(SLICE_PAUSE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,8 @@ class EdgeSync:
         wall: Callable[[], int] = wall_millis,
         batch_changes: int = MAX_BATCH_CHANGES,
         batch_bytes: int = MAX_BATCH_BYTES,
+        slice_changes: int = SLICE_CHANGES,
+        between_slices: Callable[[], None] = _pause,
     ) -> None:
         self.engine = engine
         self.tables = tables
@@ -96,6 +111,8 @@ class EdgeSync:
         self.wall = wall
         self.batch_changes = batch_changes
         self.batch_bytes = batch_bytes
+        self.slice_changes = slice_changes
+        self.between_slices = between_slices
         self.clock = clock_for(engine)
         self._bytes_per_entry: float | None = None  # in the last batch built: the next guess
 
@@ -224,27 +241,29 @@ class EdgeSync:
     # ------------------------------------------------------------ one exchange
 
     def _exchange(self, totals: list[int]) -> bool:
-        with write_intent(), self.engine.begin() as connection:
-            node = self.clock.node(connection)
-            link = _link(connection)
-            batch = self._stored_batch(connection) or self._new_batch(connection, node, link)
-            after = batch.last if batch else link.pushed_seq
-            pull = not _has_own_after(connection, node, after)
+        node, link, batch, pull = self._outgoing()
         request = Request(
             batch, link.pull_cursor, pull, self.wall(), link.clock_offset_ms, self.app_version
         )
         reply, offset = self._send(wire.pack(request.to_wire()), link.clock_offset_ms or 0)
         self._check_receipt(reply, node)
+        # hashing a full batch takes ~0.1 s: done here, not while holding the lock
+        chained = {link.digest: _chained(link.digest, batch)} if batch else {}
+        slices = self._slices(reply.pull)
         with write_intent(), self.engine.begin() as connection:
-            acked = self._take_ack(connection, batch, reply)
+            acked = self._take_ack(connection, batch, reply, chained)
             totals[0] += len(batch.changes) if batch and acked else 0
             totals[3] += self._take_quarantined(connection, node, reply.quarantined)
-            if reply.pull is not None:
-                totals[1] += self._apply_pull(connection, node, reply.pull)
             connection.execute(
                 text("UPDATE sync_link SET clock_offset_ms = :o WHERE peer = :p"),
                 {"o": offset, "p": HUB},
             )
+            if slices:
+                totals[1] += self._apply_slice(connection, node, *slices[0])
+        for changes, cursor in slices[1:]:
+            self.between_slices()
+            with write_intent(), self.engine.begin() as connection:
+                totals[1] += self._apply_slice(connection, node, changes, cursor)
         more_pull = reply.pull is not None and reply.pull.more
         return pull and (batch is None or acked) and not more_pull
 
@@ -275,6 +294,33 @@ class EdgeSync:
             raise SyncError("the hub's receipt does not verify: is this the enrolled hub?")
 
     # ------------------------------------------------------------ push side
+
+    def _outgoing(self) -> tuple[str, Any, Batch | None, bool]:
+        """The node, its link, the batch to push (the stored one, a retry, or the next),
+        and whether to pull: only when the batch leaves nothing of ours unsent. A new
+        batch is built in a read transaction and stored in a short write one, so the
+        crew's writes do not wait while the log is read (~0.4 s for a full batch). The
+        read sees a snapshot (WAL) in which, SQLite having one writer, own changes are
+        numbered in commit order: a prefix of the log, ending at a committed change."""
+        with write_intent(False), self.engine.connect() as connection, connection.begin():
+            node = self.clock.node(connection)
+            link = _link(connection)
+            stored = self._stored_batch(connection)
+            batch = stored or self._new_batch(connection, node, link)
+            pull = _all_sent(connection, node, link, batch)
+        if stored is not None or batch is None:
+            return node, link, batch, pull
+        with write_intent(), self.engine.begin() as connection:
+            link = _link(connection)
+            stored = self._stored_batch(connection)
+            if stored is not None:  # another sync stored one meanwhile: that one goes
+                return node, link, stored, _all_sent(connection, node, link, stored)
+            if link.pushed_seq != batch.after:  # and had it acknowledged: build anew
+                batch = self._new_batch(connection, node, link)
+                pull = _all_sent(connection, node, link, batch)
+            if batch is not None:
+                self._store(connection, batch)
+        return node, link, batch, pull
 
     def _stored_batch(self, connection: Connection) -> Batch | None:
         row = connection.execute(
@@ -308,6 +354,10 @@ class EdgeSync:
             # the byte cap instead of halving to a quarter of it.
             fitting = len(entries) * self.batch_bytes * 19 // (size * 20)
             limit = max(1, min(len(entries) - 1, fitting))
+        return batch
+
+    def _store(self, connection: Connection, batch: Batch) -> None:
+        """Keep the batch until the hub acknowledges it, so a retry resends it as it was."""
         connection.execute(
             text(
                 "INSERT INTO sync_batch (id, peer, direction, first_seq, last_seq, change_count, "
@@ -318,28 +368,24 @@ class EdgeSync:
                 "p": HUB,
                 "first": batch.after,
                 "last": batch.last,
-                "n": len(changes),
+                "n": len(batch.changes),
                 "at": naive_utc(dt.datetime.now(dt.UTC)),
                 "r": json.dumps(batch.to_wire()),
             },
         )
-        return batch
 
-    def _take_ack(self, connection: Connection, batch: Batch | None, reply: Reply) -> bool:
-        """Move the pushed mark to what the hub holds; True when `batch` is covered."""
+    def _take_ack(
+        self, connection: Connection, batch: Batch | None, reply: Reply, chained: dict[str, str]
+    ) -> bool:
+        """Move the pushed mark to what the hub holds; True when `batch` is covered.
+        `chained`: our digest after `batch`, by the digest it extends."""
         ack = reply.ack
         link = _link(connection)
         chain = ack.digest
         acked = batch is not None and ack.through >= batch.last
         if acked and batch is not None:
             # our own running digest: the receipt proves delivery only if the hub's agrees
-            chain = digest.extend(
-                link.digest or digest.GENESIS,
-                batch.id,
-                batch.after,
-                batch.last,
-                [c.to_wire() for c in batch.changes],
-            )
+            chain = chained.get(link.digest) or _chained(link.digest, batch)
         if batch is not None:
             # covered, or the hub holds less than we thought (restored): rebuild from its mark
             connection.execute(
@@ -377,16 +423,38 @@ class EdgeSync:
             now=lambda: dt.datetime.now(dt.UTC),
         )
 
-    def _apply_pull(self, connection: Connection, node: str, pull: Pull) -> int:
+    def _slices(self, pull: Pull | None) -> list[tuple[list[Change], int | None]]:
+        """The pulled changes in the order they apply, cut into slices of at most
+        `slice_changes`, each with the pull cursor to store after it: only the last has
+        one. One slice, perhaps empty, for a small pull; none without a pull."""
+        if pull is None:
+            return []
+        ordered = in_order(self.tables, pull.changes)
+        size = self.slice_changes
+        starts = range(0, max(len(ordered), 1), size)
+        return [
+            (ordered[at : at + size], pull.cursor if at == starts[-1] else None) for at in starts
+        ]
+
+    def _apply_slice(
+        self, connection: Connection, node: str, changes: list[Change], cursor: int | None
+    ) -> int:
+        """Apply one slice; with the last (the one given the cursor), retry the quarantine
+        and move the pull cursor.
+        Each slice commits on its own, so crew writes get the lock between slices; after a
+        crash the cursor has not moved and the whole pull comes again, where what is
+        applied already is unchanged (its versions are no newer) and what is quarantined
+        already is not held twice."""
         applier = self._applier(connection, node)
-        outcome = applier.apply(pull.changes)
-        applier.retry_quarantined()
+        outcome = applier.apply(changes)
         if outcome.highest:
             self.clock.raise_floor(connection, outcome.highest)
-        connection.execute(
-            text("UPDATE sync_link SET pull_cursor = :c WHERE peer = :p"),
-            {"c": pull.cursor, "p": HUB},
-        )
+        if cursor is not None:
+            applier.retry_quarantined()
+            connection.execute(
+                text("UPDATE sync_link SET pull_cursor = :c WHERE peer = :p"),
+                {"c": cursor, "p": HUB},
+            )
         return outcome.applied
 
     # ------------------------------------------------------------ link state
@@ -439,11 +507,19 @@ def _link(connection: Connection) -> Any:
     return link
 
 
-def _has_own_after(connection: Connection, node: str, after: int) -> bool:
+def _chained(previous: str, batch: Batch) -> str:
+    """Our running digest extended by `batch`."""
+    changes = [c.to_wire() for c in batch.changes]
+    return digest.extend(previous or digest.GENESIS, batch.id, batch.after, batch.last, changes)
+
+
+def _all_sent(connection: Connection, node: str, link: Any, batch: Batch | None) -> bool:
+    """Whether none of our own changes comes after `batch` (or the pushed mark)."""
+    after = batch.last if batch else link.pushed_seq
     return (
         connection.execute(
             text("SELECT 1 FROM sync_change WHERE node = :n AND seq > :s LIMIT 1"),
             {"n": node, "s": after},
         ).first()
-        is not None
+        is None
     )

@@ -10,8 +10,10 @@ busy handler, which sleeps and polls (1, 2, 5, ... up to 100 ms between tries): 
 often sits free while its waiters sleep, and a waiter may lose to newcomers again and
 again. So the writers of one process first queue at a `WriteGate`, handed on the moment
 the holder's COMMIT or ROLLBACK returns. The gate only orders writers; SQLite's lock still
-decides, and still guards against writers in other processes (the sync job), which wait
-for it in the busy handler as before.
+decides, and still guards against writers in other processes (the sync job). The
+writer at the head of the queue does not wait in the busy handler either: it tries
+`BEGIN IMMEDIATE` every millisecond (`_begin_immediate`), so it takes the lock within a
+millisecond of the sync job committing one of its slices, until the busy timeout.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import contextvars
 import functools
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -29,15 +32,17 @@ from sqlalchemy import Engine, event
 
 log = logging.getLogger(__name__)
 
+POLL_SECONDS = 0.001  # between tries for a write lock another process holds
 _gates: weakref.WeakKeyDictionary[Engine, WriteGate] = weakref.WeakKeyDictionary()
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 
 
 @contextlib.contextmanager
-def write_intent() -> Iterator[None]:
+def write_intent(intended: bool = True) -> Iterator[None]:
     """Transactions begun inside this block take SQLite's write lock at BEGIN, so a
-    read-check-write (booking a slot, dispensing stock, applying a batch) cannot race."""
-    token = _write_intent.set(True)
+    read-check-write (booking a slot, dispensing stock, applying a batch) cannot race;
+    with `intended` false they do not, for a long read inside a write request."""
+    token = _write_intent.set(intended)
     try:
         yield
     finally:
@@ -64,15 +69,15 @@ class WriteGate:
     def __init__(self, timeout: float) -> None:
         self._lock = threading.Lock()
         self._holder: Any = None
-        self._timeout = timeout
+        self.timeout = timeout
 
     def enter(self, dbapi_connection: Any) -> None:
         """Wait for the gate; past the busy timeout go on without it, so a holder that
         never left degrades to plain SQLite waiting rather than stopping every write."""
-        if self._lock.acquire(timeout=self._timeout):
+        if self._lock.acquire(timeout=self.timeout):
             self._holder = dbapi_connection
         else:
-            log.warning("write gate not free after %.0f s; waiting on SQLite alone", self._timeout)
+            log.warning("write gate not free after %.0f s; waiting on SQLite alone", self.timeout)
 
     @property
     def held(self) -> bool:
@@ -109,10 +114,32 @@ def _begin(gate: WriteGate, connection: Any) -> None:
     raw = connection.connection.dbapi_connection
     gate.enter(raw)
     try:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        _begin_immediate(connection, raw, gate.timeout)
     except BaseException:
         gate.leave(raw)
         raise
+
+
+def _begin_immediate(connection: Any, raw: Any, timeout: float) -> None:
+    """BEGIN IMMEDIATE, tried every millisecond while another process holds the lock,
+    and once more past `timeout` to fail as SQLite's busy handler would ("database is
+    locked", through SQLAlchemy). The busy handler's own sleeps grow to 100 ms, so a
+    waiter slept on while the lock sat free."""
+    busy = connection.dialect.loaded_dbapi.OperationalError
+    deadline = time.monotonic() + timeout
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except busy as error:
+                if "locked" not in str(error):
+                    break  # not the lock: the last try raises it as SQLAlchemy's error
+            time.sleep(POLL_SECONDS)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
 
 def _leaving(gate: WriteGate, end: Callable[[Any], None]) -> Callable[[Any], None]:
