@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from common.database import new_session, sqlcipher_engine
 from schema.models import Patient
@@ -87,10 +87,7 @@ def test_a_restarted_laptop_whose_clock_went_back_a_day_orders_edits_after_its_o
     fast.dispose()
     restarted = sqlcipher_engine(edge_db, edge_key)
     clock_for(restarted).use_wall(lambda: wall_millis() - 86_400_000)
-    with new_session(restarted) as session, session.begin():
-        edited = session.get(Patient, patient_id)
-        assert edited is not None
-        edited.language = "Sesotho"
+    edit_language(restarted, patient_id, "Sesotho")
     with new_session(restarted) as session:
         assert session.get(Patient, patient_id).version > first
     restarted.dispose()
@@ -132,16 +129,18 @@ def test_an_edit_orders_after_the_version_it_overwrites(edge_db: Path, edge_key:
         patient_id = rows.patient(session).id  # this process's clock is loaded: "now"
     ahead = sqlcipher_engine(edge_db, edge_key)
     clock_for(ahead).use_wall(lambda: wall_millis() + 3_600_000)
-    with new_session(ahead) as session, session.begin():
-        patient = session.get(Patient, patient_id)
-        assert patient is not None
-        patient.language = "Sesotho"
-    fast = patient.version  # stamped as the edit was flushed, an hour ahead
-    with new_session(here) as session, session.begin():
-        patient = session.get(Patient, patient_id)
-        assert patient is not None
-        patient.language = "isiZulu"
+    fast = edit_language(ahead, patient_id, "Sesotho")  # stamped an hour ahead
+    edit_language(here, patient_id, "isiZulu")
     with new_session(here) as session:
         assert session.get(Patient, patient_id).version > fast
     ahead.dispose()
     here.dispose()
+
+
+def edit_language(engine: Engine, patient_id: str, language: str) -> str:
+    """Edit the patient through the ORM on `engine`; the version it was stamped with."""
+    with new_session(engine) as session, session.begin():
+        patient = session.get(Patient, patient_id)
+        assert patient is not None
+        patient.language = language
+    return patient.version
