@@ -61,7 +61,13 @@ from bench.day import (
     wait_for,
 )
 from bench.initial_load import register_patients
-from common.database import BUSY_TIMEOUT_SECONDS, configure_engine, new_session, plain_engine
+from common.database import (
+    BUSY_TIMEOUT_SECONDS,
+    EDGE_POOL,
+    configure_engine,
+    new_session,
+    plain_engine,
+)
 from common.node import ensure_node
 from common.users import create_user
 from schema import migrate
@@ -96,7 +102,7 @@ def plain_options(path: Path | str, key: bytes) -> dict[str, Any]:
             str(path), timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False, isolation_level=None
         )
 
-    return {"creator": creator, "module": sqlcipher3}
+    return {"creator": creator, "module": sqlcipher3, **EDGE_POOL}
 
 
 def serve(path: str, key: str, plain: bool, port: int, data: str) -> None:

@@ -108,13 +108,23 @@ def sqlcipher_connect(path: Path | str, key: bytes) -> sqlcipher3.Connection:
     return conn
 
 
+# SQLite drops a connection's whole page cache when another connection has committed
+# since its last transaction, and under SQLCipher refilling it means decrypting and
+# authenticating every page again. Every edge request commits (at least its audit
+# record), so a pool handing out its connections in turn (the default, first in first
+# out) gives each request a connection whose cache another one has just invalidated. Last
+# in first out hands out the connection that committed last, whose cache is still good;
+# the others are used only while it is busy.
+EDGE_POOL = {"pool_use_lifo": True}
+
+
 def sqlcipher_engine_options(path: Path | str, key: bytes) -> dict[str, Any]:
     """Engine options (for Flask-SQLAlchemy or `create_engine`) that open `path` encrypted."""
 
     def creator() -> sqlcipher3.Connection:
         return sqlcipher_connect(path, key)
 
-    return {"creator": creator, "module": sqlcipher3}
+    return {"creator": creator, "module": sqlcipher3, **EDGE_POOL}
 
 
 def sqlcipher_engine(path: Path | str, key: bytes) -> Engine:

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from common.database import (
     DatabaseKeyError,
+    db,
     parse_key,
     sqlcipher_connect,
     sqlcipher_engine,
@@ -98,6 +100,21 @@ def test_connection_settings(tmp_path: Path) -> None:
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
         assert conn.execute(text("PRAGMA cipher_version")).scalar()
     engine.dispose()
+
+
+def test_the_edge_app_reuses_the_connection_returned_last(edge_app: Flask) -> None:
+    """The connection returned last is the one whose page cache no other connection has
+    invalidated since (see EDGE_POOL): the next request must get it, not an older one."""
+    with edge_app.app_context():
+        engine = db.engine
+        first, second = engine.connect(), engine.connect()
+        for conn in (first, second):
+            conn.execute(text("SELECT count(*) FROM sqlite_master")).scalar()
+        last = second.connection.dbapi_connection
+        first.close()
+        second.close()
+        with engine.connect() as again:
+            assert again.connection.dbapi_connection is last
 
 
 @pytest.mark.parametrize("bad", ["", "abc", "zz" * 32, "ab" * 31, "ab" * 33])
