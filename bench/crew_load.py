@@ -8,10 +8,12 @@ patient and the recorded vitals and diagnoses between writes. Three runs side by
   overhead is the ratio of the two. The two quiet runs take turns (`--rounds`, 3 by
   default, in alternating order), so a change in the machine's load weighs on both;
 - over SQLCipher while a sync applies: `clinic-edge sync` runs in its own process, pulling
-  a batch of patients the hub registered to the vehicle and pushing the crew's work.
+  a batch of patients the hub registered to the vehicle and pushing the crew's work; three
+  syncs one after another (`--syncs`), each with a batch of its own, so that the p95 rests
+  on more than a few dozen requests.
 
-Run `python -m bench.crew_load` (10 browsers, 15 s per run; `--browsers`, `--seconds`,
-`--sync-patients`). By default each browser sends its next request the moment the last
+Run `python -m bench.crew_load` (10 browsers, 45 s per quiet run; `--browsers`,
+`--seconds`, `--sync-patients`). By default each browser sends its next request the moment the last
 one answers: the edge at saturation, where by Little's law latency is simply browsers
 divided by throughput. `--think-ms N` makes each browser pause a random 0-2N ms (N on
 average) before each request, as the person holding the tablet does, so latency is
@@ -314,17 +316,25 @@ class Figures:
 
 
 def while_syncing(
-    base: str, browsers: int, seed: int, env: dict[str, str], think: float
+    base: str,
+    browsers: int,
+    seed: int,
+    env: dict[str, str],
+    think: float,
+    syncs: int,
+    prepare: Callable[[], None],
 ) -> Timings:
-    """The crew's load from a second before `clinic-edge sync` starts until it is done."""
+    """The crew's load from a second before `clinic-edge sync` starts until it is done,
+    `syncs` times over (each after `prepare` has given the hub a new batch to send), so
+    the p95 rests on several syncs' worth of requests rather than one."""
     edge_cli = str(Path(sys.executable).parent / "clinic-edge")
-    result: list[str] = []
+    results: list[str] = []
 
     def sync(until: threading.Event) -> None:
         started = time.perf_counter()
         done = subprocess.run([edge_cli, "sync"], env=env, capture_output=True, text=True)  # noqa: S603
         took = time.perf_counter() - started
-        result.append(f"{done.stdout.strip() or done.stderr.strip()} ({took:.1f} s)")
+        results.append(f"{done.stdout.strip() or done.stderr.strip()} ({took:.1f} s)")
         until.set()
 
     def arm(until: threading.Event) -> None:  # the crew is at work when the sync starts
@@ -332,21 +342,24 @@ def while_syncing(
 
     crew = Crew(base, browsers, seed, think)
     try:
-        crew.work(arm)
+        for _ in range(syncs):
+            prepare()
+            crew.work(arm)
     finally:
         crew.close()
-    crew.timings.synced = result[0] if result else "the sync did not run"
+    crew.timings.synced = "; ".join(results) or "the sync did not run"
     return crew.timings
 
 
 def measure(
     server_url: str,
     browsers: int = 10,
-    seconds: float = 15,
+    seconds: float = 45,
     sync_patients: int = 2000,
     seed: int = 20261201,
     think: float = 0.0,
     rounds: int = 3,
+    syncs: int = 3,
 ) -> Figures:
     """The quiet runs take turns, `rounds` slices of `seconds / rounds` each, in an order
     that alternates, so a change in the machine's load during the run weighs on both
@@ -366,7 +379,6 @@ def measure(
             runs = _quiet_runs(edges, browsers, seconds, seed, think, rounds)
             folder, key, vehicle_id = edges["syncing"]
             with edge_process(folder / "edge.db", key, False) as base:
-                register_patients(hub, vehicle_id, sync_patients, open_=False)
                 env = {
                     **os.environ,
                     "EDGE_DATABASE_PATH": str(folder / "edge.db"),
@@ -374,7 +386,15 @@ def measure(
                     "EDGE_DATA_DIR": str(folder),
                     "EDGE_SECRETS_DIR": str(folder / "secrets"),
                 }
-                runs["syncing"] = while_syncing(base, browsers, seed, env, think)
+                runs["syncing"] = while_syncing(
+                    base,
+                    browsers,
+                    seed,
+                    env,
+                    think,
+                    syncs,
+                    lambda: register_patients(hub, vehicle_id, sync_patients, open_=False),
+                )
         finally:
             hub.dispose()
     return Figures(browsers, think, runs["cipher"], runs["plain"], runs["syncing"])
@@ -459,7 +479,7 @@ def table(figures: Figures) -> str:
         f"writes {ms(c.writes, 0.5) / ms(p.writes, 0.5) - 1:+.0%}",
         f"while syncing, p95 is {ms(s.reads, 0.95) / ms(c.reads, 0.95):.2f}x (reads) and "
         f"{ms(s.writes, 0.95) / ms(c.writes, 0.95):.2f}x (writes) the quiet SQLCipher run",
-        f"the sync: {s.synced}",
+        f"the syncs: {s.synced}",
     ]
     for name, t in (("SQLCipher", c), ("plain", p), ("syncing", s)):
         kinds = Counter(re.sub(r"[0-9a-f-]{36}", "<id>", error) for error in t.errors)
@@ -480,14 +500,19 @@ def main() -> None:
     served.add_argument("--data", required=True)
     served.add_argument("--plain", action="store_true")
     parser.add_argument("--browsers", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=15, help="length of each quiet run")
+    parser.add_argument("--seconds", type=float, default=45, help="length of each quiet run")
     parser.add_argument(
         "--rounds",
         type=int,
         default=3,
         help="turns the quiet SQLCipher and plain runs take, alternating (each seconds/rounds)",
     )
-    parser.add_argument("--sync-patients", type=int, default=2000)
+    parser.add_argument(
+        "--sync-patients", type=int, default=2000, help="patients each sync brings from the hub"
+    )
+    parser.add_argument(
+        "--syncs", type=int, default=3, help="syncs the crew works through, one after another"
+    )
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument(
         "--think-ms",
@@ -500,6 +525,8 @@ def main() -> None:
         parser.error("--think-ms cannot be negative")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.syncs < 1:
+        parser.error("--syncs must be at least 1")
     if args.command == "serve":
         serve(args.path, args.key, args.plain, args.port, args.data)
         return
@@ -512,6 +539,7 @@ def main() -> None:
         args.seed,
         args.think_ms / 1000,
         args.rounds,
+        args.syncs,
     )
     print(table(figures))
 

@@ -9,12 +9,13 @@ from tests.support import mysql
 
 def test_the_benchmark_runs_crew_browsers_over_both_databases_and_a_sync() -> None:
     figures = crew_load.measure(
-        mysql.server_url(), browsers=1, seconds=2, sync_patients=20, think=0.01
+        mysql.server_url(), browsers=1, seconds=2, sync_patients=20, think=0.01, syncs=2
     )
 
     for run in (figures.cipher, figures.plain, figures.syncing):
         assert run.reads and run.writes  # the logged-in browsers really worked
-    assert "received" in figures.syncing.synced  # the concurrent sync ran to its end
+    # both syncs ran to their end, each bringing its own 20 patients and their visits
+    assert figures.syncing.synced.count("40 received") == 2
     printed = crew_load.table(figures)
     lines = ("SQLCipher (raw key)", "plain SQLite", "while a sync applies", "overhead", "10 ms")
     for line in lines:
