@@ -5,14 +5,15 @@ patient and the recorded vitals and diagnoses between writes. Three runs side by
 
 - over SQLCipher (the real edge database, opened with a raw 256-bit key);
 - over plain SQLite of the same schema, the same driver without a key: the SQLCipher
-  overhead is the ratio of the two. The two quiet runs take turns (`--rounds`, 3 by
-  default, in alternating order), so a change in the machine's load weighs on both;
+  overhead is the ratio of the two. The two quiet runs take turns (`--rounds`, 9 by
+  default, in alternating order; a turn ends when each browser has finished the visit it
+  is in), so a change in the machine's load weighs on both;
 - over SQLCipher while a sync applies: `clinic-edge sync` runs in its own process, pulling
   a batch of patients the hub registered to the vehicle and pushing the crew's work; three
   syncs one after another (`--syncs`), each with a batch of its own, so that the p95 rests
   on more than a few dozen requests.
 
-Run `python -m bench.crew_load` (10 browsers, 45 s per quiet run; `--browsers`,
+Run `python -m bench.crew_load` (10 browsers, at least 45 s per quiet run; `--browsers`,
 `--seconds`, `--sync-patients`). By default each browser sends its next request the moment the last
 one answers: the edge at saturation, where by Little's law latency is simply browsers
 divided by throughput. `--think-ms N` makes each browser pause a random 0-2N ms (N on
@@ -358,7 +359,7 @@ def measure(
     sync_patients: int = 2000,
     seed: int = 20261201,
     think: float = 0.0,
-    rounds: int = 3,
+    rounds: int = 9,
     syncs: int = 3,
 ) -> Figures:
     """The quiet runs take turns, `rounds` slices of `seconds / rounds` each, in an order
@@ -504,8 +505,9 @@ def main() -> None:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
-        help="turns the quiet SQLCipher and plain runs take, alternating (each seconds/rounds)",
+        default=9,
+        help="turns the quiet SQLCipher and plain runs take, alternating (each seconds/rounds,"
+        " or until every browser has finished its visit)",
     )
     parser.add_argument(
         "--sync-patients", type=int, default=2000, help="patients each sync brings from the hub"
