@@ -14,14 +14,14 @@ patient and the recorded vitals and diagnoses between writes. Three runs side by
   on more than a few dozen requests.
 
 Run `python -m bench.crew_load` (10 browsers, at least 45 s per quiet run; `--browsers`,
-`--seconds`, `--sync-patients`). By default each browser sends its next request the moment the last
-one answers: the edge at saturation, where by Little's law latency is simply browsers
-divided by throughput. `--think-ms N` makes each browser pause a random 0-2N ms (N on
-average) before each request, as the person holding the tablet does, so latency is
-measured under a given offered load rather than at saturation. The edge app runs in its
-own process (`python -m bench.crew_load serve ...`, waitress with 8 threads, as
-`clinic-edge serve` does); the hub for enrolment and the sync is `clinic-hub serve` on a
-private MySQL database on HUB_BENCH_DATABASE_URL's server, dropped afterwards.
+`--seconds`, `--sync-patients`). By default each browser sends its next request the
+moment the last one answers: the edge at saturation, where by Little's law latency is
+simply browsers divided by throughput. `--think-ms N` makes each browser pause a random
+0-2N ms (N on average) before each request, as the person holding the tablet does, so
+latency is measured under a given offered load rather than at saturation. The edge app
+runs in its own process (`python -m bench.crew_load serve ...`, waitress with 8 threads,
+as `clinic-edge serve` does); the hub for enrolment and the sync is `clinic-hub serve`
+on a private MySQL database on HUB_BENCH_DATABASE_URL's server, dropped afterwards.
 """
 
 from __future__ import annotations

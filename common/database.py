@@ -113,8 +113,8 @@ def sqlcipher_connect(path: Path | str, key: bytes) -> sqlcipher3.Connection:
 # authenticating every page again. Every edge request commits (at least its audit
 # record), so a pool handing out its connections in turn (the default, first in first
 # out) gives each request a connection whose cache another one has just invalidated. Last
-# in first out hands out the connection that committed last, whose cache is still good;
-# the others are used only while it is busy.
+# in first out hands out the connection returned last, whose transaction ended after every
+# other's, so its cache is still good; the others are used only while it is busy.
 EDGE_POOL = {"pool_use_lifo": True}
 
 

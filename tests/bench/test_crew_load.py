@@ -9,7 +9,7 @@ from tests.support import mysql
 
 def test_the_benchmark_runs_crew_browsers_over_both_databases_and_a_sync() -> None:
     figures = crew_load.measure(
-        mysql.server_url(), browsers=1, seconds=2, sync_patients=20, think=0.01, syncs=2
+        mysql.server_url(), browsers=1, seconds=2, sync_patients=20, think=0.01, rounds=2, syncs=2
     )
 
     for run in (figures.cipher, figures.plain, figures.syncing):
