@@ -13,6 +13,10 @@ patient and the recorded vitals and diagnoses between writes. Three runs side by
   syncs one after another (`--syncs`), each with a batch of its own, so that the p95 rests
   on more than a few dozen requests.
 
+The same requests are also timed inside each edge server (`ServerClock`, from the WSGI
+call to its answer), so that what the browsers see splits into the server's own time and
+the rest: their client, the loopback and waiting for a core.
+
 Run `python -m bench.crew_load` (10 browsers, at least 45 s per quiet run; `--browsers`,
 `--seconds`, `--sync-patients`). By default each browser sends its next request the
 moment the last one answers: the edge at saturation, where by Little's law latency is
@@ -29,10 +33,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import json
 import os
 import random
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -88,6 +94,10 @@ class Timings:
     writes: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # the same requests timed inside the edge server, from the WSGI call to its answer:
+    # what is left of the browsers' figures is their own client, the loopback and waiting
+    # for a core
+    served: Timings | None = None
     visits: int = 0
     synced: str = ""  # what the concurrent sync did, if one ran
 
@@ -127,22 +137,61 @@ def serve(path: str, key: str, plain: bool, port: int, data: str) -> None:
             "LOGIN_RATE_LIMIT": "1000 per minute",  # the tablets share one loopback address
         }
     )
+    app.wsgi_app = ServerClock(app.wsgi_app, Path(data) / SERVER_TIMES)  # type: ignore[method-assign]
     waitress_serve(app, host="127.0.0.1", port=port, threads=THREADS, ident="bench")
 
 
+SERVER_TIMES = "server-times.json"
+
+
+class ServerClock:
+    """WSGI middleware timing each API request inside the server (the crew's requests are
+    all under /api/; logging in and the start-up health probe are timed on neither side),
+    written out as JSON when the server is told to stop."""
+
+    def __init__(self, app: Any, out: Path) -> None:
+        self.app, self.out = app, out
+        self.times: list[tuple[str, float]] = []
+        signal.signal(signal.SIGTERM, self._stop)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/api/") or path == "/api/health":
+            return self.app(environ, start_response)
+        started = time.perf_counter()
+        try:
+            return self.app(environ, start_response)  # Flask answers with its whole body
+        finally:
+            self.times.append((environ["REQUEST_METHOD"], time.perf_counter() - started))
+
+    def _stop(self, *_: Any) -> None:
+        self.out.write_text(json.dumps(self.times))
+        raise SystemExit(0)
+
+
+@dataclass
+class Served:
+    """An edge server's address, and once it has stopped, its own timings."""
+
+    base: str
+    timings: Timings = field(default_factory=Timings)
+
+
 @contextmanager
-def edge_process(path: Path, key: bytes, plain: bool) -> Iterator[str]:
+def edge_process(path: Path, key: bytes, plain: bool) -> Iterator[Served]:
     port = socket_port()
     command = [sys.executable, "-m", "bench.crew_load", "serve", str(path), key.hex()]
     command += ["--port", str(port), "--data", str(path.parent)] + (["--plain"] if plain else [])
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603 - our own
+    served = Served(f"http://127.0.0.1:{port}")
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for(base)
-        yield base
+        wait_for(served.base)
+        yield served
     finally:
         process.terminate()
         process.wait(30)
+    for method, seconds in json.loads((path.parent / SERVER_TIMES).read_text()):
+        (served.timings.writes if method == "POST" else served.timings.reads).append(seconds)
 
 
 def plain_edge(path: Path, node: str) -> Engine:
@@ -379,7 +428,7 @@ def measure(
             }
             runs = _quiet_runs(edges, browsers, seconds, seed, think, rounds)
             folder, key, vehicle_id = edges["syncing"]
-            with edge_process(folder / "edge.db", key, False) as base:
+            with edge_process(folder / "edge.db", key, False) as served:
                 env = {
                     **os.environ,
                     "EDGE_DATABASE_PATH": str(folder / "edge.db"),
@@ -388,7 +437,7 @@ def measure(
                     "EDGE_SECRETS_DIR": str(folder / "secrets"),
                 }
                 runs["syncing"] = while_syncing(
-                    base,
+                    served.base,
                     browsers,
                     seed,
                     env,
@@ -396,6 +445,7 @@ def measure(
                     syncs,
                     lambda: register_patients(hub, vehicle_id, sync_patients, open_=False),
                 )
+            runs["syncing"].served = served.timings
         finally:
             hub.dispose()
     return Figures(browsers, think, runs["cipher"], runs["plain"], runs["syncing"])
@@ -432,15 +482,19 @@ def _quiet_runs(
     turns: cipher then plain, then plain then cipher, and so on."""
     variants = ("cipher", "plain")
     with contextlib.ExitStack() as stack:
-        crews = {}
+        crews, servers = {}, {}
         for variant in variants:
             folder, key, _ = edges[variant]
-            base = stack.enter_context(edge_process(folder / "edge.db", key, variant == "plain"))
-            crews[variant] = Crew(base, browsers, seed, think)
+            servers[variant] = stack.enter_context(
+                edge_process(folder / "edge.db", key, variant == "plain")
+            )
+            crews[variant] = Crew(servers[variant].base, browsers, seed, think)
             stack.callback(crews[variant].close)
         for round_ in range(rounds):
             for variant in variants if round_ % 2 == 0 else variants[::-1]:
                 crews[variant].work(for_seconds(seconds / rounds))
+    for variant in variants:  # the servers have stopped and written their own timings
+        crews[variant].timings.served = servers[variant].timings
     return {variant: crew.timings for variant, crew in crews.items()}
 
 
@@ -453,13 +507,18 @@ def table(figures: Figures) -> str:
     def ms(values: list[float], share: float) -> float:
         return max(percentile(values, share) * 1000, 1e-9)  # never 0: it divides below
 
-    def line(name: str, t: Timings) -> list[str]:
-        rate = (len(t.reads) + len(t.writes)) / t.seconds
-        return [
-            f"{name:<30} {rate:>7,.0f} {t.visits:>6} {len(t.errors):>6}  "
+    def latencies(t: Timings) -> str:
+        return (
             f"{ms(t.reads, 0.5):>6.1f} {ms(t.reads, 0.95):>6.1f} {ms(t.reads, 0.99):>6.1f}  "
             f"{ms(t.writes, 0.5):>6.1f} {ms(t.writes, 0.95):>6.1f} {ms(t.writes, 0.99):>6.1f}"
-        ]
+        )
+
+    def line(name: str, t: Timings) -> list[str]:
+        rate = (len(t.reads) + len(t.writes)) / t.seconds
+        return [f"{name:<30} {rate:>7,.0f} {t.visits:>6} {len(t.errors):>6}  {latencies(t)}"]
+
+    def inside(name: str, t: Timings) -> list[str]:
+        return [f"  {name:<49}  {latencies(t.served)}"] if t.served else []
 
     c, p, s = figures.cipher, figures.plain, figures.syncing
     rows = [
@@ -474,6 +533,10 @@ def table(figures: Figures) -> str:
         *line("SQLCipher (raw key)", c),
         *line("plain SQLite (same schema)", p),
         *line("SQLCipher while a sync applies", s),
+        "the same requests timed inside the edge server (from the WSGI call to its answer):",
+        *inside("SQLCipher", c),
+        *inside("plain SQLite", p),
+        *inside("SQLCipher while a sync applies", s),
         f"SQLCipher overhead at p95: reads {ms(c.reads, 0.95) / ms(p.reads, 0.95) - 1:+.0%}, "
         f"writes {ms(c.writes, 0.95) / ms(p.writes, 0.95) - 1:+.0%}; "
         f"at p50: reads {ms(c.reads, 0.5) / ms(p.reads, 0.5) - 1:+.0%}, "

@@ -14,9 +14,12 @@ def test_the_benchmark_runs_crew_browsers_over_both_databases_and_a_sync() -> No
 
     for run in (figures.cipher, figures.plain, figures.syncing):
         assert run.reads and run.writes  # the logged-in browsers really worked
+        assert run.served is not None  # and the server timed the same requests itself
+        assert (len(run.served.reads), len(run.served.writes)) == (len(run.reads), len(run.writes))
     # both syncs ran to their end, each bringing its own 20 patients and their visits
     assert figures.syncing.synced.count("40 received") == 2
     printed = crew_load.table(figures)
     lines = ("SQLCipher (raw key)", "plain SQLite", "while a sync applies", "overhead", "10 ms")
+    lines += ("inside the edge server",)
     for line in lines:
         assert line in printed
