@@ -12,6 +12,7 @@ from tests.support.identity import NodeApp, browser_login
 
 def assert_shell(page: Any, app: Flask) -> None:
     page.wait_for_selector("[data-testid=shell-ready]")
+    page.wait_for_load_state("load")  # the marker is in the HTML before the scripts run
     assert page.title().endswith(app.config["APP_TITLE"])
     # The stylesheet applied: the top bar carries the brand colour.
     colour = page.eval_on_selector(".topbar", "el => getComputedStyle(el).backgroundColor")

@@ -137,12 +137,15 @@ def page_login(client: Any, staff: Staff, password: str | None = None) -> str:
 
 
 def browser_login(page: Any, base: str, staff: Staff) -> None:
-    """Log in through the login page in a real browser."""
+    """Log in through the login page in a real browser, and wait until the page it lands
+    on has run its scripts: the header is in the HTML before `app.js` has run, so a test
+    that calls `Clinic` straight after seeing it would race the browser."""
     page.goto(base + "/login")
     page.fill("#username", staff.username)
     page.fill("#password", staff.password)
     page.click("button[type=submit]")
     page.wait_for_selector("[data-testid=who]")
+    page.wait_for_load_state("load")
 
 
 @pytest.fixture
