@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 import secrets
+import warnings
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 ENV = "HUB_TEST_DATABASE_URL"
 KEEP = frozenset({"alembic_version", "sync_node", "sync_counter"})
+CANNOT_RMDIR = 1010  # ER_DB_DROP_RMDIR: the tables are gone, a stray file kept the folder
 
 
 def server_url() -> str:
@@ -41,11 +44,22 @@ def create_database() -> str:
 
 
 def drop_database(url: str) -> None:
+    """Drop a test database. MariaDB 10.11 now and then (3 of about 20 runs of the login
+    and shell browser tests, never reproduced without a browser running) leaves one
+    trigger file's backup, `<table>.TRG-`, in the folder and refuses to remove it. The
+    tables are gone by then, so the leftover folder is a warning, not a failure of the
+    tests that ran on the database."""
     parsed = make_url(url)
     admin = create_engine(parsed.set(database=make_url(server_url()).database))
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
-    admin.dispose()
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
+    except OperationalError as error:
+        if error.orig is None or error.orig.args[0] != CANNOT_RMDIR:
+            raise
+        warnings.warn(f"MariaDB left the folder of {parsed.database}: {error.orig}", stacklevel=2)
+    finally:
+        admin.dispose()
 
 
 def empty_tables(engine: Engine) -> None:
