@@ -44,7 +44,7 @@ def create_database() -> str:
 
 
 def drop_database(url: str) -> None:
-    """Drop a test database. MariaDB 10.11 now and then (3 of about 20 runs of the login
+    """Drop a test database. MariaDB 10.11 now and then (4 of 26 runs of the login
     and shell browser tests, never reproduced without a browser running) leaves one
     trigger file's backup, `<table>.TRG-`, in the folder and refuses to remove it. The
     tables are gone by then, so the leftover folder is a warning, not a failure of the
