@@ -12,6 +12,7 @@ Three ways to record, by what the request is doing:
   upgrading a read to a write on SQLite) and waits until its record is committed in a
   group commit with the reads of the other requests of the moment (`common.groupcommit`):
   one transaction and one flush to disk for many reads, each recorded before it answers;
+  on SQLite a writer in progress takes the waiting records into its own commit;
 - `record_apart`: a denial or failed login is committed on its own before the request
   fails, so the failure's rollback does not lose it.
 """
@@ -25,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from common.access import Actor
@@ -34,6 +35,7 @@ from common.groupcommit import PerEngine
 from common.node import this_node_id
 from schema.base import new_id, utcnow
 from schema.models import AuditChain, AuditRecord
+from sync.txn import gate_of
 
 RETENTION_YEARS = 6
 GENESIS = "0" * 64
@@ -133,7 +135,27 @@ def record_read(
         with transaction_apart(session):
             append_all(session, batch)
 
-    _reads.of(session.get_bind()).submit(read, write)
+    bind = session.get_bind()
+    gate = gate_of(bind)
+    _reads.of(bind).submit(read, write, *([gate.turn] if gate is not None else []))
+
+
+@event.listens_for(Session, "before_commit")
+def _carry_waiting_reads(session: Session) -> None:
+    """A write transaction about to commit on SQLite takes the read records waiting
+    meanwhile into its commit: those reads answer when it has committed, instead of
+    waiting for the writer to finish and then writing a transaction of their own. On a
+    rollback the records go back to wait for the next leader."""
+    if session.in_nested_transaction():
+        return
+    bind = session.get_bind()
+    gate = gate_of(bind)
+    if gate is None or not gate.held_here():
+        return
+    loan = _reads.of(bind).lend()
+    if loan is not None:
+        gate.on_end(loan.settle)  # first: a failure appending them hands them back too
+        append_all(session, loan.items)
 
 
 def record_apart(session: Session, who: Actor | Who, action: str, **what: Any) -> AuditRecord:

@@ -14,6 +14,11 @@ decides, and still guards against writers in other processes (the sync job). The
 writer at the head of the queue does not wait in the busy handler either: it tries
 `BEGIN IMMEDIATE` every millisecond (`_begin_immediate`), so it takes the lock within a
 millisecond of the sync job committing one of its slices, until the busy timeout.
+
+A writer in the gate can carry other threads' small writes in its own commit (the audit
+records of reads, `common.audit`): they would otherwise wait for it to finish and then
+queue for a transaction of their own. The gate tells what rode on a transaction whether
+it committed, once COMMIT or ROLLBACK has returned and before the next writer enters.
 """
 
 from __future__ import annotations
@@ -62,32 +67,90 @@ def reset_write_intent(token: contextvars.Token[bool]) -> None:
     _write_intent.reset(token)
 
 
+_RESERVED = object()  # the gate's holder while a thread waits to begin its transaction
+
+
 class WriteGate:
-    """One write transaction at a time among this engine's connections, in arrival order
-    as far as the operating system's lock hands it on."""
+    """One write transaction at a time among this engine's connections.
+
+    Besides queueing for its own transaction, a holder can take other work into its
+    commit (`on_end`: told whether the transaction committed), and a thread can wait for
+    its turn before it begins a transaction (`turn`), giving up once something else no
+    longer needs it to write: how a read's audit record rides on a writer's commit
+    (`common.audit`).
+    """
 
     def __init__(self, timeout: float) -> None:
-        self._lock = threading.Lock()
-        self._holder: Any = None
+        self._changed = threading.Condition()
+        self._holder: Any = None  # the connection in the gate, _RESERVED, or None
+        self._thread: int | None = None
+        self._on_end: list[Callable[[bool], None]] = []
         self.timeout = timeout
 
     def enter(self, dbapi_connection: Any) -> None:
-        """Wait for the gate; past the busy timeout go on without it, so a holder that
-        never left degrades to plain SQLite waiting rather than stopping every write."""
-        if self._lock.acquire(timeout=self.timeout):
-            self._holder = dbapi_connection
-        else:
-            log.warning("write gate not free after %.0f s; waiting on SQLite alone", self.timeout)
+        """Wait for the gate (or take up this thread's turn); past the busy timeout go on
+        without it, so a holder that never left degrades to plain SQLite waiting rather
+        than stopping every write."""
+        with self._changed:
+            if self._holder is _RESERVED and self._thread == threading.get_ident():
+                self._holder = dbapi_connection
+            else:
+                self._take(dbapi_connection, lambda: False)
+
+    @contextlib.contextmanager
+    def turn(self, unless: Callable[[], bool]) -> Iterator[bool]:
+        """Wait until this thread may write, yielding True, or until `unless()` holds,
+        yielding False. The next write transaction this thread begins takes the turn up;
+        one never begun gives it back when the block ends."""
+        with self._changed:
+            ours = self._take(_RESERVED, unless) != "overtaken"
+        try:
+            yield ours
+        finally:
+            with self._changed:
+                if self._holder is _RESERVED and self._thread == threading.get_ident():
+                    self._hand_on()
+
+    def _take(self, holder: Any, unless: Callable[[], bool]) -> str:
+        deadline = time.monotonic() + self.timeout
+        while not unless():
+            if self._holder is None:
+                self._holder, self._thread = holder, threading.get_ident()
+                return "taken"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log.warning("write gate not free after %.0f s; on SQLite alone", self.timeout)
+                return "timed out"
+            self._changed.wait(remaining)
+        return "overtaken"
 
     @property
     def held(self) -> bool:
-        return self._lock.locked()
+        return self._holder is not None
 
-    def leave(self, dbapi_connection: Any) -> None:
-        """Hand the gate on, if this connection holds it (a read transaction never does)."""
-        if self._holder is not None and self._holder is dbapi_connection:
-            self._holder = None
-            self._lock.release()
+    def held_here(self) -> bool:
+        """Whether this thread's write transaction is the one in the gate."""
+        holder = self._holder
+        attached = holder is not None and holder is not _RESERVED
+        return attached and self._thread == threading.get_ident()
+
+    def on_end(self, settle: Callable[[bool], None]) -> None:
+        """Call `settle(committed)` when the holder's transaction ends (holder only)."""
+        self._on_end.append(settle)
+
+    def leave(self, dbapi_connection: Any, *, committed: bool = False) -> None:
+        """Hand the gate on, if this connection holds it (a read transaction never does),
+        settling first what rode on its commit."""
+        with self._changed:
+            if self._holder is not None and self._holder is dbapi_connection:
+                riders, self._on_end = self._on_end, []
+                for settle in riders:
+                    settle(committed)
+                self._hand_on()
+
+    def _hand_on(self) -> None:
+        self._holder = self._thread = None
+        self._changed.notify_all()
 
 
 def install(engine: Engine, busy_timeout: float) -> None:
@@ -99,12 +162,12 @@ def install(engine: Engine, busy_timeout: float) -> None:
     event.listen(engine, "begin", functools.partial(_begin, gate))
     dialect = engine.dialect
     for name in ("do_commit", "do_rollback", "do_close"):
-        setattr(dialect, name, _leaving(gate, getattr(dialect, name)))
+        setattr(dialect, name, _leaving(gate, getattr(dialect, name), name == "do_commit"))
 
 
-def gate_of(engine: Engine) -> WriteGate:
-    """The gate the engine's writers queue at (installed by `install`)."""
-    return _gates[engine]
+def gate_of(engine: Engine) -> WriteGate | None:
+    """The gate the engine's writers queue at (installed by `install`; none on MySQL)."""
+    return _gates.get(engine)
 
 
 def _begin(gate: WriteGate, connection: Any) -> None:
@@ -142,11 +205,14 @@ def _begin_immediate(connection: Any, raw: Any, timeout: float) -> None:
         raw.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
 
-def _leaving(gate: WriteGate, end: Callable[[Any], None]) -> Callable[[Any], None]:
+def _leaving(gate: WriteGate, end: Callable[[Any], None], commits: bool) -> Callable[[Any], None]:
     def ended(dbapi_connection: Any) -> None:
+        committed = False
         try:
             end(dbapi_connection)
+            committed = commits
         finally:  # the pool's proxy or the raw connection, depending on the caller
-            gate.leave(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+            raw = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
+            gate.leave(raw, committed=committed)
 
     return ended

@@ -164,3 +164,36 @@ def test_the_write_gate_is_held_by_a_write_and_handed_on_however_it_ends(
         nodes = conn.execute(text("SELECT node FROM audit_chain ORDER BY node")).scalars()
         assert list(nodes) == ["a"]
     engine.dispose()
+
+
+def test_a_turn_at_the_write_gate_is_taken_up_by_the_next_write_or_given_back(
+    tmp_path: Path,
+) -> None:
+    """A thread waiting for its turn holds the gate until its write transaction ends; a
+    turn it never uses is handed on when its block ends, and a turn it no longer needs
+    (`unless`) is not taken at all."""
+    key = secrets.token_bytes(32)
+    engine = sqlcipher_engine(migrated_edge_file(tmp_path / "edge.db", key), key)
+    gate = gate_of(engine)
+    assert gate is not None
+    ended: list[bool] = []
+    with gate.turn(lambda: False) as ours:
+        assert ours and gate.held and not gate.held_here()
+        with write_intent(), engine.begin() as conn:
+            _chain_row(conn, "a")
+            assert gate.held_here()
+            gate.on_end(ended.append)
+        assert not gate.held, "the transaction took the turn up and ended it"
+    assert ended == [True]
+    with gate.turn(lambda: False) as ours:
+        assert ours and gate.held
+    assert not gate.held
+    with gate.turn(lambda: True) as ours:
+        assert not ours and not gate.held
+    with write_intent(), engine.connect() as conn:
+        with conn.begin():
+            _chain_row(conn, "b")
+            gate.on_end(ended.append)
+            conn.rollback()
+    assert ended == [True, False]
+    engine.dispose()

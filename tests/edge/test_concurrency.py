@@ -7,14 +7,17 @@ reorder none of them."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
+import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 
 from bench.meter import serving
 from common import audit
-from common.database import new_session
+from common.database import db, new_session, write_intended, write_intent
 from schema.models import AuditRecord
+from tests.common.test_groupcommit import wait_until_queued
 from tests.support.clinic import Clinic
 
 ROUNDS = 15
@@ -112,3 +115,75 @@ def test_concurrent_reads_are_each_recorded_once_in_order_on_a_valid_chain(
         assert patient_id == patients[int(agent.rsplit("-", 1)[1]) % 3]
     assert [report.broken for report in reports] == [None] * len(reports)
     assert sum(report.records for report in reports) > READERS * ROUNDS
+
+
+WAIT = 30  # seconds: only ever reached if the code under test hangs
+
+
+def _writer_in_progress(
+    engine: Engine, started: threading.Event, finish: threading.Event, commit: bool
+) -> None:
+    """A write transaction holding the write gate until told to commit or roll back."""
+    who = audit.Who(None, "writer", None, None, None, None)
+    with write_intent(), new_session(engine) as session:
+        session.begin()
+        audit.record(session, who, "test_write")
+        started.set()
+        assert finish.wait(WAIT)
+        session.commit() if commit else session.rollback()
+
+
+@pytest.mark.parametrize("commit", [True, False], ids=["committed", "rolled-back"])
+def test_a_read_waiting_for_a_writer_is_recorded_in_its_commit_or_after_its_rollback(
+    clinic: Clinic, commit: bool
+) -> None:
+    """A GET whose audit record would queue behind a write in progress has the record
+    committed by that write (no transaction of its own); when the write rolls back, the
+    record is not lost but written by the reads themselves, and the GET still answers."""
+    patient = clinic.register()["id"]
+    clinic.hire("nurse")
+    with clinic.app.app_context():
+        engine = db.engine  # the app's own: its write gate and its group commit
+    waiting = audit._reads.of(engine)
+    started, finish = threading.Event(), threading.Event()
+    writer = threading.Thread(
+        target=_writer_in_progress, args=(engine, started, finish, commit), name="writer"
+    )
+    writes: list[str] = []
+    answers: list[int] = []
+
+    def committed(connection: Any) -> None:
+        if write_intended():
+            writes.append(threading.current_thread().name)
+
+    with serving(clinic.app) as base:
+        writer.start()
+        assert started.wait(WAIT)
+        headers = clinic.staff("nurse").headers
+        reader = threading.Thread(
+            target=lambda: answers.append(
+                requests.get(
+                    f"{base}/api/patients/{patient}", headers=headers, timeout=60
+                ).status_code
+            )
+        )
+        reader.start()
+        wait_until_queued(waiting, 1)
+        assert answers == [], "the read may not answer before its record is committed"
+        event.listen(engine, "commit", committed)
+        try:
+            finish.set()
+            writer.join(WAIT)
+            reader.join(WAIT)
+        finally:
+            event.remove(engine, "commit", committed)
+    assert answers == [200]
+    # Committed, the writer's is the only write transaction; rolled back, the read's own.
+    assert len(writes) == 1 and (writes[0] == "writer") is commit, writes
+    with new_session(clinic.engine) as session:
+        actions = session.scalars(select(AuditRecord.action).order_by(AuditRecord.chain_seq))
+        tail = list(actions)[-2:]
+        reports = audit.verify(session)
+    assert tail == (["test_write", "read"] if commit else [tail[0], "read"])
+    assert commit or "test_write" not in tail
+    assert [report.broken for report in reports] == [None] * len(reports)
