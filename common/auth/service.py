@@ -65,11 +65,21 @@ def login(session: Session, attempt: Attempt, lockout: Lockout, client: Who) -> 
     user = find_by_username(session, attempt.username)
     key = _state_key(user, attempt.username)
     who = _who(client, user)
-    state = session.get(LoginState, key, populate_existing=True)
-    if state is not None and state.locked_until is not None and state.locked_until > utcnow():
-        verify_password(None, attempt.password)  # the same work as any other attempt
-        _refuse(session, who, "login_locked", Forbidden(_locked_message(state.locked_until)))
-    if not verify_password(user.password_hash if user else None, attempt.password) or not user:
+    checked_hash = user.password_hash if user else None
+    locked_until = _locked_until(session, key)
+    if locked_until is not None:
+        _password_matches(session, None, attempt.password)  # the same work as any attempt
+        _refuse(session, who, "login_locked", Forbidden(_locked_message(locked_until)))
+    matches = _password_matches(session, checked_hash, attempt.password)
+    # A new transaction from here on: what the check relied on may have changed meanwhile.
+    locked_until = _locked_until(session, key)
+    if locked_until is not None:
+        _refuse(session, who, "login_locked", Forbidden(_locked_message(locked_until)))
+    if user is not None:
+        session.refresh(user)
+        if user.password_hash != checked_hash:  # changed meanwhile: check the new one
+            matches = verify_password(user.password_hash, attempt.password)
+    if not matches or not user:
         _fail(session, who, key, lockout, WRONG_CREDENTIALS, "password")
     if user.totp_secret:
         _check_totp(session, who, key, lockout, user.totp_secret, attempt.totp)
@@ -208,6 +218,22 @@ def _check_totp(
 def _require_code(secret: str, code: str) -> None:
     if not pyotp.TOTP(secret).verify(code, valid_window=1):
         raise BadRequest(WRONG_TOTP, details={"code": ["Does not match"]})
+
+
+def _locked_until(session: Session, key: str) -> dt.datetime | None:
+    state = session.get(LoginState, key, populate_existing=True)
+    if state is not None and state.locked_until is not None and state.locked_until > utcnow():
+        return state.locked_until
+    return None
+
+
+def _password_matches(session: Session, password_hash: str | None, password: str) -> bool:
+    """Check a password between transactions. The check costs some 100 ms on purpose
+    (Argon2), and a login's transaction is a write one: on the edge it would hold the
+    single write lock meanwhile, and every tablet's writes and audited reads would wait
+    for it. The open transaction has only read, so it ends first."""
+    session.commit()
+    return verify_password(password_hash, password)
 
 
 def _succeed(session: Session, who: Who, key: str, user: User, password: str) -> None:

@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, select
 
 from common.auth import service
-from schema.models import AuditRecord, LoginState
+from common.database import db, new_session, write_intent
+from common.password import hash_password, verify_password
+from schema.models import AuditRecord, LoginState, User
+from sync.txn import WriteGate, gate_of
 from tests.conftest import edge_config
 from tests.support.clock import movable_clock
 from tests.support.identity import NodeApp, Staff, make_vehicle
@@ -218,3 +222,80 @@ def test_a_malformed_rate_limit_is_a_clear_configuration_error(
 
     with pytest.raises(ConfigError, match="LOGIN_RATE_LIMIT must look like"):
         create_app(edge_config(edge_db, edge_key, LOGIN_RATE_LIMIT="lots"))
+
+
+class PasswordCheck:
+    """The real password check, noting whether the edge's write gate was held during it
+    and doing `meanwhile` (another request's change) during the first."""
+
+    def __init__(self, gate: WriteGate, meanwhile: Callable[[], None] | None = None) -> None:
+        self.gate, self.meanwhile, self.gate_held = gate, meanwhile, []
+
+    def __call__(self, password_hash: str | None, password: str) -> bool:
+        self.gate_held.append(self.gate.held)
+        if self.meanwhile is not None:
+            self.meanwhile()
+            self.meanwhile = None
+        return verify_password(password_hash, password)
+
+
+def edge_password_check(
+    edge_app: Flask, monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], None] | None = None
+) -> PasswordCheck:
+    with edge_app.app_context():
+        gate = gate_of(db.engine)
+    assert gate is not None
+    check = PasswordCheck(gate, meanwhile)
+    monkeypatch.setattr(service, "verify_password", check)
+    return check
+
+
+def test_a_login_checks_the_password_without_holding_the_edge_write_lock(
+    edge_app: Flask, edge_user: Callable[..., Staff], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check costs some 100 ms on purpose; every tablet's writes and audited reads
+    would wait for it if the login's write transaction were open meanwhile."""
+    nurse = edge_user("nurse")
+    check = edge_password_check(edge_app, monkeypatch)
+    client = edge_app.test_client()
+    assert login(client, nurse.username, nurse.password).status_code == 200
+    assert login(client, nurse.username, "Wrong-password-1").status_code == 401
+    assert check.gate_held == [False, False]
+
+
+def test_a_password_changed_during_the_check_is_checked_again(
+    edge_app: Flask,
+    edge_engine: Engine,
+    edge_user: Callable[..., Staff],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    nurse = edge_user("nurse")
+
+    def change_password() -> None:  # as an administrator's reset would, meanwhile
+        with write_intent(), new_session(edge_engine) as session, session.begin():
+            session.get_one(User, nurse.id).password_hash = hash_password("N3w-passw0rd!")
+
+    check = edge_password_check(edge_app, monkeypatch, change_password)
+    response = login(edge_app.test_client(), nurse.username, nurse.password)
+    assert response.status_code == 401, "the old password no longer opens the account"
+    assert check.gate_held == [False, True]  # the second check, of the new hash, is rare
+    assert [action for action, _o, _u in actions(edge_engine)][-1] == "login_failed"
+
+
+def test_an_account_locked_during_the_check_is_refused(
+    edge_app: Flask,
+    edge_engine: Engine,
+    edge_user: Callable[..., Staff],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    nurse = edge_user("nurse")
+
+    def lock() -> None:  # as another tablet's fifth failure would, meanwhile
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15)
+        with write_intent(), new_session(edge_engine) as session, session.begin():
+            session.add(LoginState(user_id=nurse.id, failed_count=0, locked_until=until))
+
+    edge_password_check(edge_app, monkeypatch, lock)
+    response = login(edge_app.test_client(), nurse.username, nurse.password)
+    assert response.status_code == 403 and "locked" in response.get_json()["error"]
+    assert [action for action, _o, _u in actions(edge_engine)][-1] == "login_locked"
