@@ -263,39 +263,40 @@ def test_a_login_checks_the_password_without_holding_the_edge_write_lock(
     assert check.gate_held == [False, False]
 
 
-def test_a_password_changed_during_the_check_is_checked_again(
+def change_password(engine: Engine, user_id: str) -> None:
+    """As an administrator's reset would."""
+    with write_intent(), new_session(engine) as session, session.begin():
+        session.get_one(User, user_id).password_hash = hash_password("N3w-passw0rd!")
+
+
+def lock_account(engine: Engine, user_id: str) -> None:
+    """As another tablet's fifth failure would."""
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15)
+    with write_intent(), new_session(engine) as session, session.begin():
+        session.add(LoginState(user_id=user_id, failed_count=0, locked_until=until))
+
+
+@pytest.mark.parametrize(
+    ("meanwhile", "status", "action", "gate_held"),
+    [
+        (change_password, 401, "login_failed", [False, True]),  # the new hash, checked again
+        (lock_account, 403, "login_locked", [False]),
+    ],
+    ids=["password changed", "account locked"],
+)
+def test_what_changes_during_the_password_check_is_not_let_through(
     edge_app: Flask,
     edge_engine: Engine,
     edge_user: Callable[..., Staff],
     monkeypatch: pytest.MonkeyPatch,
+    meanwhile: Callable[[Engine, str], None],
+    status: int,
+    action: str,
+    gate_held: list[bool],
 ) -> None:
     nurse = edge_user("nurse")
-
-    def change_password() -> None:  # as an administrator's reset would, meanwhile
-        with write_intent(), new_session(edge_engine) as session, session.begin():
-            session.get_one(User, nurse.id).password_hash = hash_password("N3w-passw0rd!")
-
-    check = edge_password_check(edge_app, monkeypatch, change_password)
+    check = edge_password_check(edge_app, monkeypatch, lambda: meanwhile(edge_engine, nurse.id))
     response = login(edge_app.test_client(), nurse.username, nurse.password)
-    assert response.status_code == 401, "the old password no longer opens the account"
-    assert check.gate_held == [False, True]  # the second check, of the new hash, is rare
-    assert [action for action, _o, _u in actions(edge_engine)][-1] == "login_failed"
-
-
-def test_an_account_locked_during_the_check_is_refused(
-    edge_app: Flask,
-    edge_engine: Engine,
-    edge_user: Callable[..., Staff],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    nurse = edge_user("nurse")
-
-    def lock() -> None:  # as another tablet's fifth failure would, meanwhile
-        until = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15)
-        with write_intent(), new_session(edge_engine) as session, session.begin():
-            session.add(LoginState(user_id=nurse.id, failed_count=0, locked_until=until))
-
-    edge_password_check(edge_app, monkeypatch, lock)
-    response = login(edge_app.test_client(), nurse.username, nurse.password)
-    assert response.status_code == 403 and "locked" in response.get_json()["error"]
-    assert [action for action, _o, _u in actions(edge_engine)][-1] == "login_locked"
+    assert response.status_code == status, response.get_json()
+    assert check.gate_held == gate_held
+    assert [recorded for recorded, _outcome, _user in actions(edge_engine)][-1] == action
