@@ -164,16 +164,23 @@ def me(session: Session, actor: Actor) -> dict[str, Any]:
 
 
 def change_password(session: Session, actor: Actor, current: str, new: str) -> None:
-    """Replace the actor's password (ending a temporary one) after checking the current."""
+    """Replace the actor's password (ending a temporary one) after checking the current.
+    Both Argon2 steps run between transactions, as at login (`_password_matches`)."""
     user = _acting_user(session, actor)
-    if not verify_password(user.password_hash, current):
-        raise BadRequest("Invalid input", details={"current_password": ["Wrong password"]})
+    checked_hash = user.password_hash
+    wrong = BadRequest("Invalid input", details={"current_password": ["Wrong password"]})
+    if not _password_matches(session, checked_hash, current):
+        raise wrong
     problem = password_problem(new) or (
         "The new password must differ from the current one" if new == current else None
     )
     if problem:
         raise BadRequest("Invalid input", details={"new_password": [problem]})
-    user.password_hash = hash_password(new)
+    new_hash = hash_password(new)  # between transactions too, for the same reason
+    session.refresh(user)  # a new transaction: the password may have been reset meanwhile
+    if user.password_hash != checked_hash and not verify_password(user.password_hash, current):
+        raise wrong
+    user.password_hash = new_hash
     user.must_change_password = False
     audit.record(session, actor, "password_changed", resource_type="user", resource_id=user.id)
     session.commit()

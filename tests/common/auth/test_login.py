@@ -300,3 +300,39 @@ def test_what_changes_during_the_password_check_is_not_let_through(
     assert response.status_code == status, response.get_json()
     assert check.gate_held == gate_held
     assert [recorded for recorded, _outcome, _user in actions(edge_engine)][-1] == action
+
+
+def test_a_password_change_hashes_without_holding_the_edge_write_lock(
+    edge_app: Flask, edge_user: Callable[..., Staff], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nurse = edge_user("nurse")
+    check = edge_password_check(edge_app, monkeypatch)
+    hashed_with_gate: list[bool] = []
+
+    def spy_hash(password: str) -> str:
+        hashed_with_gate.append(check.gate.held)
+        return hash_password(password)
+
+    monkeypatch.setattr(service, "hash_password", spy_hash)
+    body = {"current_password": nurse.password, "new_password": "Nurse-New-Pass-4"}
+    client = edge_app.test_client()
+    response = client.post("/api/auth/password", json=body, headers=nurse.headers)
+    assert response.status_code == 200, response.get_json()
+    assert (check.gate_held, hashed_with_gate) == ([False], [False])
+    assert login(client, nurse.username, "Nurse-New-Pass-4").status_code == 200
+
+
+def test_a_password_reset_during_a_change_is_not_overwritten(
+    edge_app: Flask,
+    edge_engine: Engine,
+    edge_user: Callable[..., Staff],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    nurse = edge_user("nurse")
+    edge_password_check(edge_app, monkeypatch, lambda: change_password(edge_engine, nurse.id))
+    body = {"current_password": nurse.password, "new_password": "Nurse-New-Pass-4"}
+    client = edge_app.test_client()
+    response = client.post("/api/auth/password", json=body, headers=nurse.headers)
+    assert response.status_code == 400
+    assert response.get_json()["details"] == {"current_password": ["Wrong password"]}
+    assert login(client, nurse.username, "N3w-passw0rd!").status_code == 200  # the reset's
