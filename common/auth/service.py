@@ -238,7 +238,8 @@ def _password_matches(session: Session, password_hash: str | None, password: str
     """Check a password between transactions. The check costs some 100 ms on purpose
     (Argon2), and a login's transaction is a write one: on the edge it would hold the
     single write lock meanwhile, and every tablet's writes and audited reads would wait
-    for it. The open transaction has only read, so it ends first."""
+    for it. So the open transaction ends first: at login it has only read; in a password
+    change it holds at most the browser session's activity, which stands either way."""
     session.commit()
     return verify_password(password_hash, password)
 
