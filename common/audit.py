@@ -137,7 +137,7 @@ def record_read(
 
     bind = session.get_bind()
     gate = gate_of(bind)
-    _reads.of(bind).submit(read, write, *([gate.turn] if gate is not None else []))
+    _reads.of(bind).submit(read, write, gate.turn if gate is not None else None)
 
 
 @event.listens_for(Session, "before_commit")

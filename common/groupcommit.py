@@ -52,11 +52,12 @@ class GroupCommit(Generic[T]):
         self._waiting: list[_Ticket[T]] = []
         self._leading = False
 
-    def submit(self, item: T, write: Callable[[list[T]], None], turn: Turn = _any_time) -> None:
+    def submit(self, item: T, write: Callable[[list[T]], None], turn: Turn | None = None) -> None:
         """Return once `item` is committed, or raise what its batch failed with. `write`
         commits a batch in one transaction; it runs only if this caller leads, once
         `turn` lets it (a context yielding whether to write: False once the leader's own
-        item was committed meanwhile by a writer it was lent to, see `lend`)."""
+        item was committed meanwhile by a writer it was lent to, see `lend`; without one,
+        at once)."""
         ticket = _Ticket(item)
         with self._changed:
             self._waiting.append(ticket)
@@ -67,7 +68,7 @@ class GroupCommit(Generic[T]):
                 if ticket.done:
                     break
                 self._leading = True  # no batch is being written and ours is not yet: lead
-            self._lead(ticket, write, turn)
+            self._lead(ticket, write, turn or _any_time)
         if ticket.error is not None:
             raise ticket.error
 

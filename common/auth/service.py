@@ -76,9 +76,7 @@ def login(session: Session, attempt: Attempt, lockout: Lockout, client: Who) -> 
     if locked_until is not None:
         _refuse(session, who, "login_locked", Forbidden(_locked_message(locked_until)))
     if user is not None:
-        session.refresh(user)
-        if user.password_hash != checked_hash:  # changed meanwhile: check the new one
-            matches = verify_password(user.password_hash, attempt.password)
+        matches = _still_matches(session, user, checked_hash, attempt.password, matches)
     if not matches or not user:
         _fail(session, who, key, lockout, WRONG_CREDENTIALS, "password")
     if user.totp_secret:
@@ -177,8 +175,7 @@ def change_password(session: Session, actor: Actor, current: str, new: str) -> N
     if problem:
         raise BadRequest("Invalid input", details={"new_password": [problem]})
     new_hash = hash_password(new)  # between transactions too, for the same reason
-    session.refresh(user)  # a new transaction: the password may have been reset meanwhile
-    if user.password_hash != checked_hash and not verify_password(user.password_hash, current):
+    if not _still_matches(session, user, checked_hash, current, True):  # reset meanwhile?
         raise wrong
     user.password_hash = new_hash
     user.must_change_password = False
@@ -242,6 +239,18 @@ def _password_matches(session: Session, password_hash: str | None, password: str
     change it holds at most the browser session's activity, which stands either way."""
     session.commit()
     return verify_password(password_hash, password)
+
+
+def _still_matches(
+    session: Session, user: User, checked_hash: str | None, password: str, matched: bool
+) -> bool:
+    """Whether the password matches the user's hash as it is now, in the new transaction:
+    the check's answer, unless the password was changed meanwhile (rare), in which case
+    the new hash is checked, inside the transaction."""
+    session.refresh(user)
+    if user.password_hash == checked_hash:
+        return matched
+    return verify_password(user.password_hash, password)
 
 
 def _succeed(session: Session, who: Who, key: str, user: User, password: str) -> None:

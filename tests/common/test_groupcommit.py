@@ -44,10 +44,7 @@ def submit_in_thread(
 ) -> threading.Thread:
     def run() -> None:
         try:
-            if gate is None:
-                group.submit(item, write)
-            else:
-                group.submit(item, write, gate.turn)
+            group.submit(item, write, gate.turn if gate is not None else None)
         except OSError as error:
             outcome[item] = f"failed: {error}"
         else:
