@@ -71,6 +71,7 @@ def login(session: Session, attempt: Attempt, lockout: Lockout, client: Who) -> 
         _password_matches(session, None, attempt.password)  # the same work as any attempt
         _refuse(session, who, "login_locked", Forbidden(_locked_message(locked_until)))
     matches = _password_matches(session, checked_hash, attempt.password)
+    rehashed = _rehashed(checked_hash, attempt.password) if matches else None
     # A new transaction from here on: what the check relied on may have changed meanwhile.
     locked_until = _locked_until(session, key)
     if locked_until is not None:
@@ -84,7 +85,7 @@ def login(session: Session, attempt: Attempt, lockout: Lockout, client: Who) -> 
     refusal = refusal_for(session, user)
     if refusal is not None:
         _refuse(session, who, "login_refused", Forbidden(refusal))
-    _succeed(session, who, key, user, attempt.password)
+    _succeed(session, who, key, user, rehashed if user.password_hash == checked_hash else None)
     return user
 
 
@@ -253,11 +254,22 @@ def _still_matches(
     return verify_password(user.password_hash, password)
 
 
-def _succeed(session: Session, who: Who, key: str, user: User, password: str) -> None:
+def _rehashed(password_hash: str | None, password: str) -> str | None:
+    """The password hashed anew when its hash was made with older Argon2 parameters, or
+    None. Called between transactions, like the check: after an upgrade each user's next
+    login does it once, in the middle of a clinic's day."""
+    if password_hash is None or not needs_rehash(password_hash):
+        return None
+    return hash_password(password)
+
+
+def _succeed(session: Session, who: Who, key: str, user: User, new_hash: str | None) -> None:
+    """Record the login; `new_hash` replaces the password's hash made with older
+    parameters (None when it is current, or was changed during the check)."""
     state = locked_row(session, LoginState, key, lambda: LoginState(user_id=key))
     state.failed_count, state.locked_until, state.last_login_at = 0, None, utcnow()
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if new_hash is not None:
+        user.password_hash = new_hash
     audit.record(session, who, "login")
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import Engine, select
 
 from common.auth import service
 from common.database import db, new_session, write_intent
-from common.password import hash_password, verify_password
+from common.password import hash_password, needs_rehash, verify_password
 from schema.models import AuditRecord, LoginState, User
 from sync.txn import WriteGate, gate_of
 from tests.conftest import edge_config
@@ -250,6 +251,18 @@ def edge_password_check(
     return check
 
 
+def hashing_gate(monkeypatch: pytest.MonkeyPatch, check: PasswordCheck) -> list[bool]:
+    """Whether the write gate was held at each new hash the login service made."""
+    held: list[bool] = []
+
+    def spy_hash(password: str) -> str:
+        held.append(check.gate.held)
+        return hash_password(password)
+
+    monkeypatch.setattr(service, "hash_password", spy_hash)
+    return held
+
+
 def test_a_login_checks_the_password_without_holding_the_edge_write_lock(
     edge_app: Flask, edge_user: Callable[..., Staff], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -261,6 +274,28 @@ def test_a_login_checks_the_password_without_holding_the_edge_write_lock(
     assert login(client, nurse.username, nurse.password).status_code == 200
     assert login(client, nurse.username, "Wrong-password-1").status_code == 401
     assert check.gate_held == [False, False]
+
+
+def test_a_login_renews_an_old_hash_without_holding_the_edge_write_lock(
+    edge_app: Flask,
+    edge_engine: Engine,
+    edge_user: Callable[..., Staff],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After the Argon2 parameters are raised, each user's next login hashes the
+    password anew, which costs as much as the check: between transactions too."""
+    nurse = edge_user("nurse")
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(nurse.password)
+    with write_intent(), new_session(edge_engine) as session, session.begin():
+        session.get_one(User, nurse.id).password_hash = weak
+    check = edge_password_check(edge_app, monkeypatch)
+    hashed_with_gate = hashing_gate(monkeypatch, check)
+    assert login(edge_app.test_client(), nurse.username, nurse.password).status_code == 200
+    with new_session(edge_engine) as session:
+        renewed = session.get_one(User, nurse.id).password_hash
+    assert renewed != weak and not needs_rehash(renewed)
+    assert verify_password(renewed, nurse.password)
+    assert (check.gate_held, hashed_with_gate) == ([False], [False])
 
 
 def change_password(engine: Engine, user_id: str) -> None:
@@ -307,13 +342,7 @@ def test_a_password_change_hashes_without_holding_the_edge_write_lock(
 ) -> None:
     nurse = edge_user("nurse")
     check = edge_password_check(edge_app, monkeypatch)
-    hashed_with_gate: list[bool] = []
-
-    def spy_hash(password: str) -> str:
-        hashed_with_gate.append(check.gate.held)
-        return hash_password(password)
-
-    monkeypatch.setattr(service, "hash_password", spy_hash)
+    hashed_with_gate = hashing_gate(monkeypatch, check)
     body = {"current_password": nurse.password, "new_password": "Nurse-New-Pass-4"}
     client = edge_app.test_client()
     response = client.post("/api/auth/password", json=body, headers=nurse.headers)
