@@ -56,6 +56,7 @@ import sqlcipher3
 from sqlalchemy import Engine, create_engine
 from stdnum import luhn
 
+from bench import machine
 from bench.day import (
     DEFAULT_SERVER,
     ENV,
@@ -596,17 +597,18 @@ def main() -> None:
         serve(args.path, args.key, args.plain, args.port, args.data)
         return
     server = os.environ.get(ENV, DEFAULT_SERVER)
-    figures = measure(
-        server,
-        args.browsers,
-        args.seconds,
-        args.sync_patients,
-        args.seed,
-        args.think_ms / 1000,
-        args.rounds,
-        args.syncs,
-    )
-    print(table(figures))
+    with machine.noted():
+        figures = measure(
+            server,
+            args.browsers,
+            args.seconds,
+            args.sync_patients,
+            args.seed,
+            args.think_ms / 1000,
+            args.rounds,
+            args.syncs,
+        )
+        print(table(figures))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 import schema
+from bench import machine
 from bench.day import (
     DAY_TABLES,
     DEFAULT_SERVER,
@@ -273,8 +274,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261201)
     args = parser.parse_args()
     server = os.environ.get(ENV, DEFAULT_SERVER)
-    figures = measure(server, args.vehicles, args.visits, args.processes, args.threads, args.seed)
-    print(table(figures))
+    with machine.noted():
+        figures = measure(
+            server, args.vehicles, args.visits, args.processes, args.threads, args.seed
+        )
+        print(table(figures))
 
 
 if __name__ == "__main__":

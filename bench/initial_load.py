@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 import schema
+from bench import machine
 from bench.day import hub_database, hub_processes
 from bench.meter import Count, metering
 from common.database import new_session, plain_engine, sqlcipher_engine
@@ -238,6 +239,12 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=50_000)
     parser.add_argument("--per-row-patients", type=int, default=2_000)
     args = parser.parse_args()
+    with machine.noted():
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Seed the hub, load a new edge from it, and print the load beside its baselines."""
     server = os.environ.get("HUB_TEST_DATABASE_URL", SERVER)
     key = secrets.token_bytes(32)
     with (

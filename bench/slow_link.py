@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bench import machine
 from bench.day import (
     DEFAULT_SERVER,
     ENV,
@@ -164,8 +165,9 @@ def main() -> None:
     args = parser.parse_args()
     link = Link(args.kbits * 1000 / 8, args.rtt_ms / 1000)
     server = os.environ.get(ENV, DEFAULT_SERVER)
-    clean, dropped = measure(args.visits, server, args.runs, link, args.seed)
-    print(table(args.visits, link, clean, dropped))
+    with machine.noted():
+        clean, dropped = measure(args.visits, server, args.runs, link, args.seed)
+        print(table(args.visits, link, clean, dropped))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from typing import Any
 import requests
 from sqlalchemy import text
 
+from bench import machine
 from bench.day import (
     DEFAULT_SERVER,
     ENV,
@@ -272,7 +273,8 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=150)
     parser.add_argument("--seed", type=int, default=20261201)
     args = parser.parse_args()
-    print(table(measure(args.visits, os.environ.get(ENV, DEFAULT_SERVER), args.seed)))
+    with machine.noted():
+        print(table(measure(args.visits, os.environ.get(ENV, DEFAULT_SERVER), args.seed)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,28 @@
+"""What else the machine was doing while a benchmark ran, printed under its table.
+
+On this 2-core machine the same code's latencies moved twofold with the other work on
+it (docs/BENCHMARKS.md, section 4), so a figure is only comparable to another taken
+under a similar load: each benchmark notes its cores and the load average at its start
+and end, instead of someone reading `uptime` by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+
+def load_line(cores: int | None, start: float, end: float) -> str:
+    return (
+        f"machine: {cores or '?'} cores; load average (1 minute) {start:.2f} at the start, "
+        f"{end:.2f} at the end"
+    )
+
+
+@contextlib.contextmanager
+def noted() -> Iterator[None]:
+    """Print the machine's load line once the block (the benchmark's run) has finished."""
+    start = os.getloadavg()[0]
+    yield
+    print(load_line(os.cpu_count(), start, os.getloadavg()[0]))
