@@ -1,5 +1,6 @@
 """A full disk or a failing write on the edge: the crew gets a clear 503 in the JSON error
-envelope and nothing is half-written; once space is back the same write succeeds.
+envelope and nothing is half-written; once space is back the same write succeeds. A read
+of patient data whose audit record cannot be written is refused the same way.
 Two ways to fill the disk: SQLite's `max_page_count` capped at the file's size (the
 database itself is full), and a real tiny tmpfs holding the SQLCipher file and its WAL."""
 
@@ -92,6 +93,32 @@ def test_a_full_database_refuses_each_write_with_503_and_keeps_nothing(clinic: C
         lift()
         assert moved(before, digest(clinic.engine)) == [], f"{path} left part of its write"
         assert clinic.call(method, role, path, body()).status_code in (200, 201), path
+
+
+def reads_of(clinic: Clinic, patient_id: str) -> int:
+    with clinic.engine.connect() as connection:
+        query = "SELECT count(*) FROM audit_record WHERE action = 'read' AND patient_id = :p"
+        return int(connection.execute(text(query), {"p": patient_id}).scalar() or 0)
+
+
+def test_a_read_whose_audit_record_cannot_be_written_shows_nothing(clinic: Clinic) -> None:
+    """Patient data leaves only with its audit record committed: on a full database the
+    read is refused with the same 503, and every read answered is on the record."""
+    patient = clinic.register(first_name="Nomsa", last_name="Canary")
+    clinic.hire()
+    lift = cap_pages(clinic.app)
+    answered = 0
+    for _ in range(200):  # the records fill the last pages' free space first
+        response = clinic.get("nurse", f"/api/patients/{patient['id']}")
+        if response.status_code != 200:
+            break
+        answered += 1
+    assert_refused_cleanly(response)
+    assert "Canary" not in response.get_data(as_text=True)
+    lift()
+    assert reads_of(clinic, patient["id"]) == answered
+    assert clinic.get("nurse", f"/api/patients/{patient['id']}").status_code == 200
+    assert reads_of(clinic, patient["id"]) == answered + 1
 
 
 @pytest.fixture
