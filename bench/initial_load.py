@@ -244,7 +244,8 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Seed the hub, load a new edge from it, and print the load beside its baselines."""
+    """Seed the hub, load a new edge from it, and print the initial load beside its
+    baselines."""
     server = os.environ.get("HUB_TEST_DATABASE_URL", SERVER)
     key = secrets.token_bytes(32)
     with (

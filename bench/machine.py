@@ -13,16 +13,13 @@ import os
 from collections.abc import Iterator
 
 
-def load_line(cores: int | None, start: float, end: float) -> str:
-    return (
-        f"machine: {cores or '?'} cores; load average (1 minute) {start:.2f} at the start, "
-        f"{end:.2f} at the end"
-    )
-
-
 @contextlib.contextmanager
 def noted() -> Iterator[None]:
-    """Print the machine's load line once the block (the benchmark's run) has finished."""
+    """Print the machine's cores and load average once the block (the benchmark's run)
+    has finished."""
     start = os.getloadavg()[0]
     yield
-    print(load_line(os.cpu_count(), start, os.getloadavg()[0]))
+    print(
+        f"machine: {os.cpu_count() or '?'} cores; load average (1 minute) {start:.2f} at "
+        f"the start, {os.getloadavg()[0]:.2f} at the end"
+    )
