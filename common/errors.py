@@ -49,10 +49,6 @@ class Conflict(APIError):
     status = 409
 
 
-class Unavailable(APIError):
-    status = 503
-
-
 _MESSAGES = {
     400: "Bad request",
     401: "Authentication required",

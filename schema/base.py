@@ -95,10 +95,6 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def id_column(**kwargs: Any) -> Mapped[str]:
-    return mapped_column(String(ID_LENGTH), **kwargs)
-
-
 class SyncedRow:
     """Columns every synced row carries.
 

@@ -83,10 +83,6 @@ class HybridLogicalClock:
             if (seen.millis, seen.counter) > (self._millis, self._counter):
                 self._millis, self._counter = seen.millis, seen.counter
 
-    def offset_millis(self, remote_wall_millis: int) -> int:
-        """This node's wall clock minus a peer's, as measured at a handshake."""
-        return self._wall() - remote_wall_millis
-
     def _advance_counter(self) -> None:
         if self._counter == _COUNTER_MAX:
             self._millis, self._counter = self._millis + 1, 0
