@@ -95,12 +95,6 @@ def test_a_full_database_refuses_each_write_with_503_and_keeps_nothing(clinic: C
         assert clinic.call(method, role, path, body()).status_code in (200, 201), path
 
 
-def reads_of(clinic: Clinic, patient_id: str) -> int:
-    with clinic.engine.connect() as connection:
-        query = "SELECT count(*) FROM audit_record WHERE action = 'read' AND patient_id = :p"
-        return int(connection.execute(text(query), {"p": patient_id}).scalar() or 0)
-
-
 def test_a_read_whose_audit_record_cannot_be_written_shows_nothing(clinic: Clinic) -> None:
     """Patient data leaves only with its audit record committed: on a full database the
     read is refused with the same 503, and every read answered is on the record."""
@@ -116,9 +110,9 @@ def test_a_read_whose_audit_record_cannot_be_written_shows_nothing(clinic: Clini
     assert_refused_cleanly(response)
     assert "Canary" not in response.get_data(as_text=True)
     lift()
-    assert reads_of(clinic, patient["id"]) == answered
+    assert clinic.reads_of(patient["id"]) == answered
     assert clinic.get("nurse", f"/api/patients/{patient['id']}").status_code == 200
-    assert reads_of(clinic, patient["id"]) == answered + 1
+    assert clinic.reads_of(patient["id"]) == answered + 1
 
 
 @pytest.fixture

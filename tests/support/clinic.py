@@ -23,7 +23,7 @@ from stdnum import luhn
 from common.database import new_session
 from common.permission import Role
 from schema.base import utcnow
-from schema.models import Item, Lot, StockMovement, Tariff
+from schema.models import AuditRecord, Item, Lot, StockMovement, Tariff
 from tests.support.identity import Staff
 from tests.support.tables import AUDIT_TABLES, row_counts
 
@@ -171,6 +171,14 @@ class Clinic:
         """Row counts of everything but the audit trail (refusals are audited) and the
         accounts (users are made as a test first needs them)."""
         return row_counts(self.engine, ignore=(*AUDIT_TABLES, "user", "user_vehicle"))
+
+    def reads_of(self, patient_id: str) -> int:
+        """How many reads of this patient's data the audit trail holds."""
+        with self.engine.connect() as connection:
+            query = select(func.count()).where(
+                AuditRecord.action == "read", AuditRecord.patient_id == patient_id
+            )
+            return int(connection.scalar(query))
 
     def call(self, method: str, role: str, path: str, body: Any = None) -> Any:
         headers = self.staff(role).headers
