@@ -14,14 +14,19 @@ class ConfigError(RuntimeError):
     """Configuration is missing or unsafe; the message says how to fix it."""
 
 
-def env_int(environ: Mapping[str, str], name: str, default: int) -> int:
+def env_int(
+    environ: Mapping[str, str], name: str, default: int, *, minimum: int | None = None
+) -> int:
     raw = environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:

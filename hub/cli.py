@@ -184,13 +184,17 @@ def scheduler(once: bool, without_palmed: bool, **every: int) -> None:
         running.shutdown(wait=False)
 
 
-def _create_app() -> object:
+def _serving_app() -> object:
+    """The app `serve` runs: it also drains the sync inbox in the background."""
     from hub import create_app
+    from hub.sync.exchange import start_drain
 
-    return create_app()
+    app = create_app()
+    start_drain(app)
+    return app
 
 
-main.add_command(serve_command(_create_app, 5100, "Serve the hub with waitress."))
+main.add_command(serve_command(_serving_app, 5100, "Serve the hub with waitress."))
 main.add_command(audit_group(lambda: open_engine(_config())))
 for _command in claims_cli.commands(_config, open_engine):
     main.add_command(_command)

@@ -350,7 +350,7 @@ class Applier:
     def _quarantine(self, change: Change, reason: str, batch_id: str | None) -> None:
         """Hold the change aside, unless it is held already: a pull interrupted between
         its slices is applied again from its start, and must not hold a change twice."""
-        if not _held(self.connection, self.peer, change):
+        if not is_held(self.connection, self.peer, change):
             quarantine(self.connection, self.peer, change, reason, batch_id, self.now())
 
 
@@ -405,7 +405,7 @@ def quarantine(
     )
 
 
-def _held(connection: Connection, peer: str, change: Change) -> bool:
+def is_held(connection: Connection, peer: str, change: Change) -> bool:
     """Whether this very change from `peer` waits in quarantine."""
     q = QUARANTINE.c
     query = select(q.id).where(

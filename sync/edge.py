@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, text
 
 from sync import digest, snapshot, wire
-from sync.apply import Applier, in_order, quarantine
+from sync.apply import Applier, in_order, is_held, quarantine
 from sync.change import Change, ProtocolError, materialize, own_entries
 from sync.clock import naive_utc, wall_millis
 from sync.protocol import (
@@ -243,7 +243,13 @@ class EdgeSync:
     def _exchange(self, totals: list[int]) -> bool:
         node, link, batch, pull = self._outgoing()
         request = Request(
-            batch, link.pull_cursor, pull, self.wall(), link.clock_offset_ms, self.app_version
+            batch,
+            link.pull_cursor,
+            pull,
+            self.wall(),
+            link.clock_offset_ms,
+            self.app_version,
+            reported=link.reported,
         )
         reply, offset = self._send(wire.pack(request.to_wire()), link.clock_offset_ms or 0)
         self._check_receipt(reply, node)
@@ -255,8 +261,11 @@ class EdgeSync:
             totals[0] += len(batch.changes) if batch and acked else 0
             totals[3] += self._take_quarantined(connection, node, reply.quarantined)
             connection.execute(
-                text("UPDATE sync_link SET clock_offset_ms = :o WHERE peer = :p"),
-                {"o": offset, "p": HUB},
+                text(
+                    "UPDATE sync_link SET clock_offset_ms = :o, "
+                    "reported = max(reported, :r) WHERE peer = :p"
+                ),
+                {"o": offset, "r": reply.reported or 0, "p": HUB},
             )
             if slices:
                 totals[1] += self._apply_slice(connection, node, *slices[0])
@@ -405,11 +414,16 @@ class EdgeSync:
     def _take_quarantined(
         self, connection: Connection, node: str, held: list[tuple[Change, str]]
     ) -> int:
-        """The hub's refusals of our changes, kept here so the crew can see them."""
+        """The hub's refusals of our changes, kept here so the crew can see them; one
+        reported again (its reply was lost, or a stored batch's report came twice) is
+        held once."""
         now = dt.datetime.now(dt.UTC)
-        for change, reason in held:
+        fresh = [
+            (change, reason) for change, reason in held if not is_held(connection, node, change)
+        ]
+        for change, reason in fresh:
             quarantine(connection, node, change, f"refused by the hub: {reason}", None, now)
-        return len(held)
+        return len(fresh)
 
     # ------------------------------------------------------------ pull side
 
@@ -492,7 +506,8 @@ class EdgeSync:
 def _link(connection: Connection) -> Any:
     """The edge's link with the hub, made on first use."""
     query = text(
-        "SELECT pushed_seq, pull_cursor, digest, clock_offset_ms FROM sync_link WHERE peer = :p"
+        "SELECT pushed_seq, pull_cursor, digest, clock_offset_ms, reported FROM sync_link "
+        "WHERE peer = :p"
     )
     link = connection.execute(query, {"p": HUB}).first()
     if link is None:

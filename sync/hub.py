@@ -5,14 +5,23 @@ One transaction holds the device's link row locked while the batch is applied an
 recorded, so two requests from one device (a retry racing its original) cannot both
 apply it, and a batch already acknowledged is answered from the record. The pull is
 read afterwards in its own transaction, by commit order.
+
+With `slots`, a hub process applies at most that many batches inline at once; a push
+that finds none free, or whose device has batches queued already, is stored in the
+inbox (`sync.inbox`) and acknowledged at once, and `drain` applies it later. Such a
+device gets no pull until its queue is drained: a pull read before its own batches are
+applied could overwrite, on the edge, edits the hub has not merged yet.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -20,7 +29,7 @@ from sqlalchemy import Connection, Engine, Table, column, select, table, text
 from sqlalchemy.exc import DBAPIError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from sync import digest, scope, snapshot
+from sync import digest, inbox, scope, snapshot
 from sync.apply import Applier, is_retryable
 from sync.change import Change, materialize
 from sync.clock import naive_utc, wall_millis
@@ -32,6 +41,9 @@ from sync.stamp import clock_for
 from sync.txn import write_intent
 
 ATTEMPTS = 6
+DRAIN_POLL_SECONDS = 2.0  # how often a drain looks for batches another process left queued
+
+log = logging.getLogger(__name__)
 
 _link = table(
     "sync_link",
@@ -52,8 +64,42 @@ class Device:
     vehicle_id: str
 
 
+@dataclass
+class _Pushed:
+    ack: Ack
+    quarantined: list[tuple[Change, str]] = field(default_factory=list)
+    reported: int | None = None
+    waiting: bool = False  # the device has batches queued: no pull for it yet
+
+
+class ApplySlots:
+    """How many pushed batches one hub process applies inline at once."""
+
+    def __init__(self, count: int) -> None:
+        self._free = threading.Semaphore(count)
+
+    @contextlib.contextmanager
+    def take(self) -> Iterator[bool]:
+        """Whether a slot was free (and is held for the block); never waits."""
+        taken = self._free.acquire(blocking=False)
+        try:
+            yield taken
+        finally:
+            if taken:
+                self._free.release()
+
+
 def _retryable(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and is_retryable(error)
+
+
+def _retrying() -> Retrying:
+    return Retrying(
+        retry=retry_if_exception(_retryable),
+        stop=stop_after_attempt(ATTEMPTS),
+        wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
+        reraise=True,
+    )
 
 
 class HubExchange:
@@ -68,6 +114,7 @@ class HubExchange:
         on_applied: AppliedHook | None = None,
         pull_limit: int = PULL_LIMIT,
         now: Callable[[], dt.datetime] | None = None,
+        slots: ApplySlots | None = None,
     ) -> None:
         self.engine = engine
         self.tables = tables
@@ -75,25 +122,23 @@ class HubExchange:
         self.on_applied = on_applied
         self.pull_limit = pull_limit
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
+        self.slots = slots  # None: every batch is applied inline (a hub with no drain)
+        self._stored = threading.Event()  # wakes the drain
 
     def exchange(self, device: Device, request: Request) -> Reply:
         """One exchange; ProtocolError (before anything changes) for a snapshot request
         that names a table no snapshot holds."""
         if request.snapshot is not None:
             snapshot.check(self.tables, request.snapshot.position)
-        retrying = Retrying(
-            retry=retry_if_exception(_retryable),
-            stop=stop_after_attempt(ATTEMPTS),
-            wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
-            reraise=True,
-        )
-        ack, quarantined = retrying(self._push, device, request)
+        retrying = _retrying()
+        pushed = retrying(self._push, device, request)
         pull = None
-        if request.pull:
+        if request.pull and not pushed.waiting:
             retrying(self._refresh, device)
             pull = self._pull(device, request.cursor)
         chunk = self._snapshot(device, request.snapshot, retrying) if request.snapshot else None
         hub_time = wall_millis()
+        ack = pushed.ack
         receipt = {
             "device": device.id,
             "through": ack.through,
@@ -101,26 +146,108 @@ class HubExchange:
             "at": hub_time,
         }
         signature = sign_receipt(self.signing_key, receipt)
-        return Reply(ack, receipt, signature, hub_time, quarantined, pull, chunk)
+        return Reply(
+            ack, receipt, signature, hub_time, pushed.quarantined, pull, chunk, pushed.reported
+        )
+
+    # ------------------------------------------------------------ drain
+
+    def drain(self) -> int:
+        """Apply stored batches, each device's in arrival order, until none is left that
+        another process is not applying already; returns how many were applied. A batch
+        that fails to apply stays queued (logged), and the other devices' go on."""
+        retrying = _retrying()
+        applied = 0
+        failed: list[str] = []
+        while True:
+            with self.engine.connect() as connection:
+                devices = inbox.queued_devices(connection, failed)
+            progressed = False
+            for device_id in devices:
+                try:
+                    done = retrying(self._drain_one, device_id)
+                except Exception as error:  # noqa: BLE001 - one device must not stop the rest
+                    log.error(
+                        "a stored sync batch of device %s failed to apply (%s); it stays queued",
+                        device_id,
+                        type(error).__name__,
+                    )
+                    failed.append(device_id)
+                    continue
+                applied += done
+                progressed = progressed or done
+            if not progressed:
+                return applied
+
+    def drain_forever(self, stop: threading.Event, poll: float = DRAIN_POLL_SECONDS) -> None:
+        """Drain whenever a push stores a batch, and every `poll` seconds for batches a
+        killed process left queued, until `stop` is set."""
+        while not stop.is_set():
+            self._stored.clear()
+            try:
+                self.drain()
+            except Exception as error:  # noqa: BLE001 - the database may be back next time
+                log.error("draining the sync inbox failed (%s)", type(error).__name__)
+            self._stored.wait(poll)
+
+    def _drain_one(self, device_id: str) -> bool:
+        """Apply the device's oldest stored batch, unless another transaction holds its
+        link (a push of that device, or another process's drain)."""
+        with write_intent(), self.engine.begin() as connection:
+            query = select(_link).where(_link.c.peer == device_id)
+            if connection.execute(query.with_for_update(skip_locked=True)).first() is None:
+                return False
+            queued = inbox.next_queued(connection, device_id)
+            vehicle_id = connection.execute(
+                text("SELECT vehicle_id FROM device WHERE id = :id"), {"id": device_id}
+            ).scalar()
+            if queued is None or vehicle_id is None:
+                return False
+            quarantined = self._apply(connection, Device(device_id, vehicle_id), queued.batch)
+            inbox.applied(connection, queued, quarantined, naive_utc(self.now()))
+        return True
 
     # ------------------------------------------------------------ push
 
-    def _push(self, device: Device, request: Request) -> tuple[Ack, list[tuple[Change, str]]]:
-        with write_intent(), self.engine.begin() as connection:
+    def _push(self, device: Device, request: Request) -> _Pushed:
+        with self._slot() as free, write_intent(), self.engine.begin() as connection:
             link = self._lock_link(connection, device.id)
             batch = request.batch
-            quarantined: list[tuple[Change, str]] = []
+            pushed = _Pushed(Ack(batch.id if batch else None, 0, ""))
+            if self.slots is None:
+                self._apply_queued(connection, device)
+            else:
+                pushed.waiting = inbox.has_queued(connection, device.id)
             through, chain = link.pushed_seq, link.digest or digest.GENESIS
             if batch is not None and batch.after <= through < batch.last:
-                quarantined = self._apply(connection, device, batch)
+                if pushed.waiting or not free:
+                    inbox.store(connection, device.id, batch, naive_utc(self.now()))
+                    pushed.waiting = True
+                else:
+                    pushed.quarantined = self._apply(connection, device, batch)
                 through = batch.last
                 chain = digest.extend(
                     chain, batch.id, batch.after, batch.last, [c.to_wire() for c in batch.changes]
                 )
             elif batch is not None:
-                quarantined = self._reported(connection, device.id, batch.id)
+                pushed.quarantined = self._reported(connection, device.id, batch.id)
+            held, pushed.reported = inbox.reports(connection, device.id, request.reported)
+            pushed.quarantined += held
             self._save_link(connection, device, request, through, chain)
-        return Ack(batch.id if batch else None, through, chain), quarantined
+            pushed.ack = Ack(pushed.ack.batch, through, chain)
+        if pushed.waiting:
+            self._stored.set()
+        return pushed
+
+    def _slot(self) -> contextlib.AbstractContextManager[bool]:
+        return self.slots.take() if self.slots is not None else contextlib.nullcontext(True)
+
+    def _apply_queued(self, connection: Connection, device: Device) -> None:
+        """A hub with no drain applies what an earlier one left queued for the device
+        first, so its batches still apply in order."""
+        while (queued := inbox.next_queued(connection, device.id)) is not None:
+            quarantined = self._apply(connection, device, queued.batch)
+            inbox.applied(connection, queued, quarantined, naive_utc(self.now()))
 
     def _refresh(self, device: Device) -> None:
         """Subscribe the vehicle to what its committed changes make it need (this

@@ -2,8 +2,11 @@
 
 A request carries at most one push batch, the edge's pull cursor and whether it wants
 changes back; a reply carries the hub's acknowledgement, its signed receipt, what it
-quarantined, its clock and, when asked, a pull batch. Anything of another shape is a
-`ProtocolError`, which the hub answers with a 400 and the edge records as a failure.
+quarantined, its clock and, when asked, a pull batch. An overloaded hub acknowledges a
+batch once stored and applies it later: its quarantine report comes with a later reply,
+numbered (`reported`), and the edge's next request says how far it has taken them.
+Anything of another shape is a `ProtocolError`, which the hub answers with a 400 and the
+edge records as a failure.
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ class Request:
     offset_ms: int | None = None
     app_version: str | None = None
     snapshot: SnapshotAsk | None = None
+    reported: int | None = None  # the last stored batch's report taken (None: an old edge)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -91,6 +95,7 @@ class Request:
             "offset_ms": self.offset_ms,
             "app_version": self.app_version,
             **({"snapshot": self.snapshot.to_wire()} if self.snapshot else {}),
+            **({"reported": self.reported} if self.reported is not None else {}),
         }
 
     @classmethod
@@ -111,7 +116,9 @@ class Request:
         batch = Batch.from_wire(raw_batch) if raw_batch is not None else None
         raw_ask = data.get("snapshot")
         ask = SnapshotAsk.from_wire(raw_ask) if raw_ask is not None else None
-        return cls(batch, cursor, pull, sent_at, offset, app_version, ask)
+        reported = data.get("reported")
+        _require(reported is None or _count(reported), "bad reported mark")
+        return cls(batch, cursor, pull, sent_at, offset, app_version, ask, reported)
 
 
 @dataclass(frozen=True)
@@ -139,6 +146,7 @@ class Reply:
     quarantined: list[tuple[Change, str]] = field(default_factory=list)
     pull: Pull | None = None
     snapshot: Chunk | None = None
+    reported: int | None = None  # the last stored batch whose report `quarantined` holds
 
     def to_wire(self) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -164,6 +172,8 @@ class Reply:
             }
         if self.snapshot is not None:
             message["snapshot"] = self.snapshot.to_wire()
+        if self.reported is not None:
+            message["reported"] = self.reported
         return message
 
     @classmethod
@@ -189,6 +199,8 @@ class Reply:
             pull = Pull(changes, raw["cursor"], bool(raw.get("more")))
         raw_chunk = data.get("snapshot")
         chunk = Chunk.from_wire(raw_chunk) if raw_chunk is not None else None
+        reported = data.get("reported")
+        _require(reported is None or _count(reported), "bad reported mark")
         return cls(
             Ack(ack.get("batch"), ack["through"], ack["digest"]),
             data["receipt"],
@@ -197,6 +209,7 @@ class Reply:
             quarantined,
             pull,
             chunk,
+            reported,
         )
 
 

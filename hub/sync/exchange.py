@@ -1,8 +1,10 @@
 """The hub's sync engine for this app: the `sync.hub.HubExchange` over the app's
-database, signing receipts with the hub's key."""
+database, signing receipts with the hub's key. Served by `clinic-hub serve`, it applies
+`SYNC_APPLY_SLOTS` batches at once inline and stores the rest for its drain thread."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -11,7 +13,7 @@ import schema
 from common.config import read_secret_file, write_secret_file
 from common.database import db
 from sync import signing
-from sync.hub import HubExchange
+from sync.hub import ApplySlots, HubExchange
 
 KEY_HINT = "run `clinic-hub migrate` first"
 
@@ -36,11 +38,30 @@ def hub_exchange() -> HubExchange:
     if exchange is None:
         from hub.sync.duplicate import detect
 
+        draining = app.config.get("SYNC_DRAIN", False)
         exchange = HubExchange(
-            db.engine, schema.synced_tables(), _receipt_key(app), on_applied=detect
+            db.engine,
+            schema.synced_tables(),
+            _receipt_key(app),
+            on_applied=detect,
+            slots=ApplySlots(app.config["SYNC_APPLY_SLOTS"]) if draining else None,
         )
         app.extensions["clinic.sync"] = exchange
     return exchange
+
+
+def start_drain(app: Flask) -> threading.Thread:
+    """Let this process store the pushes it has no apply slot for, and apply them in a
+    daemon thread for as long as the process runs. Only for a serving process: without
+    a drain (a test client, a one-off command) every push is applied inline."""
+    app.config["SYNC_DRAIN"] = True
+    with app.app_context():
+        exchange = hub_exchange()
+    thread = threading.Thread(
+        target=exchange.drain_forever, args=(threading.Event(),), name="sync-drain", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 def _receipt_key(app: Flask) -> signing.Ed25519PrivateKey:

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schema.base import ID_LENGTH, NODE_LENGTH, VERSION_LENGTH, Base, UTCDateTime
@@ -94,6 +104,8 @@ class SyncLink(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    # hub: the last inbox report the device has taken; edge: the last the hub sent us
+    reported: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class SyncBatch(Base):
@@ -110,6 +122,36 @@ class SyncBatch(Base):
     change_count: Mapped[int] = mapped_column(Integer)
     applied_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     response: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncInbox(Base):
+    """A pushed batch the hub acknowledged before applying it (an overloaded hub stores
+    and drains in the background), kept after the apply until the device has taken the
+    batch's quarantine report."""
+
+    __tablename__ = "sync_inbox"
+    __table_args__ = (
+        UniqueConstraint("peer", "batch_id", name="uq_sync_inbox_batch"),
+        Index("ix_sync_inbox_peer", "peer", "applied_at", "id"),
+        Index("ix_sync_inbox_queued", "applied_at", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    peer: Mapped[str] = mapped_column(String(NODE_LENGTH))
+    batch_id: Mapped[str] = mapped_column(String(64))
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    change_count: Mapped[int] = mapped_column(Integer)
+    # the batch as it came (zstd JSON), dropped once applied
+    body: Mapped[bytes | None] = mapped_column(
+        LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb")
+    )
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    report: Mapped[str | None] = mapped_column(Text)
 
 
 class SyncQuarantine(Base):

@@ -168,7 +168,7 @@ def requests_on_the_wire() -> st.SearchStrategy[bytes]:
     """Sync bodies: random bytes, zstd of random JSON, and real requests with one field
     (of the request, its batch, or one change) replaced."""
     batch = Batch("b" * 32, 0, 1, [])
-    valid = Request(batch, 0, True, 0, 0, "1.0").to_wire()
+    valid = Request(batch, 0, True, 0, 0, "1.0", reported=0).to_wire()
     change = ["patient", "01a2332e-689b-782f-af20-917cd67e38a1", "u", "0" * 16 + "@x", {}]
     changes = st.tuples(st.integers(0, len(change) - 1), values).map(
         lambda at: [*change[: at[0]], at[1], *change[at[0] + 1 :]]

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import Engine, text
 
+from sync.hub import ApplySlots
 from sync.transport import SyncError
 from tests.support.convergence import (
     FIELDS,
@@ -31,7 +32,7 @@ from tests.support.convergence import (
     settle,
     skew_clock,
 )
-from tests.support.sync import LINK_FAULTS, Crash, Net, crash_after
+from tests.support.sync import LINK_FAULTS, Crash, Net, crash_after, queued_row_ids
 
 EXAMPLES = 5
 STEPS = 30
@@ -49,6 +50,11 @@ def vital_ids(engine: Engine, vehicle_id: str | None = None) -> set[str]:
     query = text("SELECT id FROM vital_sign WHERE :v IS NULL OR vehicle_id = :v")
     with engine.connect() as connection:
         return set(connection.execute(query, {"v": vehicle_id}).scalars())
+
+
+def held_vital_ids(hub_engine: Engine) -> set[str]:
+    """The vital signs the hub holds: applied, or stored in its inbox to apply."""
+    return vital_ids(hub_engine) | queued_row_ids(hub_engine, "vital_sign")
 
 
 def machine(sync_net: Callable[[], Net], hub_engine: Engine) -> type[RuleBasedStateMachine]:
@@ -91,7 +97,7 @@ def machine(sync_net: Callable[[], Net], hub_engine: Engine) -> type[RuleBasedSt
                 return
             # a sync that succeeded was acknowledged: all the vehicle's vitals are at the hub
             written = vital_ids(node.engine, node.vehicle_id)
-            held = vital_ids(self.world.net.hub_engine, node.vehicle_id)
+            held = held_vital_ids(self.world.net.hub_engine)
             assert written <= held, f"acknowledged vitals missing at the hub: {written - held}"
             self.acknowledged |= written
 
@@ -115,6 +121,16 @@ def machine(sync_net: Callable[[], Net], hub_engine: Engine) -> type[RuleBasedSt
             self.world.links[edge].fault = None  # unused if it died before sending
             restart(self.world, edge, skew)
 
+        @rule(slots=st.sampled_from((None, 0, 1)))
+        def load(self, slots: int | None) -> None:
+            """Head office's load changes: no drain (every push applied inline), every
+            push stored for the drain (overloaded), or one applied inline at a time."""
+            self.world.net.hub.slots = None if slots is None else ApplySlots(slots)
+
+        @rule()
+        def drain(self) -> None:
+            self.world.net.hub.drain()
+
         @rule()
         def clean_rounds(self) -> None:
             settle(self.world)
@@ -123,7 +139,7 @@ def machine(sync_net: Callable[[], Net], hub_engine: Engine) -> type[RuleBasedSt
 
         @invariant()
         def nothing_acknowledged_lost(self) -> None:
-            lost = self.acknowledged - vital_ids(self.world.net.hub_engine)
+            lost = self.acknowledged - held_vital_ids(self.world.net.hub_engine)
             assert not lost, f"acknowledged vitals lost at the hub: {lost}"
 
         @invariant()

@@ -24,6 +24,7 @@ NODE_LOCAL = {
     "sync_batch",
     "sync_change",
     "sync_clock",
+    "sync_inbox",
     "sync_conflict",
     "sync_link",
     "sync_node",

@@ -128,10 +128,13 @@ def run(world: World, op: tuple, rng: random.Random) -> None:  # noqa: C901 - a 
 
 
 def settle(world: World) -> None:
-    """Clean rounds: every edge syncs three times over a perfect link."""
+    """Clean rounds: every edge syncs three times over a perfect link, and the hub drains
+    what it stored after each round (a device with batches stored gets no pull)."""
     for _ in range(3):
+        world.net.hub.drain()
         for edge in world.edges.values():
             edge.sync()
+    world.net.hub.drain()
 
 
 def assert_converged(world: World) -> None:

@@ -35,7 +35,7 @@ from sync.change import ProtocolError
 from sync.edge import EdgeSync, Result
 from sync.hub import Device as HubDevice
 from sync.hub import HubExchange
-from sync.protocol import Request
+from sync.protocol import Batch, Request
 from sync.transport import HubRefused, Unreachable
 from tests.support.identity import make_vehicle
 
@@ -284,8 +284,9 @@ def integrity_problems(engine: Engine) -> list[str]:
 
 def applied_once(hub_engine: Engine, device: str) -> None:
     """Assert that the hub applied none of the device's changes twice: each version of a
-    row is written once, and the device's applied batches tile its log from the start to
-    what the hub acknowledged, without overlap or gap."""
+    row is written once, and the device's applied batches, then those stored in the inbox
+    to apply, tile its log from the start to what the hub acknowledged, without overlap
+    or gap."""
     doubled = count(
         hub_engine,
         # op 's' re-sends a row's current version to a newly subscribed vehicle: not a write
@@ -298,7 +299,25 @@ def applied_once(hub_engine: Engine, device: str) -> None:
             text("SELECT first_seq, last_seq FROM sync_batch WHERE peer = :p ORDER BY first_seq"),
             {"p": device},
         ).all()
+        ranges += connection.execute(
+            text(
+                "SELECT first_seq, last_seq FROM sync_inbox WHERE peer = :p "
+                "AND applied_at IS NULL ORDER BY id"
+            ),
+            {"p": device},
+        ).all()
     through = count(hub_engine, "SELECT pushed_seq FROM sync_link WHERE peer = :p", p=device)
     edges = [0] + [last for _, last in ranges]
     assert [first for first, _ in ranges] == edges[:-1], f"batches overlap or skip: {ranges}"
     assert edges[-1] == through, f"applied through {edges[-1]}, acknowledged {through}"
+
+
+def queued_row_ids(hub_engine: Engine, table_name: str) -> set[str]:
+    """Ids of `table_name` rows in batches the hub has stored in its inbox, not applied:
+    acknowledged, so held, though not in the table yet."""
+    with hub_engine.connect() as connection:
+        bodies = connection.execute(
+            text("SELECT body FROM sync_inbox WHERE applied_at IS NULL")
+        ).scalars()
+        batches = [Batch.from_wire(wire.unpack(body)) for body in bodies]
+    return {c.row_id for batch in batches for c in batch.changes if c.table == table_name}

@@ -16,7 +16,7 @@ from schema.base import utcnow
 from schema.models import Patient, Province, Route, Visit
 from sync import wire
 from sync.apply import Applier
-from sync.protocol import Request
+from sync.protocol import Ack, Reply, Request
 from tests.support import rows
 from tests.support.sync import Edge, Net, count, table_rows
 
@@ -287,6 +287,20 @@ def test_concurrent_allergy_edits_merge_as_a_union_and_are_logged(
         )
         == 1
     )
+
+
+@pytest.mark.parametrize("mark", [-1, "3", 1.5, True, 2**63])
+def test_a_bad_reported_mark_is_refused_both_ways(mark: object) -> None:
+    from sync.change import ProtocolError
+
+    request = Request(None, 0, True, 1, reported=7).to_wire()
+    assert Request.from_wire(request).reported == 7
+    with pytest.raises(ProtocolError, match="reported"):
+        Request.from_wire({**request, "reported": mark})
+    reply = Reply(Ack(None, 0, ""), {}, "", 1, reported=9).to_wire()
+    assert Reply.from_wire(reply).reported == 9
+    with pytest.raises(ProtocolError, match="reported"):
+        Reply.from_wire({**reply, "reported": mark})
 
 
 def test_a_request_with_an_unknown_protocol_version_is_refused() -> None:

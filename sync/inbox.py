@@ -1,0 +1,136 @@
+"""The hub's inbox: pushed batches acknowledged once stored and applied later.
+
+A hub process with no apply slot free stores the batch (its body as it came, compressed)
+in the same transaction that moves the device's acknowledged mark, so what the receipt
+covers is on disk before the reply leaves; a background drain applies the batches in
+arrival order per device. A device's batches stay queued in order: once one is queued,
+its later ones queue behind it until the drain catches up.
+
+An applied row keeps the batch's quarantine report until the device has taken it: the
+reports go out with every reply, numbered by row id, until a request says it has them
+(`Request.reported`), so a lost reply loses no report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from sync import wire
+from sync.change import Change
+from sync.protocol import Batch
+
+# the queued devices one drain pass visits, oldest first
+PASS_DEVICES = 50
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A stored batch waiting to be applied."""
+
+    id: int
+    batch: Batch
+
+
+def store(connection: Connection, device_id: str, batch: Batch, at: dt.datetime) -> None:
+    """Keep `batch` for the drain; the caller holds the device's link locked."""
+    connection.execute(
+        text(
+            "INSERT INTO sync_inbox (peer, batch_id, first_seq, last_seq, change_count, body, "
+            "received_at) VALUES (:p, :b, :first, :last, :n, :body, :at)"
+        ),
+        {
+            "p": device_id,
+            "b": batch.id,
+            "first": batch.after,
+            "last": batch.last,
+            "n": len(batch.changes),
+            "body": wire.pack(batch.to_wire(), wire.BULK_LEVEL),
+            "at": at,
+        },
+    )
+
+
+def has_queued(connection: Connection, device_id: str) -> bool:
+    row = connection.execute(
+        text("SELECT 1 FROM sync_inbox WHERE peer = :p AND applied_at IS NULL LIMIT 1"),
+        {"p": device_id},
+    ).first()
+    return row is not None
+
+
+def queued_devices(connection: Connection, skip: Sequence[str] = ()) -> list[str]:
+    """Devices with batches queued, the one waiting longest first."""
+    rows = connection.execute(
+        text(
+            "SELECT peer FROM sync_inbox WHERE applied_at IS NULL GROUP BY peer "
+            "ORDER BY min(id) LIMIT :n"
+        ),
+        {"n": PASS_DEVICES + len(skip)},
+    ).scalars()
+    return [peer for peer in rows if peer not in skip][:PASS_DEVICES]
+
+
+def next_queued(connection: Connection, device_id: str) -> Queued | None:
+    """The device's oldest queued batch; the caller holds the device's link locked."""
+    row = connection.execute(
+        text(
+            "SELECT id, body FROM sync_inbox WHERE peer = :p AND applied_at IS NULL "
+            "ORDER BY id LIMIT 1"
+        ),
+        {"p": device_id},
+    ).first()
+    if row is None:
+        return None
+    return Queued(row.id, Batch.from_wire(wire.unpack(row.body)))
+
+
+def applied(
+    connection: Connection,
+    queued: Queued,
+    quarantined: Sequence[tuple[Change, str]],
+    at: dt.datetime,
+) -> None:
+    """Mark the batch applied, keeping its report until the device takes it."""
+    report = [[change.to_wire(), reason] for change, reason in quarantined]
+    connection.execute(
+        text("UPDATE sync_inbox SET applied_at = :at, report = :r, body = NULL WHERE id = :id"),
+        {"at": at, "r": json.dumps(report), "id": queued.id},
+    )
+
+
+def reports(
+    connection: Connection, device_id: str, taken: int | None
+) -> tuple[list[tuple[Change, str]], int | None]:
+    """The quarantine reports of the device's applied batches it has not taken yet, and
+    the mark to send with them; forgets those it has taken (`taken`: the mark of its
+    request). An edge too old to send a mark gets each report once."""
+    if taken is not None:
+        connection.execute(
+            text("DELETE FROM sync_inbox WHERE peer = :p AND applied_at IS NOT NULL AND id <= :t"),
+            {"p": device_id, "t": taken},
+        )
+    rows = connection.execute(
+        text(
+            "SELECT id, report FROM sync_inbox WHERE peer = :p AND applied_at IS NOT NULL "
+            "AND id > :t ORDER BY id"
+        ),
+        {"p": device_id, "t": taken or 0},
+    ).all()
+    if not rows:
+        return [], None
+    if taken is None:
+        connection.execute(
+            text("DELETE FROM sync_inbox WHERE peer = :p AND applied_at IS NOT NULL"),
+            {"p": device_id},
+        )
+    held = [
+        (Change.from_wire(item), reason)
+        for row in rows
+        for item, reason in json.loads(row.report or "[]")
+    ]
+    return held, rows[-1].id
