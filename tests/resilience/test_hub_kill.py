@@ -1,6 +1,8 @@
 """Invariant 14: a hub process killed (SIGKILL) at random points while it applies a
 vehicle's batches (after any number of them, or in the middle of one) is restarted, and
-the retried batches are applied exactly once. Real processes: `clinic-hub serve` on
+the retried batches are applied exactly once. Run twice: applying each push inline, and
+as an overloaded hub that stores every push and drains it in the background, where a
+kill also lands between "stored" and "applied". Real processes: `clinic-hub serve` on
 MySQL, the edge's sync client on SQLCipher, real HTTP between them. `--runs N`
 multiplies the kill points."""
 
@@ -11,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from common.database import new_session
@@ -24,6 +27,8 @@ from tests.sync.test_protocol import visit
 
 PATIENTS = 600  # per round: a few batches of a busy day
 KILLS = 2
+STORE_ALL = "0"  # apply slots: an overloaded hub
+QUEUED = "SELECT count(*) FROM sync_inbox WHERE applied_at IS NULL"
 
 
 def work(engine: Engine, vehicle: str, round_: int) -> None:
@@ -48,11 +53,25 @@ def kill_mid_sync(
     sync.join(timeout=120)
 
 
+def drained(hub_engine: Engine) -> None:
+    """Wait for the hub's drain to apply every stored batch."""
+    deadline = time.monotonic() + 60
+    while count(hub_engine, QUEUED):
+        assert time.monotonic() < deadline, "the hub left stored batches unapplied"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("slots", ["1", STORE_ALL], ids=["inline", "stored"])
 def test_a_hub_killed_at_random_points_applies_each_batch_once(
-    hub_database_url: str, hub_engine: Engine, edge_engine: Engine, tmp_path: Path, runs: int
+    hub_database_url: str,
+    hub_engine: Engine,
+    edge_engine: Engine,
+    tmp_path: Path,
+    runs: int,
+    slots: str,
 ) -> None:
     rng = random.Random(14 + runs)
-    hub = HubProcess(hub_database_url, tmp_path)
+    hub = HubProcess(hub_database_url, tmp_path, HUB_SYNC_APPLY_SLOTS=slots)
     hub.start()
     rounds = KILLS * runs
     try:
@@ -62,7 +81,7 @@ def test_a_hub_killed_at_random_points_applies_each_batch_once(
         config = {"SECRETS_DIR": str(tmp_path / "edge-secrets")}
         edge_sync.enroll(edge_engine, Path(config["SECRETS_DIR"]), hub.base, token)
         edge_sync.run(edge_engine, config)
-        failures = 0
+        failures = left_stored = 0
         for round_ in range(rounds):
             work(edge_engine, vehicle, round_)
             failed: list[BaseException] = []
@@ -76,9 +95,15 @@ def test_a_hub_killed_at_random_points_applies_each_batch_once(
             delay = rng.uniform(0, 1.5) if round_ else 0  # the first right after a batch
             kill_mid_sync(hub, hub_engine, threading.Thread(target=sync), delay)
             failures += bool(failed)
+            left_stored += count(hub_engine, QUEUED)
             hub.start()
-        assert failures, "no kill landed inside a sync"
+        if slots == STORE_ALL:  # the pushes are quick: the kills land in the drain
+            assert left_stored, "no kill left stored batches unapplied"
+        else:
+            assert failures, "no kill landed inside a sync"
+        drained(hub_engine)
         edge_sync.run(edge_engine, config)
+        drained(hub_engine)
     finally:
         hub.stop()
     assert count(hub_engine, "SELECT count(*) FROM patient") == PATIENTS * rounds

@@ -71,11 +71,14 @@ class AppProcess:
 
 
 class HubProcess(AppProcess):
-    def __init__(self, url: str, tmp_path: Path) -> None:
+    """`clinic-hub serve` on `url`; `extra`: more of its environment variables."""
+
+    def __init__(self, url: str, tmp_path: Path, **extra: str) -> None:
         env = {
             "HUB_DATABASE_URL": url,
             "HUB_DATA_DIR": str(tmp_path / "hub"),
             "HUB_SECRETS_DIR": str(tmp_path / "hub-secrets"),
+            **extra,
         }
         super().__init__("clinic-hub", env)
         subprocess.run(  # noqa: S603 - our own command: makes the key files
