@@ -107,7 +107,7 @@ def list_devices() -> None:
             seen = row["last_sync_at"] or "never"
             click.echo(
                 f"{row['id']}  {row['status']:<8} vehicle {row['vehicle_id']}  "
-                f"last sync {seen}  quarantined {row['quarantined']}"
+                f"last sync {seen}  stored {row['stored']}  quarantined {row['quarantined']}"
             )
 
 

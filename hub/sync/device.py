@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 
 from common.errors import APIError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from schema.base import new_id, utcnow
-from schema.models import Device, EnrollmentToken, SyncLink, SyncNonce, SyncQuarantine, Vehicle
+from schema.models import (
+    Device,
+    EnrollmentToken,
+    SyncInbox,
+    SyncLink,
+    SyncNonce,
+    SyncQuarantine,
+    Vehicle,
+)
 from sync import scope, signing
 from sync.clock import wall_millis
 
@@ -209,7 +217,18 @@ def _device_row(session: Session, device: Device) -> dict[str, Any]:
         "receipt_digest": link.digest if link else "",
         "quarantined": quarantined or 0,
         "pending": _pending(session, device, link.pull_cursor if link else 0),
+        "stored": _stored(session, device),
     }
+
+
+def _stored(session: Session, device: Device) -> int:
+    """Changes the device pushed that the hub has stored and not applied yet."""
+    waiting = session.scalar(
+        select(func.sum(SyncInbox.change_count)).where(
+            SyncInbox.peer == device.id, SyncInbox.applied_at.is_(None)
+        )
+    )
+    return int(waiting or 0)
 
 
 def _pending(session: Session, device: Device, cursor: int) -> int:

@@ -48,6 +48,9 @@ class DeviceOut(Schema):
     receipt_digest = fields.String()
     quarantined = fields.Integer()
     pending = fields.Integer(metadata={"description": "changes waiting for it at the hub"})
+    stored = fields.Integer(
+        metadata={"description": "its changes the hub acknowledged and has yet to apply"}
+    )
 
 
 class ConflictOut(Schema):

@@ -10,7 +10,11 @@ import pytest
 from sqlalchemy import Engine, select
 
 from common.database import new_session
+from schema.base import new_id, utcnow
 from schema.models import SyncChange, Vehicle
+from sync import inbox
+from sync.change import Change
+from sync.protocol import Batch
 from tests.support import rows
 from tests.support.identity import Staff, make_vehicle
 from tests.support.sync import enroll
@@ -137,3 +141,20 @@ def test_the_device_list_counts_the_changes_waiting_for_each_vehicle(
     with new_session(hub_engine) as session, session.begin():
         session.get_one(Vehicle, own).name = "Renamed"  # its own row
     assert waiting() == before + 2
+
+
+def test_the_device_list_counts_the_changes_a_busy_hub_stored_for_each_device(
+    hub_client: Any, hub_user: Callable[..., Staff], hub_engine: Engine
+) -> None:
+    admin = hub_user("administrator")
+    enroll(hub_engine, "d0000000000s1", make_vehicle(hub_engine))
+
+    def stored() -> int:
+        listed = hub_client.get("/api/sync/devices", headers=admin.headers).get_json()["data"]
+        return next(d["stored"] for d in listed if d["id"] == "d0000000000s1")
+
+    assert stored() == 0
+    change = Change("province", new_id(), "u", "0" * 16 + "@d0000000000s1", {})
+    with hub_engine.begin() as connection:
+        inbox.store(connection, "d0000000000s1", Batch("b" * 32, 0, 3, [change] * 3), utcnow())
+    assert stored() == 3
