@@ -574,14 +574,16 @@ class HubServer:
 
 @contextmanager
 def hub_processes(
-    url: str, data: Path, processes: int, threads: int = 8
+    url: str, data: Path, processes: int, threads: int = 8, **extra: str
 ) -> Iterator[list[HubServer]]:
-    """`clinic-hub serve` processes on the database, each ready to answer."""
+    """`clinic-hub serve` processes on the database, each ready to answer; `extra`: more
+    of their environment variables."""
     env = {
         **os.environ,
         "HUB_DATABASE_URL": url,
         "HUB_DATA_DIR": str(data / "hub"),
         "HUB_SECRETS_DIR": str(data / "hub-secrets"),
+        **extra,
     }
     hub = str(Path(sys.executable).parent / "clinic-hub")
     subprocess.run([hub, "migrate"], env=env, check=True, capture_output=True)  # noqa: S603

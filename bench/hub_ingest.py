@@ -5,15 +5,22 @@ an empty copy of the schema with plain `executemany`.
 
 Run `python -m bench.hub_ingest` (20 vehicles of 30 visits on 2 hub processes of 4
 threads; `--vehicles 50 --visits 150` is the issue's target size but takes long to
-generate). Each vehicle is its own SQLCipher edge, enrolled with the hub and with its day
-written through the ORM before the clock starts; the pushes then run in one thread per
-vehicle of this process. MySQL at HUB_BENCH_DATABASE_URL's server; the hub's and the
+generate). `--slots N` sets each process's inline apply slots (HUB_SYNC_APPLY_SLOTS; the
+product's default is 1): a push that finds none free is stored, acknowledged at once and
+applied by the process's drain, so the clock stops when the last stored batch is
+applied, and each vehicle's "day at head office" is when its last batch was applied.
+`--slots 99` applies every push inline, as the hub did before its inbox.
+
+Each vehicle is its own SQLCipher edge, enrolled with the hub and with its day written
+through the ORM before the clock starts; the pushes then run in one thread per vehicle
+of this process. MySQL at HUB_BENCH_DATABASE_URL's server; the hub's and the
 floor's private databases are dropped afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import random
 import secrets
@@ -67,7 +74,9 @@ class Figures:
     visits: int
     changes: int
     rows: int
-    seconds: float
+    seconds: float  # until every change was applied at the hub
+    synced_seconds: float  # until every vehicle's sync had finished
+    at_head_office: list[float]  # seconds until each vehicle's last batch was applied
     latencies: list[float]  # seconds, one per push exchange
     errors: int
     missing_rows: int  # the day's rows the hub does not have
@@ -76,6 +85,7 @@ class Figures:
     floor_seconds: float
     processes: int
     threads: int
+    slots: int
 
 
 def fleet(
@@ -101,9 +111,9 @@ def fleet(
     return made
 
 
-def push_all(vehicles: list[Vehicle]) -> float:
-    """Every vehicle's sync at once, one thread each; the wall time until the last is done.
-    A sync that fails is counted and started again (up to 5 times)."""
+def push_all(vehicles: list[Vehicle]) -> tuple[float, dt.datetime]:
+    """Every vehicle's sync at once, one thread each; the wall time until the last is done,
+    and when they started. A sync that fails is counted and started again (up to 5 times)."""
     start = threading.Barrier(len(vehicles) + 1)
 
     def push(vehicle: Vehicle) -> None:
@@ -120,10 +130,32 @@ def push_all(vehicles: list[Vehicle]) -> float:
     for thread in threads:
         thread.start()
     start.wait()
-    started = time.perf_counter()
+    started, at = time.perf_counter(), dt.datetime.now(dt.UTC)
     for thread in threads:
         thread.join()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, at
+
+
+def drained(hub: Engine, started: dt.datetime) -> float:
+    """Wait until the hub has applied every batch it stored; the seconds since `started`."""
+    query = text("SELECT count(*) FROM sync_inbox WHERE applied_at IS NULL")
+    while True:
+        with hub.connect() as connection:
+            if not connection.execute(query).scalar():
+                return (dt.datetime.now(dt.UTC) - started).total_seconds()
+        time.sleep(0.05)
+
+
+def at_head_office(hub: Engine, vehicles: list[Vehicle], started: dt.datetime) -> list[float]:
+    """Seconds from `started` until each vehicle's last batch was applied at the hub."""
+    with hub.connect() as connection:
+        last = dict(
+            connection.execute(
+                text("SELECT peer, max(applied_at) FROM sync_batch GROUP BY peer")
+            ).all()
+        )
+    naive = started.replace(tzinfo=None)
+    return [(last[vehicle.node] - naive).total_seconds() for vehicle in vehicles]
 
 
 def missing(hub: Engine, vehicles: list[Vehicle]) -> int:
@@ -195,11 +227,14 @@ def measure(
     processes: int = 2,
     threads: int = 4,
     seed: int = 20261201,
+    slots: int = 1,
 ) -> Figures:
     with (
         tempfile.TemporaryDirectory() as tmp,
         hub_database(server_url) as url,
-        hub_processes(url, Path(tmp), processes, threads) as servers,
+        hub_processes(
+            url, Path(tmp), processes, threads, HUB_SYNC_APPLY_SLOTS=str(slots)
+        ) as servers,
     ):
         hub = plain_engine(url)
         made: list[Vehicle] = []
@@ -207,7 +242,8 @@ def measure(
             bases = [server.base for server in servers]
             made = fleet(hub, bases, Path(tmp), vehicles, visits, seed)
             before = day_row_count(hub)
-            seconds = push_all(made)
+            synced, started = push_all(made)
+            seconds = max(synced, drained(hub, started))
             rows = sum(len(ids) for vehicle in made for ids in vehicle.rows.values())
             floor_seconds, _ = floor(server_url, hub)
             return Figures(
@@ -216,6 +252,8 @@ def measure(
                 sum(vehicle.changes for vehicle in made),
                 rows,
                 seconds,
+                synced,
+                at_head_office(hub, made, started),
                 [s for vehicle in made if vehicle.recorder for s in vehicle.recorder.seconds],
                 sum(vehicle.errors for vehicle in made),
                 missing(hub, made),
@@ -224,6 +262,7 @@ def measure(
                 floor_seconds,
                 processes,
                 threads,
+                slots,
             )
         finally:
             for vehicle in made:
@@ -247,10 +286,11 @@ def table(figures: Figures) -> str:
     return "\n".join(
         [
             f"Hub ingest: {f.vehicles} vehicles x {f.visits} visits pushed at once into "
-            f"{f.processes} `clinic-hub serve` process(es) x {f.threads} threads on MySQL",
+            f"{f.processes} `clinic-hub serve` process(es) x {f.threads} threads on MySQL, "
+            f"{f.slots} inline apply slot(s) each",
             f"{'contender':<40} {'seconds':>8} {'changes':>8} {'rows':>8} {'changes/s':>10} "
             f"{'rows/s':>8}  ratio",
-            f"{'sync pushes (all vehicles at once)':<40} {f.seconds:>8.2f} {f.changes:>8,} "
+            f"{'sync pushes, until all applied':<40} {f.seconds:>8.2f} {f.changes:>8,} "
             f"{f.rows:>8,} {rate:>10,.0f} {row_rate:>8,.0f}  1.00x",
             f"{'floor: same rows, plain executemany':<40} {f.floor_seconds:>8.2f} {'-':>8} "
             f"{f.rows:>8,} {'-':>10} {floor_rate:>8,.0f}  the floor is "
@@ -258,6 +298,10 @@ def table(figures: Figures) -> str:
             f"push latency over {len(ms)} exchanges: p50 {statistics.median(ms):,.0f} ms, "
             f"p95 {percentile(ms, 0.95):,.0f} ms, p99 {percentile(ms, 0.99):,.0f} ms, "
             f"max {max(ms):,.0f} ms",
+            f"every vehicle's sync done after {f.synced_seconds:,.1f} s; its day at head office "
+            f"(last batch applied) after p50 {statistics.median(f.at_head_office):,.1f} s, "
+            f"p95 {percentile(f.at_head_office, 0.95):,.1f} s, last "
+            f"{max(f.at_head_office):,.1f} s",
             f"errors (syncs failed and started again): {f.errors}",
             f"exactly once: {once} ({f.missing_rows} of the day's {f.rows:,} rows missing at "
             f"the hub, {f.extra_rows} extra; {f.applied_twice} changes logged twice)",
@@ -272,11 +316,20 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="`clinic-hub serve` processes")
     parser.add_argument("--threads", type=int, default=4, help="waitress threads per process")
     parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument(
+        "--slots", type=int, default=1, help="inline apply slots per process (99: all inline)"
+    )
     args = parser.parse_args()
     server = os.environ.get(ENV, DEFAULT_SERVER)
     with machine.noted():
         figures = measure(
-            server, args.vehicles, args.visits, args.processes, args.threads, args.seed
+            server,
+            args.vehicles,
+            args.visits,
+            args.processes,
+            args.threads,
+            args.seed,
+            args.slots,
         )
         print(table(figures))
 
