@@ -8,9 +8,11 @@ read afterwards in its own transaction, by commit order.
 
 With `slots`, a hub process applies at most that many batches inline at once; a push
 that finds none free, or whose device has batches queued already, is stored in the
-inbox (`sync.inbox`) and acknowledged at once, and `drain` applies it later. Such a
-device gets no pull until its queue is drained: a pull read before its own batches are
-applied could overwrite, on the edge, edits the hub has not merged yet.
+inbox (`sync.inbox`) and acknowledged at once, and `drain` applies it later (holding
+the stored batch's row, not the link, so the device's next push is stored meanwhile
+instead of waiting for the apply). Such a device gets no pull until its queue is
+drained: a pull read before its own batches are applied could overwrite, on the edge,
+edits the hub has not merged yet.
 """
 
 from __future__ import annotations
@@ -191,13 +193,9 @@ class HubExchange:
             self._stored.wait(poll)
 
     def _drain_one(self, device_id: str) -> bool:
-        """Apply the device's oldest stored batch, unless another transaction holds its
-        link (a push of that device, or another process's drain)."""
+        """Apply the device's oldest stored batch, unless another drain is applying it."""
         with write_intent(), self.engine.begin() as connection:
-            query = select(_link).where(_link.c.peer == device_id)
-            if connection.execute(query.with_for_update(skip_locked=True)).first() is None:
-                return False
-            queued = inbox.next_queued(connection, device_id)
+            queued = inbox.claim(connection, device_id)
             vehicle_id = connection.execute(
                 text("SELECT vehicle_id FROM device WHERE id = :id"), {"id": device_id}
             ).scalar()
@@ -245,7 +243,7 @@ class HubExchange:
     def _apply_queued(self, connection: Connection, device: Device) -> None:
         """A hub with no drain applies what an earlier one left queued for the device
         first, so its batches still apply in order."""
-        while (queued := inbox.next_queued(connection, device.id)) is not None:
+        while (queued := inbox.claim(connection, device.id, wait=True)) is not None:
             quarantined = self._apply(connection, device, queued.batch)
             inbox.applied(connection, queued, quarantined, naive_utc(self.now()))
 

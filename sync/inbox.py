@@ -18,7 +18,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, column, select, table, text
 
 from sync import wire
 from sync.change import Change
@@ -26,6 +26,8 @@ from sync.protocol import Batch
 
 # the queued devices one drain pass visits, oldest first
 PASS_DEVICES = 50
+
+_inbox = table("sync_inbox", column("id"), column("body"), column("applied_at"))
 
 
 @dataclass(frozen=True)
@@ -75,16 +77,22 @@ def queued_devices(connection: Connection, skip: Sequence[str] = ()) -> list[str
     return [peer for peer in rows if peer not in skip][:PASS_DEVICES]
 
 
-def next_queued(connection: Connection, device_id: str) -> Queued | None:
-    """The device's oldest queued batch; the caller holds the device's link locked."""
-    row = connection.execute(
-        text(
-            "SELECT id, body FROM sync_inbox WHERE peer = :p AND applied_at IS NULL "
-            "ORDER BY id LIMIT 1"
-        ),
+def claim(connection: Connection, device_id: str, *, wait: bool = False) -> Queued | None:
+    """The device's oldest queued batch, locked until the transaction ends; None when it
+    has none, or (unless `wait`) another transaction is applying it. Only the oldest is
+    ever claimed, so a device's batches apply in order even with several drains; a push
+    of the device sees the claimed batch still queued until its apply commits, and
+    queues behind it, so the drain need not hold the device's link (the push would wait
+    for the whole apply)."""
+    oldest = connection.execute(
+        text("SELECT min(id) FROM sync_inbox WHERE peer = :p AND applied_at IS NULL"),
         {"p": device_id},
-    ).first()
-    if row is None:
+    ).scalar()
+    if oldest is None:
+        return None
+    query = select(_inbox.c.id, _inbox.c.body, _inbox.c.applied_at).where(_inbox.c.id == oldest)
+    row = connection.execute(query.with_for_update(skip_locked=not wait)).first()
+    if row is None or row.applied_at is not None:
         return None
     return Queued(row.id, Batch.from_wire(wire.unpack(row.body)))
 
