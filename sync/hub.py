@@ -181,10 +181,10 @@ class HubExchange:
             if not progressed:
                 return applied
 
-    def drain_forever(self, stop: threading.Event, poll: float = DRAIN_POLL_SECONDS) -> None:
+    def drain_forever(self, poll: float = DRAIN_POLL_SECONDS) -> None:
         """Drain whenever a push stores a batch, and every `poll` seconds for batches a
-        killed process left queued, until `stop` is set."""
-        while not stop.is_set():
+        killed process left queued; for a daemon thread of a serving process."""
+        while True:
             self._stored.clear()
             try:
                 self.drain()

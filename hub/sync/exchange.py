@@ -57,9 +57,7 @@ def start_drain(app: Flask) -> threading.Thread:
     app.config["SYNC_DRAIN"] = True
     with app.app_context():
         exchange = hub_exchange()
-    thread = threading.Thread(
-        target=exchange.drain_forever, args=(threading.Event(),), name="sync-drain", daemon=True
-    )
+    thread = threading.Thread(target=exchange.drain_forever, name="sync-drain", daemon=True)
     thread.start()
     return thread
 
