@@ -1,6 +1,6 @@
 """The hub's inbox: pushed batches acknowledged once stored and applied later.
 
-A hub process with no apply slot free stores the batch (its body as it came, compressed)
+A hub process with no apply slot free stores the batch (compressed again, as zstd JSON)
 in the same transaction that moves the device's acknowledged mark, so what the receipt
 covers is on disk before the reply leaves; a background drain applies the batches in
 arrival order per device. A device's batches stay queued in order: once one is queued,

@@ -145,7 +145,7 @@ class SyncInbox(Base):
     first_seq: Mapped[int] = mapped_column(BigInteger)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     change_count: Mapped[int] = mapped_column(Integer)
-    # the batch as it came (zstd JSON), dropped once applied
+    # the batch (zstd JSON), dropped once applied
     body: Mapped[bytes | None] = mapped_column(
         LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql", "mariadb")
     )
