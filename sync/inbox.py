@@ -84,17 +84,21 @@ def claim(connection: Connection, device_id: str, *, wait: bool = False) -> Queu
     of the device sees the claimed batch still queued until its apply commits, and
     queues behind it, so the drain need not hold the device's link (the push would wait
     for the whole apply)."""
-    oldest = connection.execute(
-        text("SELECT min(id) FROM sync_inbox WHERE peer = :p AND applied_at IS NULL"),
-        {"p": device_id},
-    ).scalar()
-    if oldest is None:
-        return None
-    query = select(_inbox.c.id, _inbox.c.body, _inbox.c.applied_at).where(_inbox.c.id == oldest)
-    row = connection.execute(query.with_for_update(skip_locked=not wait)).first()
-    if row is None or row.applied_at is not None:
-        return None
-    return Queued(row.id, Batch.from_wire(wire.unpack(row.body)))
+    while True:
+        oldest = connection.execute(
+            text("SELECT min(id) FROM sync_inbox WHERE peer = :p AND applied_at IS NULL"),
+            {"p": device_id},
+        ).scalar()
+        if oldest is None:
+            return None
+        query = select(_inbox.c.id, _inbox.c.body, _inbox.c.applied_at)
+        query = query.where(_inbox.c.id == oldest).with_for_update(skip_locked=not wait)
+        row = connection.execute(query).first()
+        if row is not None and row.applied_at is None:
+            return Queued(row.id, Batch.from_wire(wire.unpack(row.body)))
+        if not wait:  # another drain holds it, or has just applied it
+            return None
+        # waited for a drain that applied it meanwhile: the device's next one is oldest now
 
 
 def applied(

@@ -13,7 +13,10 @@ import pytest
 from sqlalchemy import Engine
 
 from common.database import new_session
+from schema.base import utcnow
+from sync import inbox
 from sync.hub import ApplySlots
+from sync.hub import Device as HubDevice
 from sync.transport import SyncError
 from tests.support import rows
 from tests.support.sync import (
@@ -189,3 +192,40 @@ def test_drains_running_at_once_apply_each_batch_once(sync_net: Callable[[], Net
     for edge in edges:
         applied_once(net.hub_engine, edge.node)
     assert count(net.hub_engine, "SELECT count(*) FROM patient") == 120
+
+
+def test_a_hub_without_a_drain_waits_for_a_running_drain_then_applies_the_rest_in_order(
+    sync_net: Callable[[], Net],
+) -> None:
+    net, edge = overloaded(sync_net)
+    for _ in range(2):
+        register(edge, 1)
+        edge.sync()
+    assert queued(net.hub_engine, edge.node) == 2
+    claimed, release = threading.Event(), threading.Event()
+
+    def slow_drain() -> None:
+        """Another process's drain, holding the first stored batch until released."""
+        with net.hub_engine.begin() as connection:
+            first = inbox.claim(connection, edge.node)
+            assert first is not None
+            held = net.hub._apply(connection, HubDevice(edge.node, edge.vehicle_id), first.batch)
+            inbox.applied(connection, first, held, utcnow())
+            claimed.set()
+            release.wait(30)
+
+    drain = threading.Thread(target=slow_drain)
+    drain.start()
+    assert claimed.wait(30)
+    net.hub.slots = None
+    register(edge, 1)
+    syncing = threading.Thread(target=edge.sync)
+    syncing.start()
+    syncing.join(0.5)
+    assert syncing.is_alive(), "the push should wait for the drain holding the first batch"
+    release.set()
+    drain.join(30)
+    syncing.join(30)
+    assert queued(net.hub_engine) == 0  # the second stored batch was applied too
+    applied_once(net.hub_engine, edge.node)
+    assert count(net.hub_engine, "SELECT count(*) FROM patient") == 3
