@@ -69,8 +69,23 @@ class Outcome:
             self.highest = version
 
 
-def is_retryable(error: DBAPIError) -> bool:
-    """Lock waits, deadlocks and lost connections: retry the batch, do not quarantine."""
+def is_retryable(error: BaseException) -> bool:
+    """Lock waits, deadlocks and lost connections: retry the batch, do not quarantine.
+
+    A deadlock rolls back MySQL's whole transaction, savepoints and locks with it, so the
+    savepoint the applier then rolls back to is gone; the error that says so carries the
+    deadlock as its context, and must be retried as the deadlock, never taken for the
+    change's fault (the rest of the batch would go on in a new transaction, its first
+    part lost and its locks released)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, DBAPIError) and _retryable_here(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _retryable_here(error: DBAPIError) -> bool:
     orig = error.orig
     code = orig.args[0] if orig is not None and orig.args else None
     if isinstance(code, int) and code in _RETRYABLE_MYSQL:

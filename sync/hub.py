@@ -28,7 +28,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, Table, column, select, table, text
-from sqlalchemy.exc import DBAPIError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from sync import digest, inbox, scope, snapshot
@@ -91,13 +90,9 @@ class ApplySlots:
                 self._free.release()
 
 
-def _retryable(error: BaseException) -> bool:
-    return isinstance(error, DBAPIError) and is_retryable(error)
-
-
 def _retrying() -> Retrying:
     return Retrying(
-        retry=retry_if_exception(_retryable),
+        retry=retry_if_exception(is_retryable),
         stop=stop_after_attempt(ATTEMPTS),
         wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
         reraise=True,
