@@ -296,8 +296,6 @@ class HubExchange:
         )
         outcome = applier.apply(batch.changes, batch.id)
         applier.retry_quarantined()
-        if outcome.highest:
-            clock.raise_floor(connection, outcome.highest)
         if self.on_applied is not None:
             self.on_applied(connection, batch.changes)
         report = [[change.to_wire(), reason] for change, reason in outcome.quarantined]
@@ -316,6 +314,9 @@ class HubExchange:
                 "r": json.dumps(report),
             },
         )
+        if outcome.highest:
+            # last: every apply raises the one floor row, which stays locked until commit
+            clock.raise_floor(connection, outcome.highest)
         return outcome.quarantined
 
     def _reported(

@@ -120,29 +120,27 @@ def reports(
 ) -> tuple[list[tuple[Change, str]], int | None]:
     """The quarantine reports of the device's applied batches it has not taken yet, and
     the mark to send with them; forgets those it has taken (`taken`: the mark of its
-    request). An edge too old to send a mark gets each report once."""
-    if taken is not None:
-        connection.execute(
-            text("DELETE FROM sync_inbox WHERE peer = :p AND applied_at IS NOT NULL AND id <= :t"),
-            {"p": device_id, "t": taken},
-        )
+    request). An edge too old to send a mark gets each report once.
+
+    The rows are found by a plain read and deleted by id: a ranged DELETE would lock the
+    index entry past the device's rows, another device's batch that a drain holds while
+    applying, and wait for that whole apply."""
     rows = connection.execute(
         text(
             "SELECT id, report FROM sync_inbox WHERE peer = :p AND applied_at IS NOT NULL "
-            "AND id > :t ORDER BY id"
+            "ORDER BY id"
         ),
-        {"p": device_id, "t": taken or 0},
+        {"p": device_id},
     ).all()
-    if not rows:
+    done = [row.id for row in rows if taken is None or row.id <= taken]
+    pending = [row for row in rows if taken is None or row.id > taken]
+    if done:
+        connection.execute(_inbox.delete().where(_inbox.c.id.in_(done)))
+    if not pending:
         return [], None
-    if taken is None:
-        connection.execute(
-            text("DELETE FROM sync_inbox WHERE peer = :p AND applied_at IS NOT NULL"),
-            {"p": device_id},
-        )
     held = [
         (Change.from_wire(item), reason)
-        for row in rows
+        for row in pending
         for item, reason in json.loads(row.report or "[]")
     ]
-    return held, rows[-1].id
+    return held, pending[-1].id
