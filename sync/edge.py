@@ -343,11 +343,13 @@ class EdgeSync:
 
     def _new_batch(self, connection: Connection, node: str, link: Any) -> Batch | None:
         """The next batch of our own changes, as many as fit the byte cap. The first try
-        is sized by the last batch's bytes per log entry, so a day of work builds each batch
-        about once instead of first overshooting with the change cap."""
+        is sized by the last batch's bytes per log entry (kept on the link, for the next
+        sync's client), so a day of work builds each batch about once instead of first
+        overshooting with the change cap."""
         limit = self.batch_changes
-        if self._bytes_per_entry:
-            guess = int(self.batch_bytes * 0.95 / self._bytes_per_entry)
+        known = self._bytes_per_entry or link.bytes_per_entry
+        if known:
+            guess = int(self.batch_bytes * 0.95 / known)
             limit = max(1, min(limit, guess))
         while True:
             entries = own_entries(connection, node, link.pushed_seq, limit)
@@ -381,6 +383,10 @@ class EdgeSync:
                 "at": naive_utc(dt.datetime.now(dt.UTC)),
                 "r": json.dumps(batch.to_wire()),
             },
+        )
+        connection.execute(  # the next sync's first batch is sized from it
+            text("UPDATE sync_link SET bytes_per_entry = :b WHERE peer = :p"),
+            {"b": self._bytes_per_entry, "p": HUB},
         )
 
     def _take_ack(
@@ -506,8 +512,8 @@ class EdgeSync:
 def _link(connection: Connection) -> Any:
     """The edge's link with the hub, made on first use."""
     query = text(
-        "SELECT pushed_seq, pull_cursor, digest, clock_offset_ms, reported FROM sync_link "
-        "WHERE peer = :p"
+        "SELECT pushed_seq, pull_cursor, digest, clock_offset_ms, reported, bytes_per_entry "
+        "FROM sync_link WHERE peer = :p"
     )
     link = connection.execute(query, {"p": HUB}).first()
     if link is None:

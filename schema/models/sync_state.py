@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -106,6 +107,8 @@ class SyncLink(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     # hub: the last inbox report the device has taken; edge: the last the hub sent us
     reported: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # edge: compressed bytes per log entry in the last push batch built, the next one's guess
+    bytes_per_entry: Mapped[float | None] = mapped_column(Float)
 
 
 class SyncBatch(Base):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, text
 from common.database import new_session
 from schema.base import utcnow
 from schema.models import Patient, Province, Route, Visit
+from sync import edge as sync_edge
 from sync import wire
 from sync.apply import Applier
 from sync.protocol import Ack, Reply, Request
@@ -143,6 +145,38 @@ def test_large_work_travels_in_full_bounded_batches(sync_net: Callable[[], Net])
     assert count(net.hub_engine, "SELECT max(change_count) FROM sync_batch") <= 400
     arrived = f"SELECT count(*) FROM visit WHERE vehicle_id = '{by_count.vehicle_id}'"
     assert count(net.hub_engine, arrived) == 450
+
+
+def test_the_next_syncs_first_batch_is_sized_from_the_last_and_built_once(
+    sync_net: Callable[[], Net], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every sync has a new client. The bytes per log entry of the last batch built are
+    kept on the link, so the next sync's first batch is built once at the right size,
+    not first with the change cap, overshooting the byte cap, and then again."""
+    net = sync_net()
+    edge = net.edge("A")
+    register(edge, 300)
+    edge.client.batch_bytes = 12_000
+    edge.sync()
+    assert link(edge.engine)["bytes_per_entry"] > 0
+
+    register(edge, 300)
+    edge = net.restart(edge)
+    edge.client.batch_bytes = 12_000
+    builds: list[int] = []
+    real = sync_edge.materialize
+
+    def counted(*args: Any) -> Any:
+        builds.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(sync_edge, "materialize", counted)
+    batches = "SELECT count(*) FROM sync_batch WHERE peer = :p"
+    before = count(net.hub_engine, batches, p=edge.node)
+    assert edge.sync().pushed == 600
+    pushed = count(net.hub_engine, batches, p=edge.node) - before
+    assert pushed >= 2
+    assert len(builds) == pushed
 
 
 def test_nothing_to_send_is_one_small_exchange(sync_net: Callable[[], Net]) -> None:
