@@ -3,6 +3,7 @@ conflicts and quarantine for review; `/api/patients/duplicates` and `/merge`."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -62,7 +63,10 @@ def enroll(body: dict[str, Any]) -> Any:
 @bp.post(EXCHANGE_PATH)
 @endpoint(public=True, device=True)
 def exchange() -> Any:
-    """One signed, zstd-compressed sync exchange from a device (docs/sync-protocol.md)."""
+    """One signed, zstd-compressed sync exchange from a device (docs/sync-protocol.md).
+    The reply's Server-Timing header says how long the hub took to answer, so a slow
+    sync can be told apart from a slow link."""
+    started = time.perf_counter()
     body = request.get_data(cache=False)
     who = _signed_device(EXCHANGE_PATH, body)
     db.session.commit()  # the nonce is spent even if the exchange fails
@@ -72,7 +76,9 @@ def exchange() -> Any:
     except ProtocolError as error:
         raise BadRequest(f"Malformed sync request: {error}") from None
     level = wire.BULK_LEVEL if reply.snapshot is not None else wire.LEVEL
-    return Response(wire.pack(reply.to_wire(), level), mimetype=wire.CONTENT_TYPE)
+    response = Response(wire.pack(reply.to_wire(), level), mimetype=wire.CONTENT_TYPE)
+    response.headers["Server-Timing"] = f"exchange;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return response
 
 
 @bp.post(RETIRE_PATH)

@@ -123,6 +123,8 @@ def test_a_signed_request_is_answered(hub_client: Any, device: Any) -> None:
     response = hub_client.post(EXCHANGE_PATH, data=body, headers=signed(key, device_id, body))
     assert response.status_code == 200
     assert wire.unpack(response.data)["receipt"]["device"] == device_id
+    name, _, took = response.headers["Server-Timing"].partition(";dur=")
+    assert name == "exchange" and float(took) > 0  # the hub's own time to answer
 
 
 @pytest.mark.parametrize(
