@@ -525,8 +525,17 @@ class Recorder:
         self.inner = client.transport
         client.transport = self
         self.seconds: list[float] = []
+        self.hub_seconds: list[float] = []  # the hub's own time to answer (Server-Timing)
         self.batches: list[str | None] = []  # the batch id each exchange carried
         self.failed = 0
+        session = getattr(self.inner, "session", None)  # over HTTP, not in-process
+        if session is not None:
+            session.hooks["response"].append(self._hub_time)
+
+    def _hub_time(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+        name, _, took = response.headers.get("Server-Timing", "").partition(";dur=")
+        if name == "exchange":
+            self.hub_seconds.append(float(took) / 1000)
 
     def exchange(self, body: bytes, hub_time_ms: int) -> bytes:
         batch = wire.unpack(body).get("batch")

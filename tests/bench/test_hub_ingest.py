@@ -19,7 +19,15 @@ def test_the_benchmark_pushes_a_small_fleet_and_checks_exactly_once(slots: int) 
     assert figures.errors == 0
     assert figures.missing_rows == figures.extra_rows == figures.applied_twice == 0
     assert len(figures.latencies) >= 2  # at least one push exchange per vehicle
+    assert len(figures.hub_latencies) == len(figures.latencies)  # each reply said its time
+    assert all(
+        0 < hub <= round_trip
+        for hub, round_trip in zip(
+            sorted(figures.hub_latencies), sorted(figures.latencies), strict=True
+        )
+    )
     assert figures.floor_seconds > 0
     assert len(figures.at_head_office) == 2 and figures.seconds >= max(figures.at_head_office)
     printed = hub_ingest.table(figures)
     assert "floor: same rows, plain executemany" in printed and "exactly once: yes" in printed
+    assert "the hub's own time to answer" in printed
