@@ -115,6 +115,7 @@ def test_deploy_sh_migrates_restarts_and_verifies(
             HUB_SECRETS_DIR=str(tmp_path / "secrets"),
             HUB_UNITS="clinic-hub@1.service clinic-hub@2.service",
             HUB_HEALTH_URLS=f"{url} {url}",
+            HUB_SCHEDULER_UNITS="clinic-hub-scheduler.service",
             CLINIC_ENV_FILE="/nonexistent",
             PATH=f"{tmp_path / 'bin'}:{base_env()['PATH']}",
         )
@@ -123,9 +124,11 @@ def test_deploy_sh_migrates_restarts_and_verifies(
     assert (
         "Hub database at" in result.stdout and "2 worker(s) restarted and healthy" in result.stdout
     )
-    assert calls.read_text().split("\n")[:2] == [
+    assert "1 scheduler(s) restarted" in result.stdout
+    assert calls.read_text().split("\n")[:3] == [
         "restart clinic-hub@1.service",
         "restart clinic-hub@2.service",
+        "restart clinic-hub-scheduler.service",  # after the workers, on the new release
     ]
     mismatched = run(str(SCRIPTS / "deploy.sh"), env={**env, "HUB_HEALTH_URLS": url})
     assert mismatched.returncode == 2
