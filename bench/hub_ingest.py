@@ -202,8 +202,8 @@ def _pusher(laptops: list[Laptop], start: Any, results: Any) -> None:
             except SyncError:
                 errors[node] += 1
 
-    threads = [
-        threading.Thread(target=push, args=(laptop.node, client))
+    threads = [  # daemons: a pusher whose start fails must exit, not wait for `go` forever
+        threading.Thread(target=push, args=(laptop.node, client), daemon=True)
         for laptop, _, client, _ in clients
     ]
     for thread in threads:
