@@ -20,7 +20,6 @@ Three ways to record, by what the request is doing:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from common.groupcommit import PerEngine
 from common.node import this_node_id
 from schema.base import new_id, utcnow
 from schema.models import AuditChain, AuditRecord
+from schema.models.audit import HASHED_FIELDS, record_digest
 from sync.txn import gate_of
 
 RETENTION_YEARS = 6
@@ -44,27 +44,6 @@ SUCCESS = "success"
 FAILURE = "failure"
 DENIED = "denied"
 
-# The fields a record's hash covers, in the order they are serialised.
-HASHED_FIELDS = (
-    "id",
-    "origin_node",
-    "chain_seq",
-    "at",
-    "user_id",
-    "username",
-    "role",
-    "action",
-    "resource_type",
-    "resource_id",
-    "patient_id",
-    "outcome",
-    "client_addr",
-    "user_agent",
-    "vehicle_id",
-    "detail",
-    "retention_until",
-    "prev_hash",
-)
 _LIMITS = {"username": 64, "role": 24, "client_addr": 64, "user_agent": 255, "action": 48}
 
 
@@ -213,9 +192,7 @@ def _next(head: AuditChain, who: Who, entry: Entry) -> AuditRecord:
 
 def record_hash(audit: AuditRecord) -> str:
     """SHA-256 over a canonical serialisation of the record's fields and `prev_hash`."""
-    fields = {name: _canonical(getattr(audit, name)) for name in HASHED_FIELDS}
-    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return record_digest({name: _canonical(getattr(audit, name)) for name in HASHED_FIELDS})
 
 
 def retention_date(day: dt.date) -> dt.date:

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, text
 
-from sync import digest, snapshot, wire
+from sync import chain, columnar, digest, snapshot, wire
 from sync.apply import Applier, in_order, is_held, quarantine
 from sync.change import Change, ProtocolError, materialize, own_entries
 from sync.clock import naive_utc, wall_millis
@@ -114,6 +114,7 @@ class EdgeSync:
         self.slice_changes = slice_changes
         self.between_slices = between_slices
         self.clock = clock_for(engine)
+        self.chains = chain.of(tables)
         self._bytes_per_entry: float | None = None  # in the last batch built: the next guess
 
     def run(self) -> Result:
@@ -194,7 +195,7 @@ class EdgeSync:
         request = Request(
             None, link.pull_cursor, False, self.wall(), link.clock_offset_ms, self.app_version, ask
         )
-        reply, _ = self._send(wire.pack(request.to_wire()), link.clock_offset_ms or 0)
+        reply, _ = self._send(wire.pack(request.to_wire(self.chains)), link.clock_offset_ms or 0)
         self._check_receipt(reply, node)
         if reply.snapshot is None:
             raise SyncError("the hub sent no snapshot: is it older than this laptop's software?")
@@ -251,7 +252,8 @@ class EdgeSync:
             self.app_version,
             reported=link.reported,
         )
-        reply, offset = self._send(wire.pack(request.to_wire()), link.clock_offset_ms or 0)
+        body = wire.pack(request.to_wire(self.chains))
+        reply, offset = self._send(body, link.clock_offset_ms or 0)
         self._check_receipt(reply, node)
         # hashing a full batch takes ~0.1 s: done here, not while holding the lock
         chained = {link.digest: _chained(link.digest, batch)} if batch else {}
@@ -288,7 +290,7 @@ class EdgeSync:
                 offset = self.wall() - error.hub_time
                 continue
             received = self.wall()
-            reply = Reply.from_wire(wire.unpack(raw))
+            reply = Reply.from_wire(wire.unpack(raw), self.chains)
             return reply, (sent + received) // 2 - reply.hub_time
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -339,7 +341,7 @@ class EdgeSync:
             ),
             {"p": HUB},
         ).first()
-        return Batch.from_wire(json.loads(row.response)) if row else None
+        return Batch.from_wire(json.loads(row.response), self.chains) if row else None
 
     def _new_batch(self, connection: Connection, node: str, link: Any) -> Batch | None:
         """The next batch of our own changes, as many as fit the byte cap. The first try
@@ -357,7 +359,7 @@ class EdgeSync:
                 return None
             changes = materialize(connection, self.tables, entries)
             batch = Batch(uuid.uuid4().hex, link.pushed_seq, entries[-1].seq, changes)
-            size = len(wire.pack(batch.to_wire()))
+            size = len(wire.pack(batch.to_wire(self.chains)))
             self._bytes_per_entry = size / len(entries)
             if limit == 1 or size <= self.batch_bytes:
                 break
@@ -381,7 +383,7 @@ class EdgeSync:
                 "last": batch.last,
                 "n": len(batch.changes),
                 "at": naive_utc(dt.datetime.now(dt.UTC)),
-                "r": json.dumps(batch.to_wire()),
+                "r": json.dumps(batch.to_wire(self.chains)),
             },
         )
         connection.execute(  # the next sync's first batch is sized from it
@@ -529,8 +531,9 @@ def _link(connection: Connection) -> Any:
 
 
 def _chained(previous: str, batch: Batch) -> str:
-    """Our running digest extended by `batch`."""
-    changes = [c.to_wire() for c in batch.changes]
+    """Our running digest extended by `batch`, its changes in the order the hub reads them
+    from the batch's columns (a batch stored as rows by an older version included)."""
+    changes = [c.to_wire() for c in columnar.grouped(batch.changes)]
     return digest.extend(previous or digest.GENESIS, batch.id, batch.after, batch.last, changes)
 
 

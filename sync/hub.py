@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, Table, column, select, table, text
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from sync import digest, inbox, scope, snapshot
+from sync import chain, digest, inbox, scope, snapshot
 from sync.apply import Applier, is_retryable
 from sync.change import Change, materialize
 from sync.clock import naive_utc, wall_millis
@@ -120,6 +120,7 @@ class HubExchange:
         self.pull_limit = pull_limit
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.slots = slots  # None: every batch is applied inline (a hub with no drain)
+        self.chains = chain.of(tables)  # what batches leave out for the hub to derive
         self._stored = threading.Event()  # wakes the drain
 
     def exchange(self, device: Device, request: Request) -> Reply:
@@ -144,7 +145,15 @@ class HubExchange:
         }
         signature = sign_receipt(self.signing_key, receipt)
         return Reply(
-            ack, receipt, signature, hub_time, pushed.quarantined, pull, chunk, pushed.reported
+            ack,
+            receipt,
+            signature,
+            hub_time,
+            pushed.quarantined,
+            pull,
+            chunk,
+            pushed.reported,
+            request.version,
         )
 
     # ------------------------------------------------------------ drain

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table
+
+if TYPE_CHECKING:
+    from sync.chain import Chain
 
 
 class Policy(StrEnum):
@@ -35,6 +38,7 @@ class SyncSpec:
     scope_column: str | None = None
     union_columns: tuple[str, ...] = ()
     local_columns: tuple[str, ...] = ()
+    chain: Chain | None = None  # rows hash-chained per node (sync.chain)
 
 
 def synced(
@@ -44,9 +48,10 @@ def synced(
     *,
     union_columns: tuple[str, ...] = (),
     local_columns: tuple[str, ...] = (),
+    chain: Chain | None = None,
 ) -> dict[str, Any]:
     """Table info that marks a table as synced with the given policy."""
-    return {"sync": SyncSpec(policy, scope, scope_column, union_columns, local_columns)}
+    return {"sync": SyncSpec(policy, scope, scope_column, union_columns, local_columns, chain)}
 
 
 def sync_spec(table: Table) -> SyncSpec | None:

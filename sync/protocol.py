@@ -1,5 +1,9 @@
 """The messages of one exchange (protocol, section 5), parsed strictly.
 
+From version 2 a batch's changes travel as columns (`sync.columnar`, section 5c); the hub
+still takes version 1 (changes as rows) from laptops not yet upgraded and answers each in
+the version it was asked in.
+
 A request carries at most one push batch, the edge's pull cursor and whether it wants
 changes back; a reply carries the hub's acknowledgement, its signed receipt, what it
 quarantined, its clock and, when asked, a pull batch. An overloaded hub acknowledges a
@@ -11,19 +15,24 @@ edge records as a failure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync import columnar
+from sync.chain import Chain
 from sync.change import Change, ProtocolError
 from sync.snapshot import MAX_CHUNK_ROWS, Chunk, Position
 
-VERSION = 1
-# A push batch fills up to the byte cap (about a thousand typical changes); the change
-# cap only bounds a batch of tiny changes, which the hub applies in one transaction
-# holding the device's link row locked, and stays under what the hub accepts.
-MAX_BATCH_CHANGES = 1_600  # what an edge puts in one push batch at most
+VERSION = 2
+VERSIONS = (1, 2)  # what the hub understands
+# A push batch fills up to the byte cap (a few thousand typical changes as columns); the
+# change cap only bounds a batch of tiny changes, which the hub applies in one
+# transaction holding the device's link row locked, and stays under what it accepts.
+MAX_BATCH_CHANGES = 4_000  # what an edge puts in one push batch at most
 MAX_BATCH_BYTES = 60_000  # compressed, so a batch fits one request of under 64 KB
-MAX_ACCEPTED_CHANGES = 2_000  # what the hub accepts in one batch
+MAX_ACCEPTED_CHANGES = 5_000  # what the hub accepts in one batch
+NO_CHAINS: Mapping[str, Chain] = {}
 PULL_LIMIT = 1_000  # log entries the hub reads for one pull batch
 
 
@@ -36,24 +45,22 @@ class Batch:
     last: int
     changes: list[Change]
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self, chains: Mapping[str, Chain] | None = None) -> dict[str, Any]:
+        """The batch with its changes as columns, or as rows (version 1) without `chains`."""
         return {
             "id": self.id,
             "after": self.after,
             "last": self.last,
-            "changes": [c.to_wire() for c in self.changes],
+            **_changes(self.changes, chains),
         }
 
     @classmethod
-    def from_wire(cls, data: Any) -> Batch:
+    def from_wire(cls, data: Any, chains: Mapping[str, Chain] = NO_CHAINS) -> Batch:
         _require(isinstance(data, dict), "the batch must be an object")
         batch_id, after, last = data.get("id"), data.get("after"), data.get("last")
         _require(isinstance(batch_id, str) and 8 <= len(batch_id) <= 64, "bad batch id")
         _require(_count(after) and _count(last) and after < last, "bad batch range")
-        items = data.get("changes")
-        _require(isinstance(items, list), "the batch has no change list")
-        _require(len(items) <= MAX_ACCEPTED_CHANGES, "too many changes in one batch")
-        return cls(batch_id, after, last, [Change.from_wire(item) for item in items])
+        return cls(batch_id, after, last, _parse_changes(data, chains, "the batch"))
 
 
 @dataclass(frozen=True)
@@ -84,11 +91,13 @@ class Request:
     app_version: str | None = None
     snapshot: SnapshotAsk | None = None
     reported: int | None = None  # the last stored batch's report taken (None: an old edge)
+    version: int = VERSION
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self, chains: Mapping[str, Chain] = NO_CHAINS) -> dict[str, Any]:
+        form = chains if self.version >= 2 else None
         return {
-            "v": VERSION,
-            "batch": self.batch.to_wire() if self.batch else None,
+            "v": self.version,
+            "batch": self.batch.to_wire(form) if self.batch else None,
             "cursor": self.cursor,
             "pull": self.pull,
             "sent_at": self.sent_at,
@@ -99,9 +108,12 @@ class Request:
         }
 
     @classmethod
-    def from_wire(cls, data: Any) -> Request:
+    def from_wire(cls, data: Any, chains: Mapping[str, Chain] = NO_CHAINS) -> Request:
         _require(isinstance(data, dict), "the request must be an object")
-        _require(data.get("v") == VERSION, f"unsupported protocol version {data.get('v')!r}")
+        version = data.get("v")
+        _require(
+            version in VERSIONS and _integer(version), f"unsupported protocol version {version!r}"
+        )
         cursor, pull, sent_at = data.get("cursor"), data.get("pull"), data.get("sent_at")
         offset, app_version = data.get("offset_ms"), data.get("app_version")
         _require(_count(cursor), "bad cursor")
@@ -113,12 +125,12 @@ class Request:
             "bad app_version",
         )
         raw_batch = data.get("batch")
-        batch = Batch.from_wire(raw_batch) if raw_batch is not None else None
+        batch = Batch.from_wire(raw_batch, chains) if raw_batch is not None else None
         raw_ask = data.get("snapshot")
         ask = SnapshotAsk.from_wire(raw_ask) if raw_ask is not None else None
         reported = data.get("reported")
         _require(reported is None or _count(reported), "bad reported mark")
-        return cls(batch, cursor, pull, sent_at, offset, app_version, ask, reported)
+        return cls(batch, cursor, pull, sent_at, offset, app_version, ask, reported, version)
 
 
 @dataclass(frozen=True)
@@ -147,10 +159,11 @@ class Reply:
     pull: Pull | None = None
     snapshot: Chunk | None = None
     reported: int | None = None  # the last stored batch whose report `quarantined` holds
+    version: int = VERSION  # the request's: an edge of version 1 reads its pull as rows
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self, chains: Mapping[str, Chain] = NO_CHAINS) -> dict[str, Any]:
         message: dict[str, Any] = {
-            "v": VERSION,
+            "v": self.version,
             "ack": {
                 "batch": self.ack.batch,
                 "through": self.ack.through,
@@ -166,7 +179,7 @@ class Reply:
         }
         if self.pull is not None:
             message["pull"] = {
-                "changes": [c.to_wire() for c in self.pull.changes],
+                **_changes(self.pull.changes, chains if self.version >= 2 else None),
                 "cursor": self.pull.cursor,
                 "more": self.pull.more,
             }
@@ -177,8 +190,8 @@ class Reply:
         return message
 
     @classmethod
-    def from_wire(cls, data: Any) -> Reply:
-        _require(isinstance(data, dict) and data.get("v") == VERSION, "not a sync reply")
+    def from_wire(cls, data: Any, chains: Mapping[str, Chain] = NO_CHAINS) -> Reply:
+        _require(isinstance(data, dict) and data.get("v") in VERSIONS, "not a sync reply")
         ack = data.get("ack")
         _require(isinstance(ack, dict), "the reply has no acknowledgement")
         _require(_count(ack.get("through")), "bad acknowledgement")
@@ -195,7 +208,7 @@ class Reply:
         if data.get("pull") is not None:
             raw = data["pull"]
             _require(isinstance(raw, dict) and _count(raw.get("cursor")), "bad pull batch")
-            changes = [Change.from_wire(item) for item in _list(raw.get("changes"))]
+            changes = _parse_changes(raw, chains, "the pull batch")
             pull = Pull(changes, raw["cursor"], bool(raw.get("more")))
         raw_chunk = data.get("snapshot")
         chunk = Chunk.from_wire(raw_chunk) if raw_chunk is not None else None
@@ -210,7 +223,26 @@ class Reply:
             pull,
             chunk,
             reported,
+            data["v"],
         )
+
+
+def _changes(changes: list[Change], chains: Mapping[str, Chain] | None) -> dict[str, Any]:
+    """A batch's changes as columns (`"columns"`), or as rows (`"changes"`) without chains."""
+    if chains is None:
+        return {"changes": [c.to_wire() for c in changes]}
+    return {"columns": columnar.encode(changes, chains)}
+
+
+def _parse_changes(data: dict[str, Any], chains: Mapping[str, Chain], what: str) -> list[Change]:
+    """The changes of a batch in either form, at most MAX_ACCEPTED_CHANGES."""
+    if "columns" in data:
+        return columnar.decode(data["columns"], chains, MAX_ACCEPTED_CHANGES)
+    items = data.get("changes")
+    if not isinstance(items, list):
+        raise ProtocolError(f"{what} has no change list")
+    _require(len(items) <= MAX_ACCEPTED_CHANGES, "too many changes in one batch")
+    return [Change.from_wire(item) for item in items]
 
 
 def _require(condition: bool, message: str) -> None:

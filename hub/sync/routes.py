@@ -70,13 +70,15 @@ def exchange() -> Any:
     body = request.get_data(cache=False)
     who = _signed_device(EXCHANGE_PATH, body)
     db.session.commit()  # the nonce is spent even if the exchange fails
+    exchanger = hub_exchange()
     try:
-        message = Request.from_wire(wire.unpack(body))
-        reply = hub_exchange().exchange(Device(who.id, who.vehicle_id), message)
+        message = Request.from_wire(wire.unpack(body), exchanger.chains)
+        reply = exchanger.exchange(Device(who.id, who.vehicle_id), message)
     except ProtocolError as error:
         raise BadRequest(f"Malformed sync request: {error}") from None
     level = wire.BULK_LEVEL if reply.snapshot is not None else wire.LEVEL
-    response = Response(wire.pack(reply.to_wire(), level), mimetype=wire.CONTENT_TYPE)
+    packed = wire.pack(reply.to_wire(exchanger.chains), level)
+    response = Response(packed, mimetype=wire.CONTENT_TYPE)
     response.headers["Server-Timing"] = f"exchange;dur={(time.perf_counter() - started) * 1000:.1f}"
     return response
 

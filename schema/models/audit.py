@@ -3,12 +3,52 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import BigInteger, Date, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schema.base import ID_LENGTH, NODE_LENGTH, Base, JSONText, SyncedRow, UTCDateTime
+from sync.chain import Chain
 from sync.policy import Policy, Scope, synced
+
+# The fields a record's hash covers, in the order they are serialised.
+HASHED_FIELDS = (
+    "id",
+    "origin_node",
+    "chain_seq",
+    "at",
+    "user_id",
+    "username",
+    "role",
+    "action",
+    "resource_type",
+    "resource_id",
+    "patient_id",
+    "outcome",
+    "client_addr",
+    "user_agent",
+    "vehicle_id",
+    "detail",
+    "retention_until",
+    "prev_hash",
+)
+
+
+def record_digest(fields: Mapping[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of a record's hashed fields, each in its wire form
+    (timestamps and dates as text), so a record's hash is worked out alike from a row
+    and from a change that carries it."""
+    hashed = {name: fields.get(name) for name in HASHED_FIELDS}
+    payload = json.dumps(hashed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _change_digest(row_id: str, origin: str, values: Mapping[str, Any]) -> str:
+    return record_digest({**values, "id": row_id, "origin_node": origin})
 
 
 class AuditRecord(SyncedRow, Base):
@@ -22,7 +62,13 @@ class AuditRecord(SyncedRow, Base):
         Index("ix_audit_record_patient_at", "patient_id", "at"),
         Index("ix_audit_record_at", "at"),
         Index("ix_audit_record_vehicle_at", "vehicle_id", "at"),
-        {"info": synced(Policy.APPEND_ONLY, Scope.HUB)},
+        {
+            "info": synced(
+                Policy.APPEND_ONLY,
+                Scope.HUB,
+                chain=Chain("chain_seq", "prev_hash", "hash", _change_digest),
+            )
+        },
     )
 
     chain_seq: Mapped[int] = mapped_column(BigInteger)

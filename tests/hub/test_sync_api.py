@@ -125,6 +125,19 @@ def test_a_signed_request_is_answered(hub_client: Any, device: Any) -> None:
     assert wire.unpack(response.data)["receipt"]["device"] == device_id
     name, _, took = response.headers["Server-Timing"].partition(";dur=")
     assert name == "exchange" and float(took) > 0  # the hub's own time to answer
+    assert wire.unpack(response.data)["v"] == 2 and "columns" in wire.unpack(response.data)["pull"]
+
+
+def test_a_laptop_of_protocol_version_1_is_answered_in_its_version(
+    hub_client: Any, device: Any
+) -> None:
+    """Laptops are upgraded after the hub: until then they speak version 1 (rows)."""
+    key, device_id = device
+    body = exchange_body(version=1)
+    response = hub_client.post(EXCHANGE_PATH, data=body, headers=signed(key, device_id, body))
+    assert response.status_code == 200
+    reply = wire.unpack(response.data)
+    assert reply["v"] == 1 and "changes" in reply["pull"] and "columns" not in reply["pull"]
 
 
 @pytest.mark.parametrize(
@@ -236,6 +249,32 @@ def test_the_edge_reports_a_revoked_device_clearly(
                 "pull": False,
                 "sent_at": 1,
                 "batch": {"id": "b" * 16, "after": 0, "last": 1, "changes": [["patient"]]},
+            }
+        ),
+        wire.pack(
+            {
+                "v": 2,
+                "cursor": 0,
+                "pull": False,
+                "sent_at": 1,
+                "batch": {"id": "b" * 16, "after": 0, "last": 1, "columns": [["patient", "i"]]},
+            }
+        ),
+        wire.pack(  # a derived hash on a table that has no chain
+            {
+                "v": 2,
+                "cursor": 0,
+                "pull": False,
+                "sent_at": 1,
+                "batch": {
+                    "id": "b" * 16,
+                    "after": 0,
+                    "last": 1,
+                    "columns": [
+                        ["visit", "u", ["stage"], ["v1"], ["0" * 16 + "@x"], [None]]
+                        + [None, None, [2], [None]]
+                    ],
+                },
             }
         ),
     ]

@@ -24,7 +24,7 @@ from sync.signing import sign_request
 from sync.transport import EXCHANGE_PATH
 from tests.support.clinic import Clinic, patient_fields
 from tests.support.identity import make_vehicle
-from tests.support.sync import enroll
+from tests.support.sync import CHAINS, audit_trail, enroll
 from tests.support.tables import AUDIT_TABLES, digest, moved
 
 EXAMPLES = 25  # per route test: each example hashes the whole database twice
@@ -66,6 +66,13 @@ def mutated(valid: dict[str, Any]) -> st.SearchStrategy[Any]:
         lambda k: {key: v for key, v in valid.items() if key != k}
     )
     return replaced | dropped | values
+
+
+def item_replaced(items: list[Any]) -> st.SearchStrategy[list[Any]]:
+    """`items` with one of them replaced by any value."""
+    return st.tuples(st.integers(0, len(items) - 1), values).map(
+        lambda at: [*items[: at[0]], at[1], *items[at[0] + 1 :]]
+    )
 
 
 def assert_refusal_changed_nothing(engine: Engine, before: str, response: Any) -> None:
@@ -166,17 +173,25 @@ def test_fuzzed_csv_imports_get_a_4xx_and_change_nothing(clinic: Clinic, runs: i
 
 def requests_on_the_wire() -> st.SearchStrategy[bytes]:
     """Sync bodies: random bytes, zstd of random JSON, and real requests with one field
-    (of the request, its batch, or one change) replaced."""
+    (of the request, its batch, one change as a row, or one item of a batch's columns,
+    hash-chained audit records included) replaced."""
     batch = Batch("b" * 32, 0, 1, [])
-    valid = Request(batch, 0, True, 0, 0, "1.0", reported=0).to_wire()
+    valid = Request(batch, 0, True, 0, 0, "1.0", reported=0, version=1).to_wire()
     change = ["patient", "01a2332e-689b-782f-af20-917cd67e38a1", "u", "0" * 16 + "@x", {}]
-    changes = st.tuples(st.integers(0, len(change) - 1), values).map(
-        lambda at: [*change[: at[0]], at[1], *change[at[0] + 1 :]]
+    columns = Request(Batch("c" * 32, 0, 3, audit_trail(3)), 0, True, 0).to_wire(CHAINS)
+    [group] = columns["batch"]["columns"]
+    lists = [at for at, item in enumerate(group) if isinstance(item, list)]
+    groups = item_replaced(group) | st.sampled_from(lists).flatmap(
+        lambda at: item_replaced(group[at]).map(lambda item: [*group[:at], item, *group[at + 1 :]])
     )
     shapes = (
         mutated(valid)
         | mutated(valid["batch"]).map(lambda b: {**valid, "batch": b})
-        | (changes | values).map(lambda c: {**valid, "batch": {**valid["batch"], "changes": [c]}})
+        | (item_replaced(change) | values).map(
+            lambda c: {**valid, "batch": {**valid["batch"], "changes": [c]}}
+        )
+        | mutated(columns["batch"]).map(lambda b: {**columns, "batch": b})
+        | groups.map(lambda g: {**columns, "batch": {**columns["batch"], "columns": [g]}})
     )
     packed = shapes.map(lambda message: wire.pack(message))
     compressed_junk = st.binary(max_size=200).map(zstandard.ZstdCompressor().compress)
@@ -192,7 +207,7 @@ def test_the_protocol_refuses_any_malformed_message_with_a_protocol_error(runs: 
     @given(body=requests_on_the_wire(), parse=st.sampled_from([Request, Reply]))
     def check(body: bytes, parse: type[Request] | type[Reply]) -> None:
         try:
-            parse.from_wire(wire.unpack(body))
+            parse.from_wire(wire.unpack(body), CHAINS)
         except ProtocolError:
             pass
 

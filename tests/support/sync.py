@@ -26,18 +26,32 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, event, select, text
 
 import schema
+from common.audit import GENESIS
 from common.database import new_session, sqlcipher_engine
 from hub.sync import duplicate
 from schema.base import utcnow
 from schema.models import Device
-from sync import codec, signing, wire
-from sync.change import ProtocolError
+from sync import chain, codec, signing, wire
+from sync.change import Change, ProtocolError
 from sync.edge import EdgeSync, Result
 from sync.hub import Device as HubDevice
 from sync.hub import HubExchange
 from sync.protocol import Batch, Request
 from sync.transport import HubRefused, Unreachable
 from tests.support.identity import make_vehicle
+
+CHAINS = chain.of(schema.synced_tables())
+
+
+def audit_trail(count: int, origin: str = "d001") -> list[Change]:
+    """A node's first `count` audit records as it sends them, each hash right."""
+    previous, trail = GENESIS, []
+    for number in range(1, count + 1):
+        values: dict[str, Any] = {"chain_seq": number, "action": "read", "prev_hash": previous}
+        values["hash"] = previous = CHAINS["audit_record"].compute(f"r{number}", origin, values)
+        version = f"{number:016x}@{origin}"
+        trail.append(Change("audit_record", f"r{number}", "i", version, values, origin=origin))
+    return trail
 
 
 class LocalTransport:
@@ -54,8 +68,8 @@ class LocalTransport:
         self.calls += 1
         self.bytes_sent += len(body)
         self.sizes.append(len(body))
-        request = Request.from_wire(wire.unpack(body))
-        return wire.pack(self.hub.exchange(self.device, request).to_wire())
+        request = Request.from_wire(wire.unpack(body), self.hub.chains)
+        return wire.pack(self.hub.exchange(self.device, request).to_wire(self.hub.chains))
 
 
 LINK_FAULTS = (
