@@ -7,12 +7,13 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import uuid6
 from sqlalchemy import DateTime, MetaData, Numeric, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from schema.rowid import new_id
 
 # Stable constraint names: Alembic batch mode on SQLite and MySQL both need them.
 NAMING_CONVENTION = {
@@ -26,11 +27,6 @@ NAMING_CONVENTION = {
 ID_LENGTH = 36
 NODE_LENGTH = 32
 VERSION_LENGTH = 64
-
-
-def new_id() -> str:
-    """A time-ordered UUID (v7): unique without coordination, friendly to B-tree indexes."""
-    return str(uuid6.uuid7())
 
 
 def utcnow() -> dt.datetime:

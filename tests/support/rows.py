@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from schema.base import new_id, utcnow
+from schema.base import utcnow
 from schema.models import Patient, Province, Vehicle
 
 
 def province(session: Session, **extra: Any) -> Province:
-    row = Province(code=extra.pop("code", new_id()[-6:]), name="Gauteng", **extra)
+    row = Province(code=extra.pop("code", secrets.token_hex(3)), name="Gauteng", **extra)
     session.add(row)
     session.flush()
     return row
 
 
 def vehicle(session: Session, **extra: Any) -> Vehicle:
-    suffix = new_id()[-8:]
+    suffix = secrets.token_hex(4)  # row ids share their tail within a process
     row = Vehicle(
         name=extra.pop("name", f"Clinic {suffix}"),
         registration_plate=extra.pop("registration_plate", f"GP {suffix}"),
