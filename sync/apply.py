@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -441,17 +442,26 @@ _LWW = _Marker()  # not a concurrent union edit: ordinary last-writer-wins
 
 
 def _decode(table: Table, change: Change) -> dict[str, Any]:
-    allowed = set(captured_columns(table))
-    unknown = set(change.values) - allowed
+    allowed, required, decoders = _columns(table)
+    unknown = change.values.keys() - allowed
     if unknown:
         raise Refused(f"unknown columns for {table.name}: {', '.join(sorted(unknown))}")
-    if set(change.versions) - set(change.values):
+    if change.versions.keys() - change.values.keys():
         raise Refused("column versions given for columns not in the change")
     if change.op in FULL_OPS:
-        missing = {c for c in allowed if not table.c[c].nullable} - set(change.values)
+        missing = required - change.values.keys()
         if missing:
             raise Refused(f"a new {table.name} row lacks {', '.join(sorted(missing))}")
-    return {column: codec.decode(table.c[column], raw) for column, raw in change.values.items()}
+    return {column: decoders[column](raw) for column, raw in change.values.items()}
+
+
+@functools.cache
+def _columns(table: Table) -> tuple[frozenset[str], frozenset[str], dict[str, Any]]:
+    """A table's captured columns, those a new row must have, and each one's decoder:
+    resolved once, not for every change applied."""
+    allowed = captured_columns(table)
+    required = frozenset(c for c in allowed if not table.c[c].nullable)
+    return frozenset(allowed), required, {c: codec.decoder(table.c[c]) for c in allowed}
 
 
 def _database_reason(error: DBAPIError) -> str:

@@ -7,8 +7,9 @@ in a batch therefore travel as one change, and a value overwritten later is neve
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,12 +201,16 @@ def _change(table: Table, row_id: str, group: list[Entry], row: Any, clock: Any)
         columns = captured
     else:
         touched = {column for entry in group for column in entry.columns}
-        columns = [column for column in captured if column in touched]
+        columns = tuple(column for column in captured if column in touched)
     if not columns:
         return None
     versions = column_versions(row, clock, columns)
     top = max(versions.values())
-    values = {column: codec.encode(table.c[column], getattr(row, column)) for column in columns}
+    encoders = _encoders(table)
+    values = {}
+    for column in columns:
+        value, encoder = getattr(row, column), encoders[column]
+        values[column] = value if encoder is None else encoder(value)
     change = Change(
         table.name,
         row_id,
@@ -220,7 +225,13 @@ def _change(table: Table, row_id: str, group: list[Entry], row: Any, clock: Any)
     return change
 
 
-def _prior(table: Table, group: list[Entry], columns: list[str]) -> dict[str, Any]:
+@functools.cache
+def _encoders(table: Table) -> dict[str, Callable[[Any], Any] | None]:
+    """Each captured column's encoder (`codec.encoder`), resolved once per table."""
+    return {name: codec.encoder(table.c[name]) for name in captured_columns(table)}
+
+
+def _prior(table: Table, group: list[Entry], columns: Sequence[str]) -> dict[str, Any]:
     """For union columns: their value before the earliest edit in the group."""
     spec = sync_spec(table)
     prior: dict[str, Any] = {}

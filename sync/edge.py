@@ -44,6 +44,11 @@ from sync.txn import write_intent
 
 HUB = "hub"
 MAX_EXCHANGES = 100_000
+# A first guess at a push batch's compressed bytes per log entry, for a laptop that has
+# pushed none yet: a day of a clinic's work as columns takes ~16 (150 visits,
+# docs/BENCHMARKS.md section 1); a little over, so the first batch fills most of the byte
+# cap and is built once, instead of overshooting at the change cap and built again.
+FIRST_BYTES_PER_ENTRY = 20
 LOAD_ID = "snapshot"  # the sync_batch row that holds an unfinished snapshot's position
 # A pulled batch applies in slices, each its own transaction: a crew write waits for one
 # slice (~10 ms), not the whole batch. Between slices the sync pauses briefly, so writers
@@ -349,7 +354,7 @@ class EdgeSync:
         sync's client), so a day of work builds each batch about once instead of first
         overshooting with the change cap."""
         limit = self.batch_changes
-        known = self._bytes_per_entry or link.bytes_per_entry
+        known = self._bytes_per_entry or link.bytes_per_entry or FIRST_BYTES_PER_ENTRY
         if known:
             guess = int(self.batch_bytes * 0.95 / known)
             limit = max(1, min(limit, guess))

@@ -44,15 +44,22 @@ class Batch:
     after: int
     last: int
     changes: list[Change]
+    # the columns made for a chains mapping: an edge sizes, stores and sends each batch,
+    # and working out which audit hashes derive costs a hash per record
+    _columns: list[tuple[Mapping[str, Chain], list[Any]]] = field(
+        default_factory=list, init=False, compare=False, repr=False
+    )
 
     def to_wire(self, chains: Mapping[str, Chain] | None = None) -> dict[str, Any]:
         """The batch with its changes as columns, or as rows (version 1) without `chains`."""
-        return {
-            "id": self.id,
-            "after": self.after,
-            "last": self.last,
-            **_changes(self.changes, chains),
-        }
+        head = {"id": self.id, "after": self.after, "last": self.last}
+        if chains is None:
+            return {**head, "changes": [c.to_wire() for c in self.changes]}
+        made = next((columns for known, columns in self._columns if known is chains), None)
+        if made is None:
+            made = columnar.encode(self.changes, chains)
+            self._columns.append((chains, made))
+        return {**head, "columns": made}
 
     @classmethod
     def from_wire(cls, data: Any, chains: Mapping[str, Chain] = NO_CHAINS) -> Batch:

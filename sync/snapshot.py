@@ -284,7 +284,7 @@ def check(tables: Mapping[str, Table], position: Position) -> list[str]:
 
 
 def _read_table(connection: Connection, t: Table, who: Subscriber, after: str, limit: int) -> Part:
-    columns = captured_columns(t)
+    columns = list(captured_columns(t))
     source, condition, key = _paged(t, who)
     query = (
         select(
