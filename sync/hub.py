@@ -6,13 +6,16 @@ recorded, so two requests from one device (a retry racing its original) cannot b
 apply it, and a batch already acknowledged is answered from the record. The pull is
 read afterwards in its own transaction, by commit order.
 
-With `slots`, a hub process applies at most that many batches inline at once; a push
-that finds none free, or whose device has batches queued already, is stored in the
-inbox (`sync.inbox`) and acknowledged at once, and `drain` applies it later (holding
-the stored batch's row, not the link, so the device's next push is stored meanwhile
-instead of waiting for the apply). Such a device gets no pull until its queue is
-drained: a pull read before its own batches are applied could overwrite, on the edge,
-edits the hub has not merged yet.
+With `slots` (a serving process, which has a drain), a hub process applies at most that
+many batches inline at once. A push that finds none free, whose device has batches
+queued already, or after which the device has more to send (it asks no pull yet) is
+stored in the inbox (`sync.inbox`) and acknowledged at once, and `drain` applies it
+later (holding the stored batch's row, not the link, so the device's next push is
+stored meanwhile instead of waiting for the apply): over a slow link a day's first
+batches are applied while the next ones travel. The last push of a sync, with a slot
+free, applies what its device has stored first, then itself, and gets its pull. A device
+left with batches queued gets no pull until they are drained: a pull read before its
+own batches are applied could overwrite, on the edge, edits the hub has not merged yet.
 """
 
 from __future__ import annotations
@@ -216,13 +219,16 @@ class HubExchange:
             link = self._lock_link(connection, device.id)
             batch = request.batch
             pushed = _Pushed(Ack(batch.id if batch else None, 0, ""))
-            if self.slots is None:
+            through, chain = link.pushed_seq, link.digest or digest.GENESIS
+            drained = self.slots is not None
+            if not drained or (free and request.pull):
                 self._apply_queued(connection, device)
             else:
                 pushed.waiting = inbox.has_queued(connection, device.id)
-            through, chain = link.pushed_seq, link.digest or digest.GENESIS
             if batch is not None and batch.after <= through < batch.last:
-                if pushed.waiting or not free:
+                # stored when more of the device's batches follow (it asks no pull yet):
+                # the drain applies it while the next one travels
+                if drained and (pushed.waiting or not free or not request.pull):
                     inbox.store(connection, device.id, batch, naive_utc(self.now()))
                     pushed.waiting = True
                 else:
@@ -245,8 +251,9 @@ class HubExchange:
         return self.slots.take() if self.slots is not None else contextlib.nullcontext(True)
 
     def _apply_queued(self, connection: Connection, device: Device) -> None:
-        """A hub with no drain applies what an earlier one left queued for the device
-        first, so its batches still apply in order."""
+        """Apply what is queued for the device first, so its batches still apply in order:
+        a hub with no drain before every push, one with a drain before a sync's last
+        (waiting for the drain if it is applying one of them)."""
         while (queued := inbox.claim(connection, device.id, wait=True)) is not None:
             quarantined = self._apply(connection, device, queued.batch)
             inbox.applied(connection, queued, quarantined, naive_utc(self.now()))

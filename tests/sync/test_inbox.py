@@ -96,23 +96,48 @@ def test_a_device_with_batches_stored_gets_no_pull_until_they_are_applied(
     assert count(a.engine, "SELECT count(*) FROM province WHERE code = 'GP'") == 1
 
 
-def test_a_push_waits_behind_its_devices_stored_batches_even_with_a_slot_free(
+def test_the_last_push_with_a_slot_free_applies_its_devices_stored_batches_first(
     sync_net: Callable[[], Net],
 ) -> None:
     net, edge = overloaded(sync_net)
+    with new_session(net.hub_engine) as session, session.begin():
+        rows.province(session, code="GP")  # reference data the vehicle pulls
     first = register(edge, 1)
-    edge.sync()
+    assert edge.sync().pulled == 0  # stored: no slot, and so no pull
+    assert queued(net.hub_engine, edge.node) == 1
     net.hub.slots = ApplySlots(1)
     second = register(edge, 1)
-    edge.sync()
-    assert queued(net.hub_engine, edge.node) == 2
-    assert not patients(net.hub_engine) & set(first + second)
-    net.hub.drain()
-    applied_once(net.hub_engine, edge.node)  # in order: the batches tile the log
+    assert edge.sync().pulled > 0  # the stored batch, then its own, applied: its pull comes
+    assert queued(net.hub_engine) == 0
     assert set(first + second) <= patients(net.hub_engine)
-    other = register(edge, 1)  # nothing stored now, a slot free: applied inline
-    edge.sync()
-    assert queued(net.hub_engine) == 0 and set(other) <= patients(net.hub_engine)
+    applied_once(net.hub_engine, edge.node)  # in order: the batches tile the log
+    assert count(edge.engine, "SELECT count(*) FROM province WHERE code = 'GP'") == 1
+
+
+def test_a_push_with_more_to_follow_is_stored_even_with_a_slot_free(
+    sync_net: Callable[[], Net],
+) -> None:
+    """Acknowledged once stored, a sync's earlier batches are applied by the drain while
+    the next ones travel; its last push (which asks for the pull) applies what is left."""
+    net = sync_net()
+    edge = net.edge("A")
+    net.hub.slots = ApplySlots(1)
+    edge.client.batch_changes = 40  # several batches
+    ids = register(edge, 60)
+    stored: list[int] = []
+    inner = edge.transport.exchange
+
+    def exchange(body: bytes, hub_time: int) -> bytes:
+        reply = inner(body, hub_time)
+        stored.append(queued(net.hub_engine, edge.node))
+        return reply
+
+    edge.transport.exchange = exchange  # type: ignore[method-assign]
+    assert edge.sync().pushed == 120
+    assert stored[0] == 1 and max(stored) >= 2 and stored[-1] == 0
+    assert set(ids) <= patients(net.hub_engine)
+    applied_once(net.hub_engine, edge.node)
+    assert count(net.hub_engine, "SELECT count(*) FROM patient") == 60
 
 
 def test_a_hub_without_a_drain_applies_what_was_left_stored_first(
