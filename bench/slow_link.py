@@ -5,8 +5,8 @@ round trips, and how much is sent again after the link drops a connection.
 Run `python -m bench.slow_link` (150 visits, 3 clean runs and 1 run with a dropped
 connection; `--visits`, `--runs`, `--kbits`, `--rtt-ms` to change). Each run is a new hub
 (MySQL database made on HUB_BENCH_DATABASE_URL's server and dropped afterwards, served by
-waitress on loopback) and a new SQLCipher edge whose day is written and then pushed through
-the shaping proxy in `bench/shaper.py`.
+a `clinic-hub serve` process on loopback, as head office runs it) and a new SQLCipher edge
+whose day is written and then pushed through the shaping proxy in `bench/shaper.py`.
 """
 
 from __future__ import annotations
@@ -31,14 +31,15 @@ from bench.day import (
     enrolled,
     formulary,
     hang_up,
-    hub_site,
+    hub_database,
+    hub_processes,
     new_edge,
     pending,
     stock_a_vehicle,
-    waitress_serving,
     work_a_day,
 )
 from bench.shaper import shaping
+from common.database import plain_engine
 from sync.transport import SyncError
 
 
@@ -70,12 +71,17 @@ class Run:
 def one_run(server_url: str, visits: int, seed: int, link: Link, drop_at: int | None) -> Run:
     """A new hub and edge; the day written on the edge, then synced over the slow link,
     which drops one connection `drop_at` bytes into the upload when asked."""
-    with tempfile.TemporaryDirectory() as tmp, hub_site(server_url, Path(tmp) / "hub") as hub:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        hub_database(server_url) as url,
+        hub_processes(url, Path(tmp), 1) as [server],
+    ):
+        hub = plain_engine(url)
         edge = new_edge(Path(tmp) / "edge.db", secrets.token_bytes(32))
         try:
-            vehicle_id, stock = stock_a_vehicle(hub.engine, formulary(hub.engine))
-            with waitress_serving(hub.app) as base, shaping(base, link.rate, link.rtt, []) as lane:
-                client = enrolled(edge, hub.engine, vehicle_id, lane.url, Path(tmp) / "secrets")
+            vehicle_id, stock = stock_a_vehicle(hub, formulary(hub))
+            with shaping(server.base, link.rate, link.rtt, []) as lane:
+                client = enrolled(edge, hub, vehicle_id, lane.url, Path(tmp) / "secrets")
                 work_a_day(edge, vehicle_id, stock, visits, random.Random(seed))
                 changes = pending(edge)
                 recorder = Recorder(client)
@@ -106,13 +112,14 @@ def one_run(server_url: str, visits: int, seed: int, link: Link, drop_at: int | 
                     recorder.resent,
                     0,
                 )
-            with hub.engine.connect() as connection:
+            with hub.connect() as connection:
                 hub_visits = int(
                     connection.execute(text("SELECT count(*) FROM visit")).scalar() or 0
                 )
             return Run(**{**run.__dict__, "hub_visits": hub_visits})
         finally:
             edge.dispose()
+            hub.dispose()
 
 
 def measure(
