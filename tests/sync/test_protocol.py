@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -179,6 +181,53 @@ def test_the_next_syncs_first_batch_is_sized_from_the_last_and_built_once(
     pushed = count(net.hub_engine, batches, p=edge.node) - before
     assert pushed >= 2
     assert len(builds) == pushed
+
+
+def test_the_next_batch_is_built_while_one_travels_and_a_write_meanwhile_follows(
+    sync_net: Callable[[], Net], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over a slow link the edge builds the next push batch while the hub has the last
+    one: the build runs on a worker thread during the exchange, and is the batch sent
+    next, built once. A crew write committed meanwhile is not lost to that batch's older
+    snapshot: it follows in the same sync."""
+    net = sync_net()
+    edge = net.edge("A")
+    register(edge, 300)
+    edge.client.batch_bytes = 12_000
+    builds: list[tuple[str, bool]] = []  # (thread, built during an exchange)
+    in_exchange = threading.Event()
+    real = sync_edge.materialize
+
+    def watched(*args: Any) -> Any:
+        builds.append((threading.current_thread().name, in_exchange.is_set()))
+        return real(*args)
+
+    monkeypatch.setattr(sync_edge, "materialize", watched)
+    inner = edge.transport.exchange
+    written = []
+
+    def exchange(body: bytes, hub_time_ms: int) -> bytes:
+        in_exchange.set()
+        try:
+            reply = inner(body, hub_time_ms)
+            if not written:  # the crew registers someone while the first batch travels
+                written.extend(register(edge, 1))
+            time.sleep(0.2)  # the link's latency: the worker's build finishes meanwhile
+            return reply
+        finally:
+            in_exchange.clear()
+
+    monkeypatch.setattr(edge.transport, "exchange", exchange)
+    batches = "SELECT count(*) FROM sync_batch WHERE peer = :p"
+    before = count(net.hub_engine, batches, p=edge.node)
+    assert edge.sync().pushed == 602
+    pushed = count(net.hub_engine, batches, p=edge.node) - before
+    assert pushed >= 3 and len(builds) == pushed
+    main = threading.main_thread().name
+    assert builds[0] == (main, False)
+    assert all(thread != main and during for thread, during in builds[1:]), builds
+    assert table_rows(net.hub_engine, "visit") == table_rows(edge.engine, "visit")
+    assert count(net.hub_engine, "SELECT count(*) FROM patient WHERE id = :i", i=written[0]) == 1
 
 
 def test_nothing_to_send_is_one_small_exchange(sync_net: Callable[[], Net]) -> None:
