@@ -374,11 +374,8 @@ class EdgeSync:
         byte cap. The first try is sized by the last batch's bytes per log entry (kept on
         the link as `per_entry`, for the next sync's client), so a day of work builds each
         batch about once instead of first overshooting with the change cap."""
-        limit = self.batch_changes
         known = self._bytes_per_entry or per_entry or FIRST_BYTES_PER_ENTRY
-        if known:
-            guess = int(self.batch_bytes * 0.95 / known)
-            limit = max(1, min(limit, guess))
+        limit = max(1, min(self.batch_changes, int(self.batch_bytes * 0.95 / known)))
         while True:
             entries = own_entries(connection, node, after, limit)
             if not entries:

@@ -54,7 +54,7 @@ class Batch:
         """The batch with its changes as columns, or as rows (version 1) without `chains`."""
         head = {"id": self.id, "after": self.after, "last": self.last}
         if chains is None:
-            return {**head, "changes": [c.to_wire() for c in self.changes]}
+            return {**head, **_changes(self.changes, None)}
         made = next((columns for known, columns in self._columns if known is chains), None)
         if made is None:
             made = columnar.encode(self.changes, chains)
