@@ -12,10 +12,14 @@ queued already, or after which the device has more to send (it asks no pull yet)
 stored in the inbox (`sync.inbox`) and acknowledged at once, and `drain` applies it
 later (holding the stored batch's row, not the link, so the device's next push is
 stored meanwhile instead of waiting for the apply): over a slow link a day's first
-batches are applied while the next ones travel. The last push of a sync, with a slot
-free, applies what its device has stored first, then itself, and gets its pull. A device
-left with batches queued gets no pull until they are drained: a pull read before its
-own batches are applied could overwrite, on the edge, edits the hub has not merged yet.
+batches are applied while the next ones travel. The last push of a sync (it asks for
+the pull) is applied inline, and gets its pull, only with a slot free and the hub caught
+up (nothing of any device stored): a push never waits for the drain nor goes ahead of
+what is stored, and the drain lets the process's exchanges in flight go first (`Traffic`),
+so a fleet pushing at once is answered in the time it takes to store each batch. A
+device left with batches queued gets no pull until they are drained (its next sync
+pulls): a pull read before its own batches are applied could overwrite, on the edge,
+edits the hub has not merged yet.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from sync.txn import write_intent
 
 ATTEMPTS = 6
 DRAIN_POLL_SECONDS = 2.0  # how often a drain looks for batches another process left queued
+YIELD_SECONDS = 2.0  # the longest a drain holds back a batch for exchanges in flight
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +98,33 @@ class ApplySlots:
                 self._free.release()
 
 
+class Traffic:
+    """The exchanges one hub process has in flight. Its drain starts a batch only once
+    none is (or after YIELD_SECONDS), so the CPU goes first to answering: a fleet pushing
+    at once is acknowledged as fast as its batches can be stored, and the drain catches up
+    after, at the same throughput."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._quiet = threading.Condition()
+
+    @contextlib.contextmanager
+    def exchange(self) -> Iterator[None]:
+        with self._quiet:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._count -= 1
+                if not self._count:
+                    self._quiet.notify_all()
+
+    def wait_quiet(self, timeout: float) -> None:
+        with self._quiet:
+            self._quiet.wait_for(lambda: not self._count, timeout)
+
+
 def _retrying() -> Retrying:
     return Retrying(
         retry=retry_if_exception(is_retryable),
@@ -125,6 +157,7 @@ class HubExchange:
         self.slots = slots  # None: every batch is applied inline (a hub with no drain)
         self.chains = chain.of(tables)  # what batches leave out for the hub to derive
         self._stored = threading.Event()  # wakes the drain
+        self.traffic = Traffic()  # what the drain lets go first
 
     def exchange(self, device: Device, request: Request) -> Reply:
         """One exchange; ProtocolError (before anything changes) for a snapshot request
@@ -161,10 +194,11 @@ class HubExchange:
 
     # ------------------------------------------------------------ drain
 
-    def drain(self) -> int:
+    def drain(self, *, yielding: bool = False) -> int:
         """Apply stored batches, each device's in arrival order, until none is left that
         another process is not applying already; returns how many were applied. A batch
-        that fails to apply stays queued (logged), and the other devices' go on."""
+        that fails to apply stays queued (logged), and the other devices' go on.
+        `yielding`: before each batch, let this process's exchanges in flight go first."""
         retrying = _retrying()
         applied = 0
         failed: list[str] = []
@@ -173,6 +207,8 @@ class HubExchange:
                 devices = inbox.queued_devices(connection, failed)
             progressed = False
             for device_id in devices:
+                if yielding:
+                    self.traffic.wait_quiet(YIELD_SECONDS)
                 try:
                     done = retrying(self._drain_one, device_id)
                 except Exception as error:  # noqa: BLE001 - one device must not stop the rest
@@ -194,7 +230,7 @@ class HubExchange:
         while True:
             self._stored.clear()
             try:
-                self.drain()
+                self.drain(yielding=True)
             except Exception as error:  # noqa: BLE001 - the database may be back next time
                 log.error("draining the sync inbox failed (%s)", type(error).__name__)
             self._stored.wait(poll)
@@ -202,7 +238,7 @@ class HubExchange:
     def _drain_one(self, device_id: str) -> bool:
         """Apply the device's oldest stored batch, unless another drain is applying it."""
         with write_intent(), self.engine.begin() as connection:
-            queued = inbox.claim(connection, device_id)
+            queued = inbox.claim(connection, device_id, self.chains)
             vehicle_id = connection.execute(
                 text("SELECT vehicle_id FROM device WHERE id = :id"), {"id": device_id}
             ).scalar()
@@ -221,15 +257,18 @@ class HubExchange:
             pushed = _Pushed(Ack(batch.id if batch else None, 0, ""))
             through, chain = link.pushed_seq, link.digest or digest.GENESIS
             drained = self.slots is not None
-            if not drained or (free and request.pull):
-                self._apply_queued(connection, device)
-            else:
+            if drained:
                 pushed.waiting = inbox.has_queued(connection, device.id)
+            else:
+                self._apply_queued(connection, device)
             if batch is not None and batch.after <= through < batch.last:
-                # stored when more of the device's batches follow (it asks no pull yet):
-                # the drain applies it while the next one travels
-                if drained and (pushed.waiting or not free or not request.pull):
-                    inbox.store(connection, device.id, batch, naive_utc(self.now()))
+                # stored when more of the device's batches follow (it asks no pull yet),
+                # the drain applying it while the next one travels, and while the hub is
+                # behind with any device's, so a fleet's pushes are answered as they come
+                if drained and (
+                    not free or not request.pull or pushed.waiting or inbox.has_queued(connection)
+                ):
+                    inbox.store(connection, device.id, batch, self.chains, naive_utc(self.now()))
                     pushed.waiting = True
                 else:
                     pushed.quarantined = self._apply(connection, device, batch)
@@ -251,10 +290,10 @@ class HubExchange:
         return self.slots.take() if self.slots is not None else contextlib.nullcontext(True)
 
     def _apply_queued(self, connection: Connection, device: Device) -> None:
-        """Apply what is queued for the device first, so its batches still apply in order:
-        a hub with no drain before every push, one with a drain before a sync's last
-        (waiting for the drain if it is applying one of them)."""
-        while (queued := inbox.claim(connection, device.id, wait=True)) is not None:
+        """A hub with no drain applies what a serving process left queued for the device
+        before its push, so its batches still apply in order (waiting for a drain that is
+        applying one of them)."""
+        while (queued := inbox.claim(connection, device.id, self.chains, wait=True)) is not None:
             quarantined = self._apply(connection, device, queued.batch)
             inbox.applied(connection, queued, quarantined, naive_utc(self.now()))
 

@@ -1,10 +1,11 @@
 """The hub's inbox: pushed batches acknowledged once stored and applied later.
 
-A hub process with no apply slot free stores the batch (compressed again, as zstd JSON)
-in the same transaction that moves the device's acknowledged mark, so what the receipt
-covers is on disk before the reply leaves; a background drain applies the batches in
-arrival order per device. A device's batches stay queued in order: once one is queued,
-its later ones queue behind it until the drain catches up.
+A hub process with no apply slot free stores the batch (as zstd JSON, in the columns it
+came in, so storing costs no re-encoding) in the same transaction that moves the device's
+acknowledged mark, so what the receipt covers is on disk before the reply leaves; a
+background drain applies the batches in arrival order per device. A device's batches stay
+queued in order: once one is queued, its later ones queue behind it until the drain
+catches up.
 
 An applied row keeps the batch's quarantine report until the device has taken it: the
 reports go out with every reply, numbered by row id, until a request says it has them
@@ -15,19 +16,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, column, select, table, text
 
 from sync import wire
+from sync.chain import Chain
 from sync.change import Change
 from sync.protocol import Batch
 
 # the queued devices one drain pass visits, oldest first
 PASS_DEVICES = 50
 
-_inbox = table("sync_inbox", column("id"), column("body"), column("applied_at"))
+_inbox = table("sync_inbox", column("id"), column("peer"), column("body"), column("applied_at"))
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,15 @@ class Queued:
     batch: Batch
 
 
-def store(connection: Connection, device_id: str, batch: Batch, at: dt.datetime) -> None:
-    """Keep `batch` for the drain; the caller holds the device's link locked."""
+def store(
+    connection: Connection,
+    device_id: str,
+    batch: Batch,
+    chains: Mapping[str, Chain],
+    at: dt.datetime,
+) -> None:
+    """Keep `batch` for the drain, as columns made for `chains`; the caller holds the
+    device's link locked."""
     connection.execute(
         text(
             "INSERT INTO sync_inbox (peer, batch_id, first_seq, last_seq, change_count, body, "
@@ -51,18 +60,18 @@ def store(connection: Connection, device_id: str, batch: Batch, at: dt.datetime)
             "first": batch.after,
             "last": batch.last,
             "n": len(batch.changes),
-            "body": wire.pack(batch.to_wire(), wire.BULK_LEVEL),
+            "body": wire.pack(batch.to_wire(chains), wire.BULK_LEVEL),
             "at": at,
         },
     )
 
 
-def has_queued(connection: Connection, device_id: str) -> bool:
-    row = connection.execute(
-        text("SELECT 1 FROM sync_inbox WHERE peer = :p AND applied_at IS NULL LIMIT 1"),
-        {"p": device_id},
-    ).first()
-    return row is not None
+def has_queued(connection: Connection, device_id: str | None = None) -> bool:
+    """Whether the device (any device, without one) has a batch waiting."""
+    query = select(_inbox.c.id).where(_inbox.c.applied_at.is_(None)).limit(1)
+    if device_id is not None:
+        query = query.where(_inbox.c.peer == device_id)
+    return connection.execute(query).first() is not None
 
 
 def queued_devices(connection: Connection, skip: Sequence[str] = ()) -> list[str]:
@@ -77,8 +86,11 @@ def queued_devices(connection: Connection, skip: Sequence[str] = ()) -> list[str
     return [peer for peer in rows if peer not in skip][:PASS_DEVICES]
 
 
-def claim(connection: Connection, device_id: str, *, wait: bool = False) -> Queued | None:
-    """The device's oldest queued batch, locked until the transaction ends; None when it
+def claim(
+    connection: Connection, device_id: str, chains: Mapping[str, Chain], *, wait: bool = False
+) -> Queued | None:
+    """The device's oldest queued batch (stored as columns or, by an older hub, as rows),
+    locked until the transaction ends; None when it
     has none, or (unless `wait`) another transaction is applying it. Only the oldest is
     ever claimed, so a device's batches apply in order even with several drains; a push
     of the device sees the claimed batch still queued until its apply commits, and
@@ -95,7 +107,7 @@ def claim(connection: Connection, device_id: str, *, wait: bool = False) -> Queu
         query = query.where(_inbox.c.id == oldest).with_for_update(skip_locked=not wait)
         row = connection.execute(query).first()
         if row is not None and row.applied_at is None:
-            return Queued(row.id, Batch.from_wire(wire.unpack(row.body)))
+            return Queued(row.id, Batch.from_wire(wire.unpack(row.body), chains))
         if not wait:  # another drain holds it, or has just applied it
             return None
         # waited for a drain that applied it meanwhile: the device's next one is oldest now

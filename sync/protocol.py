@@ -67,7 +67,10 @@ class Batch:
         batch_id, after, last = data.get("id"), data.get("after"), data.get("last")
         _require(isinstance(batch_id, str) and 8 <= len(batch_id) <= 64, "bad batch id")
         _require(_count(after) and _count(last) and after < last, "bad batch range")
-        return cls(batch_id, after, last, _parse_changes(data, chains, "the batch"))
+        batch = cls(batch_id, after, last, _parse_changes(data, chains, "the batch"))
+        if "columns" in data:  # what came is what goes on: the hub's inbox stores it so
+            batch._columns.append((chains, data["columns"]))
+        return batch
 
 
 @dataclass(frozen=True)

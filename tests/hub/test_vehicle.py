@@ -14,7 +14,7 @@ from schema.base import new_id, utcnow
 from schema.models import SyncChange, Vehicle
 from sync import inbox
 from sync.change import Change
-from sync.protocol import Batch
+from sync.protocol import NO_CHAINS, Batch
 from tests.support import rows
 from tests.support.identity import Staff, make_vehicle
 from tests.support.sync import enroll
@@ -156,5 +156,6 @@ def test_the_device_list_counts_the_changes_a_busy_hub_stored_for_each_device(
     assert stored() == 0
     change = Change("province", new_id(), "u", "0" * 16 + "@d0000000000s1", {})
     with hub_engine.begin() as connection:
-        inbox.store(connection, "d0000000000s1", Batch("b" * 32, 0, 3, [change] * 3), utcnow())
+        batch = Batch("b" * 32, 0, 3, [change] * 3)
+        inbox.store(connection, "d0000000000s1", batch, NO_CHAINS, utcnow())
     assert stored() == 3

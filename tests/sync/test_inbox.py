@@ -6,15 +6,18 @@ wire."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine
 
 from common.database import new_session
 from schema.base import utcnow
+from sync import hub as hub_module
 from sync import inbox
+from sync.edge import Result
 from sync.hub import ApplySlots
 from sync.hub import Device as HubDevice
 from sync.transport import SyncError
@@ -47,6 +50,31 @@ def overloaded(sync_net: Callable[[], Net]) -> tuple[Net, Edge]:
     edge = net.edge("A")
     net.hub.slots = ApplySlots(STORE_ALL)
     return net, edge
+
+
+@contextlib.contextmanager
+def drain_holding_first(net: Net, edge: Edge) -> Iterator[None]:
+    """A drain (another process's, say) holding the edge's first stored batch, applied
+    but not committed, until the block ends."""
+    claimed, release = threading.Event(), threading.Event()
+
+    def slow_drain() -> None:
+        with net.hub_engine.begin() as connection:
+            first = inbox.claim(connection, edge.node, net.hub.chains)
+            assert first is not None
+            held = net.hub._apply(connection, HubDevice(edge.node, edge.vehicle_id), first.batch)
+            inbox.applied(connection, first, held, utcnow())
+            claimed.set()
+            release.wait(30)
+
+    drain = threading.Thread(target=slow_drain)
+    drain.start()
+    assert claimed.wait(30)
+    try:
+        yield
+    finally:
+        release.set()
+        drain.join(30)
 
 
 def patients(engine: Engine) -> set[str]:
@@ -96,31 +124,47 @@ def test_a_device_with_batches_stored_gets_no_pull_until_they_are_applied(
     assert count(a.engine, "SELECT count(*) FROM province WHERE code = 'GP'") == 1
 
 
-def test_the_last_push_with_a_slot_free_applies_its_devices_stored_batches_first(
+def test_a_push_behind_stored_batches_is_stored_at_once_even_with_a_slot_free(
     sync_net: Callable[[], Net],
 ) -> None:
+    """A request never waits for the drain: the push of a device with a batch stored (and
+    being applied) is stored behind it and answered at once, without a pull; the sync
+    after the drain pulls."""
     net, edge = overloaded(sync_net)
     with new_session(net.hub_engine) as session, session.begin():
         rows.province(session, code="GP")  # reference data the vehicle pulls
     first = register(edge, 1)
     assert edge.sync().pulled == 0  # stored: no slot, and so no pull
-    assert queued(net.hub_engine, edge.node) == 1
     net.hub.slots = ApplySlots(1)
     second = register(edge, 1)
-    assert edge.sync().pulled > 0  # the stored batch, then its own, applied: its pull comes
-    assert queued(net.hub_engine) == 0
+    results: list[Result] = []
+    syncing = threading.Thread(target=lambda: results.append(edge.sync()))
+    with drain_holding_first(net, edge):
+        syncing.start()
+        syncing.join(10)
+        waited = syncing.is_alive()
+    syncing.join(30)
+    assert not waited, "the push waited for the drain"
+    assert results[0].pushed > 0 and results[0].pulled == 0
+    assert queued(net.hub_engine, edge.node) == 1  # the second, behind the applied first
+    assert net.hub.drain() == 1
+    assert edge.sync().pulled > 0  # nothing stored now: the pull comes
     assert set(first + second) <= patients(net.hub_engine)
     applied_once(net.hub_engine, edge.node)  # in order: the batches tile the log
     assert count(edge.engine, "SELECT count(*) FROM province WHERE code = 'GP'") == 1
 
 
-def test_a_push_with_more_to_follow_is_stored_even_with_a_slot_free(
+def test_a_syncs_earlier_pushes_are_stored_and_its_last_applied_once_the_drain_caught_up(
     sync_net: Callable[[], Net],
 ) -> None:
     """Acknowledged once stored, a sync's earlier batches are applied by the drain while
-    the next ones travel; its last push (which asks for the pull) applies what is left."""
+    the next ones travel (here: between exchanges); its last push (which asks for the
+    pull), with a slot free and nothing left stored, is applied at once and gets the
+    pull."""
     net = sync_net()
     edge = net.edge("A")
+    with new_session(net.hub_engine) as session, session.begin():
+        rows.province(session, code="GP")
     net.hub.slots = ApplySlots(1)
     edge.client.batch_changes = 40  # several batches
     ids = register(edge, 60)
@@ -130,14 +174,58 @@ def test_a_push_with_more_to_follow_is_stored_even_with_a_slot_free(
     def exchange(body: bytes, hub_time: int) -> bytes:
         reply = inner(body, hub_time)
         stored.append(queued(net.hub_engine, edge.node))
+        net.hub.drain()  # caught up before the next push arrives
         return reply
 
     edge.transport.exchange = exchange  # type: ignore[method-assign]
-    assert edge.sync().pushed == 120
-    assert stored[0] == 1 and max(stored) >= 2 and stored[-1] == 0
+    result = edge.sync()
+    assert result.pushed == 120 and result.pulled > 0
+    assert stored == [1, 1, 0]
     assert set(ids) <= patients(net.hub_engine)
     applied_once(net.hub_engine, edge.node)
     assert count(net.hub_engine, "SELECT count(*) FROM patient") == 60
+    assert count(edge.engine, "SELECT count(*) FROM province WHERE code = 'GP'") == 1
+
+
+def test_while_the_hub_is_behind_every_push_is_stored_even_with_a_slot_free(
+    sync_net: Callable[[], Net],
+) -> None:
+    """Another vehicle's batch waiting is enough: the push is stored behind it (answered
+    at once, without a pull) rather than applied ahead of it."""
+    net = sync_net()
+    a, b = net.edge("A"), net.edge("B")
+    with new_session(net.hub_engine) as session, session.begin():
+        rows.province(session, code="GP")
+    net.hub.slots = ApplySlots(STORE_ALL)
+    register(a, 1)
+    a.sync()
+    net.hub.slots = ApplySlots(1)
+    ids = register(b, 1)
+    assert b.sync().pulled == 0
+    assert queued(net.hub_engine, b.node) == 1
+    assert not patients(net.hub_engine) & set(ids)
+    assert net.hub.drain() == 2
+    assert b.sync().pulled > 0
+    assert set(ids) <= patients(net.hub_engine)
+    applied_once(net.hub_engine, b.node)
+
+
+def test_the_background_drain_lets_exchanges_in_flight_go_first(
+    sync_net: Callable[[], Net], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    net, edge = overloaded(sync_net)
+    monkeypatch.setattr(hub_module, "YIELD_SECONDS", 60.0)
+    ids = register(edge, 2)
+    edge.sync()
+    applied: list[int] = []
+    with net.hub.traffic.exchange():  # an exchange being answered
+        drain = threading.Thread(target=lambda: applied.append(net.hub.drain(yielding=True)))
+        drain.start()
+        drain.join(1.0)
+        assert drain.is_alive() and queued(net.hub_engine, edge.node) == 1
+    drain.join(30)
+    assert applied == [1] and queued(net.hub_engine) == 0
+    assert set(ids) <= patients(net.hub_engine)
 
 
 def test_a_hub_without_a_drain_applies_what_was_left_stored_first(
@@ -227,29 +315,13 @@ def test_a_hub_without_a_drain_waits_for_a_running_drain_then_applies_the_rest_i
         register(edge, 1)
         edge.sync()
     assert queued(net.hub_engine, edge.node) == 2
-    claimed, release = threading.Event(), threading.Event()
-
-    def slow_drain() -> None:
-        """Another process's drain, holding the first stored batch until released."""
-        with net.hub_engine.begin() as connection:
-            first = inbox.claim(connection, edge.node)
-            assert first is not None
-            held = net.hub._apply(connection, HubDevice(edge.node, edge.vehicle_id), first.batch)
-            inbox.applied(connection, first, held, utcnow())
-            claimed.set()
-            release.wait(30)
-
-    drain = threading.Thread(target=slow_drain)
-    drain.start()
-    assert claimed.wait(30)
-    net.hub.slots = None
-    register(edge, 1)
     syncing = threading.Thread(target=edge.sync)
-    syncing.start()
-    syncing.join(0.5)
-    assert syncing.is_alive(), "the push should wait for the drain holding the first batch"
-    release.set()
-    drain.join(30)
+    with drain_holding_first(net, edge):
+        net.hub.slots = None
+        register(edge, 1)
+        syncing.start()
+        syncing.join(0.5)
+        assert syncing.is_alive(), "the push should wait for the drain holding the first batch"
     syncing.join(30)
     assert queued(net.hub_engine) == 0  # the second stored batch was applied too
     applied_once(net.hub_engine, edge.node)
