@@ -6,10 +6,17 @@ an empty copy of the schema with plain `executemany`.
 Run `python -m bench.hub_ingest` (20 vehicles of 30 visits on 2 hub processes of 4
 threads; `--vehicles 50 --visits 150` is the issue's target size but takes long to
 generate). `--slots N` sets each process's inline apply slots (HUB_SYNC_APPLY_SLOTS; the
-product's default is 1): a push that finds none free is stored, acknowledged at once and
-applied by the process's drain, so the clock stops when the last stored batch is
-applied, and each vehicle's "day at head office" is when its last batch was applied.
-`--slots 99` applies every push inline, as the hub did before its inbox.
+product's default is 1): a push that finds none free, or the hub behind with stored
+batches, is stored, acknowledged at once and applied by the process's drain, so the
+clock stops when the last stored batch is applied, and each vehicle's "day at head
+office" is when its last batch was applied; `--slots 0` stores every push. A vehicle
+whose last push was stored gets no pull in that sync (it pulls on its next): the table
+counts the vehicles that got theirs.
+
+Push latency is printed as the simulated laptops saw it and as a proxy at the hub's door
+saw it (request in to reply out, in the benchmark's own process at normal priority): the
+laptops share the hub's two cores at the lowest priority, so theirs includes the wait
+to be scheduled to read the reply, which a laptop of its own does not have.
 
 Each vehicle is its own SQLCipher edge, enrolled with the hub and with its day written
 through the ORM before the clock starts; the pushes then run in one thread per vehicle,
@@ -34,6 +41,7 @@ import statistics
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +66,7 @@ from bench.day import (
     stock_a_vehicle,
     work_a_day,
 )
+from bench.meter import metering
 from common.database import plain_engine, sqlcipher_engine
 from edge.sync import service as edge_sync
 from sync.edge import EdgeSync
@@ -82,6 +91,7 @@ class Vehicle:
     latencies: list[float] = field(default_factory=list)  # seconds, one per exchange
     hub_latencies: list[float] = field(default_factory=list)  # of those, the hub's own
     errors: int = 0
+    pulled: bool = False  # the sync ended with its pull (the hub had caught up)
 
     @property
     def node(self) -> str:
@@ -99,7 +109,9 @@ class Figures:
     at_head_office: list[float]  # seconds until each vehicle's last batch was applied
     latencies: list[float]  # seconds, one per push exchange
     hub_latencies: list[float]  # the hub's own time to answer each (Server-Timing)
+    door_latencies: list[float]  # each at the hub's door (a proxy in front of it)
     errors: int
+    pulled: int  # vehicles whose sync ended with its pull
     missing_rows: int  # the day's rows the hub does not have
     extra_rows: int  # rows the day tables gained at the hub beyond the day's
     applied_twice: int  # changes the hub's change log holds twice
@@ -158,10 +170,10 @@ def push_all(vehicles: list[Vehicle], pushers: int) -> tuple[float, dt.datetime]
         started, at = time.perf_counter(), dt.datetime.now(dt.UTC)
         by_node = {vehicle.node: vehicle for vehicle in vehicles}
         for _ in workers:
-            for node, latencies, hub_latencies, errors in _next_report(results, workers):
+            for node, latencies, hub_latencies, errors, pulled in _next_report(results, workers):
                 vehicle = by_node[node]
                 vehicle.latencies, vehicle.hub_latencies = latencies, hub_latencies
-                vehicle.errors = errors
+                vehicle.errors, vehicle.pulled = errors, pulled
         synced = time.perf_counter() - started
     finally:
         for worker in workers:
@@ -182,8 +194,8 @@ def _next_report(results: Any, workers: list[Any]) -> Any:
 def _pusher(laptops: list[Laptop], start: Any, results: Any) -> None:
     """One pusher process: its vehicles' syncs in a thread each, at the lowest priority,
     once every process is ready. A sync that fails is counted and started again (up to 5
-    times). Reports (node, exchange latencies, the hub's part of them, failed syncs) per
-    vehicle."""
+    times). Reports (node, exchange latencies, the hub's part of them, failed syncs,
+    whether it pulled) per vehicle."""
     os.nice(19)
     clients = []
     for laptop in laptops:
@@ -191,6 +203,7 @@ def _pusher(laptops: list[Laptop], start: Any, results: Any) -> None:
         client = edge_sync.client(engine, {"SECRETS_DIR": laptop.secrets})
         clients.append((laptop, engine, client, Recorder(client)))
     errors = dict.fromkeys((laptop.node for laptop in laptops), 0)
+    cursors = {laptop.node: pull_cursor(engine) for laptop, engine, _, _ in clients}
     go = threading.Event()
 
     def push(node: str, client: EdgeSync) -> None:
@@ -214,13 +227,26 @@ def _pusher(laptops: list[Laptop], start: Any, results: Any) -> None:
         thread.join()
     results.put(
         [
-            (laptop.node, rec.seconds, rec.hub_seconds, errors[laptop.node])
-            for laptop, _, _, rec in clients
+            (
+                laptop.node,
+                rec.seconds,
+                rec.hub_seconds,
+                errors[laptop.node],
+                pull_cursor(engine) > cursors[laptop.node],
+            )
+            for laptop, engine, _, rec in clients
         ]
     )
     for _, engine, client, _ in clients:
         hang_up(client)
         engine.dispose()
+
+
+def pull_cursor(edge: Engine) -> int:
+    """How far the edge has pulled: a pull moves it to the hub's latest commit."""
+    with edge.connect() as connection:
+        query = text("SELECT pull_cursor FROM sync_link WHERE peer = 'hub'")
+        return int(connection.execute(query).scalar() or 0)
 
 
 def drained(hub: Engine, started: dt.datetime) -> float:
@@ -323,13 +349,16 @@ def measure(
         hub_processes(
             url, Path(tmp), processes, threads, HUB_SYNC_APPLY_SLOTS=str(slots)
         ) as servers,
+        ExitStack() as doors,
     ):
         hub = plain_engine(url)
         made: list[Vehicle] = []
         try:
-            bases = [server.base for server in servers]
-            made = fleet(hub, bases, Path(tmp), vehicles, visits, seed)
+            meters = [doors.enter_context(metering(server.base)) for server in servers]
+            made = fleet(hub, [meter.url for meter in meters], Path(tmp), vehicles, visits, seed)
             before = day_row_count(hub)
+            for meter in meters:
+                meter.reset()
             synced, started = push_all(made, pushers)
             seconds = max(synced, drained(hub, started))
             rows = sum(len(ids) for vehicle in made for ids in vehicle.rows.values())
@@ -344,7 +373,9 @@ def measure(
                 at_head_office(hub, made, started),
                 [s for vehicle in made for s in vehicle.latencies],
                 [s for vehicle in made for s in vehicle.hub_latencies],
+                [s for meter in meters for s in meter.seconds],
                 sum(vehicle.errors for vehicle in made),
+                sum(vehicle.pulled for vehicle in made),
                 missing(hub, made),
                 day_row_count(hub) - before - rows,
                 applied_twice(hub),
@@ -370,6 +401,7 @@ def table(figures: Figures) -> str:
     floor_rate = f.rows / f.floor_seconds
     ms = [s * 1000 for s in f.latencies]
     hub = [s * 1000 for s in f.hub_latencies]
+    door = [s * 1000 for s in f.door_latencies]
     once = "yes" if f.missing_rows == f.extra_rows == f.applied_twice == 0 else "NO"
     return "\n".join(
         [
@@ -384,20 +416,26 @@ def table(figures: Figures) -> str:
             f"{'floor: same rows, plain executemany':<40} {f.floor_seconds:>8.2f} {'-':>8} "
             f"{f.rows:>8,} {'-':>10} {floor_rate:>8,.0f}  the floor is "
             f"{floor_rate / row_rate:,.1f}x faster",
-            f"push latency over {len(ms)} exchanges: p50 {statistics.median(ms):,.0f} ms, "
-            f"p95 {percentile(ms, 0.95):,.0f} ms, p99 {percentile(ms, 0.99):,.0f} ms, "
-            f"max {max(ms):,.0f} ms",
-            f"  of which the hub's own time to answer (Server-Timing): p50 "
-            f"{statistics.median(hub):,.0f} ms, p95 {percentile(hub, 0.95):,.0f} ms, "
-            f"p99 {percentile(hub, 0.99):,.0f} ms, max {max(hub):,.0f} ms",
+            f"push latency over {len(ms)} exchanges, at the laptops: {_spread(ms)}",
+            f"  at the hub's door (request in to reply out): {_spread(door)}",
+            f"  of which the hub's own time to answer (Server-Timing): {_spread(hub)}",
             f"every vehicle's sync done after {f.synced_seconds:,.1f} s; its day at head office "
             f"(last batch applied) after p50 {statistics.median(f.at_head_office):,.1f} s, "
             f"p95 {percentile(f.at_head_office, 0.95):,.1f} s, last "
             f"{max(f.at_head_office):,.1f} s",
+            f"vehicles whose sync ended with its pull: {f.pulled} of {f.vehicles} (the others "
+            "pull on their next sync)",
             f"errors (syncs failed and started again): {f.errors}",
             f"exactly once: {once} ({f.missing_rows} of the day's {f.rows:,} rows missing at "
             f"the hub, {f.extra_rows} extra; {f.applied_twice} changes logged twice)",
         ]
+    )
+
+
+def _spread(ms: list[float]) -> str:
+    return (
+        f"p50 {statistics.median(ms):,.0f} ms, p95 {percentile(ms, 0.95):,.0f} ms, "
+        f"p99 {percentile(ms, 0.99):,.0f} ms, max {max(ms):,.0f} ms"
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,18 +120,22 @@ def running(server: L) -> Iterator[L]:
 
 
 class Meter(Loopback):
-    """Forwards each request to `target` and counts it; one request per connection."""
+    """Forwards each request to `target` and counts it; one request per connection. It
+    also times each at the server's door: from the request read in full to the response
+    read in full, which leaves out how long the client takes to send and to read."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         super().__init__()
         self.target = target
         self.count = Count()
+        self.seconds: list[float] = []  # each request's time at the door
         self._lock = threading.Lock()
 
     def reset(self) -> Count:
-        """The count so far, starting a new one."""
+        """The count so far, starting a new one (and new door times)."""
         with self._lock:
             count, self.count = self.count, Count()
+            self.seconds = []
         return count
 
     def _handle(self, conn: socket.socket) -> None:
@@ -138,12 +143,15 @@ class Meter(Loopback):
             request = read_request(conn)
             if not request:
                 return
+            started = time.perf_counter()
             with socket.create_connection(self.target, timeout=120) as upstream:
                 upstream.sendall(close_after(request))
                 response = b""
                 while chunk := upstream.recv(65536):
                     response += chunk
+            took = time.perf_counter() - started
             with self._lock:  # counted before the client hears, so its next step sees it
+                self.seconds.append(took)
                 self.count.requests += 1
                 self.count.sent += len(request)
                 self.count.received += len(response)
