@@ -15,11 +15,10 @@ stored meanwhile instead of waiting for the apply): over a slow link a day's fir
 batches are applied while the next ones travel. The last push of a sync (it asks for
 the pull) is applied inline, and gets its pull, only with a slot free and the hub caught
 up (nothing of any device stored): a push never waits for the drain nor goes ahead of
-what is stored, and the drain lets the process's exchanges in flight go first (`Traffic`),
-so a fleet pushing at once is answered in the time it takes to store each batch. A
-device left with batches queued gets no pull until they are drained (its next sync
-pulls): a pull read before its own batches are applied could overwrite, on the edge,
-edits the hub has not merged yet.
+what is stored, so a fleet pushing at once is answered in the time it takes to store
+each batch. A device left with batches queued gets no pull until they are drained (its
+next sync pulls): a pull read before its own batches are applied could overwrite, on the
+edge, edits the hub has not merged yet.
 """
 
 from __future__ import annotations
@@ -50,7 +49,6 @@ from sync.txn import write_intent
 
 ATTEMPTS = 6
 DRAIN_POLL_SECONDS = 2.0  # how often a drain looks for batches another process left queued
-YIELD_SECONDS = 2.0  # the longest a drain holds back a batch for exchanges in flight
 
 log = logging.getLogger(__name__)
 
@@ -98,33 +96,6 @@ class ApplySlots:
                 self._free.release()
 
 
-class Traffic:
-    """The exchanges one hub process has in flight. Its drain starts a batch only once
-    none is (or after YIELD_SECONDS), so the CPU goes first to answering: a fleet pushing
-    at once is acknowledged as fast as its batches can be stored, and the drain catches up
-    after, at the same throughput."""
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._quiet = threading.Condition()
-
-    @contextlib.contextmanager
-    def exchange(self) -> Iterator[None]:
-        with self._quiet:
-            self._count += 1
-        try:
-            yield
-        finally:
-            with self._quiet:
-                self._count -= 1
-                if not self._count:
-                    self._quiet.notify_all()
-
-    def wait_quiet(self, timeout: float) -> None:
-        with self._quiet:
-            self._quiet.wait_for(lambda: not self._count, timeout)
-
-
 def _retrying() -> Retrying:
     return Retrying(
         retry=retry_if_exception(is_retryable),
@@ -157,7 +128,6 @@ class HubExchange:
         self.slots = slots  # None: every batch is applied inline (a hub with no drain)
         self.chains = chain.of(tables)  # what batches leave out for the hub to derive
         self._stored = threading.Event()  # wakes the drain
-        self.traffic = Traffic()  # what the drain lets go first
 
     def exchange(self, device: Device, request: Request) -> Reply:
         """One exchange; ProtocolError (before anything changes) for a snapshot request
@@ -194,11 +164,10 @@ class HubExchange:
 
     # ------------------------------------------------------------ drain
 
-    def drain(self, *, yielding: bool = False) -> int:
+    def drain(self) -> int:
         """Apply stored batches, each device's in arrival order, until none is left that
         another process is not applying already; returns how many were applied. A batch
-        that fails to apply stays queued (logged), and the other devices' go on.
-        `yielding`: before each batch, let this process's exchanges in flight go first."""
+        that fails to apply stays queued (logged), and the other devices' go on."""
         retrying = _retrying()
         applied = 0
         failed: list[str] = []
@@ -207,8 +176,6 @@ class HubExchange:
                 devices = inbox.queued_devices(connection, failed)
             progressed = False
             for device_id in devices:
-                if yielding:
-                    self.traffic.wait_quiet(YIELD_SECONDS)
                 try:
                     done = retrying(self._drain_one, device_id)
                 except Exception as error:  # noqa: BLE001 - one device must not stop the rest
@@ -230,7 +197,7 @@ class HubExchange:
         while True:
             self._stored.clear()
             try:
-                self.drain(yielding=True)
+                self.drain()
             except Exception as error:  # noqa: BLE001 - the database may be back next time
                 log.error("draining the sync inbox failed (%s)", type(error).__name__)
             self._stored.wait(poll)

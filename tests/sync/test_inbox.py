@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 
 from common.database import new_session
 from schema.base import utcnow
-from sync import hub as hub_module
 from sync import inbox
 from sync.edge import Result
 from sync.hub import ApplySlots
@@ -208,24 +207,6 @@ def test_while_the_hub_is_behind_every_push_is_stored_even_with_a_slot_free(
     assert b.sync().pulled > 0
     assert set(ids) <= patients(net.hub_engine)
     applied_once(net.hub_engine, b.node)
-
-
-def test_the_background_drain_lets_exchanges_in_flight_go_first(
-    sync_net: Callable[[], Net], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    net, edge = overloaded(sync_net)
-    monkeypatch.setattr(hub_module, "YIELD_SECONDS", 60.0)
-    ids = register(edge, 2)
-    edge.sync()
-    applied: list[int] = []
-    with net.hub.traffic.exchange():  # an exchange being answered
-        drain = threading.Thread(target=lambda: applied.append(net.hub.drain(yielding=True)))
-        drain.start()
-        drain.join(1.0)
-        assert drain.is_alive() and queued(net.hub_engine, edge.node) == 1
-    drain.join(30)
-    assert applied == [1] and queued(net.hub_engine) == 0
-    assert set(ids) <= patients(net.hub_engine)
 
 
 def test_a_hub_without_a_drain_applies_what_was_left_stored_first(
