@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlcipher3
 from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from common.database import (
+    PAGE_HMAC,
     DatabaseKeyError,
     db,
     parse_key,
@@ -68,6 +70,45 @@ def test_wrong_key_through_the_engine_is_the_same_clear_error(
     with pytest.raises(DatabaseKeyError):
         engine.connect()
     engine.dispose()
+
+
+def test_a_new_database_authenticates_its_pages_with_hmac_sha256(
+    encrypted: tuple[Path, bytes],
+) -> None:
+    path, key = encrypted
+    conn = sqlcipher_connect(path, key)
+    assert conn.execute("PRAGMA cipher_hmac_algorithm").fetchone() == (PAGE_HMAC,)
+    conn.close()
+    default = sqlcipher3.connect(str(path))  # SQLCipher's default settings cannot read it
+    default.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    with pytest.raises(sqlcipher3.DatabaseError):
+        default.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    default.close()
+
+
+def test_an_older_hmac_sha512_database_opens_and_backs_up_as_sha256(tmp_path: Path) -> None:
+    key = secrets.token_bytes(32)
+    path = tmp_path / "before.db"
+    before = sqlcipher3.connect(str(path))  # SQLCipher 4's defaults, as laptops made it
+    before.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    before.execute("CREATE TABLE note (body TEXT)")
+    before.execute("INSERT INTO note VALUES (?)", (CANARY,))
+    before.commit()
+    before.close()
+    conn = sqlcipher_connect(path, key)
+    assert conn.execute("SELECT body FROM note").fetchone() == (CANARY,)
+    assert conn.execute("PRAGMA cipher_hmac_algorithm").fetchone() == ("HMAC_SHA512",)
+    conn.close()
+    with pytest.raises(DatabaseKeyError, match="cannot be opened with this key"):
+        sqlcipher_connect(path, secrets.token_bytes(32))
+    source, copy = sqlcipher_connect(path, key), sqlcipher_connect(tmp_path / "copy.db", key)
+    source.backup(copy)  # as `clinic-edge backup` copies it
+    source.close()
+    copy.close()
+    copied = sqlcipher_connect(tmp_path / "copy.db", key)
+    assert copied.execute("SELECT body FROM note").fetchone() == (CANARY,)
+    assert copied.execute("PRAGMA cipher_hmac_algorithm").fetchone() == (PAGE_HMAC,)
+    copied.close()
 
 
 def test_no_plaintext_on_disk(encrypted: tuple[Path, bytes]) -> None:
