@@ -69,7 +69,7 @@ from bench.day import (
 from bench.meter import metering
 from common.database import plain_engine, sqlcipher_engine
 from edge.sync import service as edge_sync
-from sync.edge import EdgeSync
+from sync.edge import HUB, EdgeSync
 from sync.transport import SyncError
 
 
@@ -245,8 +245,8 @@ def _pusher(laptops: list[Laptop], start: Any, results: Any) -> None:
 def pull_cursor(edge: Engine) -> int:
     """How far the edge has pulled: a pull moves it to the hub's latest commit."""
     with edge.connect() as connection:
-        query = text("SELECT pull_cursor FROM sync_link WHERE peer = 'hub'")
-        return int(connection.execute(query).scalar() or 0)
+        query = text("SELECT pull_cursor FROM sync_link WHERE peer = :p")
+        return int(connection.execute(query, {"p": HUB}).scalar() or 0)
 
 
 def drained(hub: Engine, started: dt.datetime) -> float:

@@ -90,12 +90,11 @@ def claim(
     connection: Connection, device_id: str, chains: Mapping[str, Chain], *, wait: bool = False
 ) -> Queued | None:
     """The device's oldest queued batch (stored as columns or, by an older hub, as rows),
-    locked until the transaction ends; None when it
-    has none, or (unless `wait`) another transaction is applying it. Only the oldest is
-    ever claimed, so a device's batches apply in order even with several drains; a push
-    of the device sees the claimed batch still queued until its apply commits, and
-    queues behind it, so the drain need not hold the device's link (the push would wait
-    for the whole apply)."""
+    locked until the transaction ends; None when it has none, or (unless `wait`) another
+    transaction is applying it. Only the oldest is ever claimed, so a device's batches
+    apply in order even with several drains; a push of the device sees the claimed batch
+    still queued until its apply commits, and queues behind it, so the drain need not hold
+    the device's link (the push would wait for the whole apply)."""
     while True:
         oldest = connection.execute(
             text("SELECT min(id) FROM sync_inbox WHERE peer = :p AND applied_at IS NULL"),

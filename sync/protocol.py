@@ -68,7 +68,7 @@ class Batch:
         _require(isinstance(batch_id, str) and 8 <= len(batch_id) <= 64, "bad batch id")
         _require(_count(after) and _count(last) and after < last, "bad batch range")
         batch = cls(batch_id, after, last, _parse_changes(data, chains, "the batch"))
-        if "columns" in data:  # what came is what goes on: the hub's inbox stores it so
+        if "columns" in data:  # checked whole by the parse: stored as it came (the inbox)
             batch._columns.append((chains, data["columns"]))
         return batch
 
