@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import Connection, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from common.access import Actor
@@ -35,10 +35,23 @@ from common.node import this_node_id
 from schema.base import new_id, utcnow
 from schema.models import AuditChain, AuditRecord
 from schema.models.audit import HASHED_FIELDS, record_digest
+from sync.stamp import clock_for
 from sync.txn import gate_of
 
 RETENTION_YEARS = 6
 GENESIS = "0" * 64
+_HEADS = AuditChain.__table__
+_INSERT = insert(AuditRecord.__table__)
+_LOCK_HEAD = (
+    select(_HEADS.c.last_seq, _HEADS.c.last_hash)
+    .where(_HEADS.c.node == bindparam("head"))
+    .with_for_update()
+)
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.node == bindparam("head"))
+    .values(last_seq=bindparam("seq"), last_hash=bindparam("hash"))
+)
 
 SUCCESS = "success"
 FAILURE = "failure"
@@ -82,9 +95,9 @@ class Entry:
     detail: Mapping[str, Any] | None = field(default=None)
 
 
-def record(session: Session, who: Actor | Who, action: str, **what: Any) -> AuditRecord:
+def record(session: Session, who: Actor | Who, action: str, **what: Any) -> None:
     """Record a write in the current transaction: it commits with the change or not at all."""
-    return append(session, _who(who), Entry(action, **what))
+    append(session, _who(who), Entry(action, **what))
 
 
 # The reads of GET requests waiting for their records to commit, per database.
@@ -137,62 +150,74 @@ def _carry_waiting_reads(session: Session) -> None:
         append_all(session, loan.items)
 
 
-def record_apart(session: Session, who: Actor | Who, action: str, **what: Any) -> AuditRecord:
+def record_apart(session: Session, who: Actor | Who, action: str, **what: Any) -> None:
     """Record a failure and commit it at once, discarding the failing request's work."""
     with transaction_apart(session, discard_open=True):
-        return append(session, _who(who), Entry(action, **what))
+        append(session, _who(who), Entry(action, **what))
 
 
-def append(session: Session, who: Who, entry: Entry) -> AuditRecord:
+def append(session: Session, who: Who, entry: Entry) -> None:
     """Add one record to the end of this node's chain (the chain head is locked meanwhile)."""
-    return append_all(session, [(who, entry)])[0]
+    append_all(session, [(who, entry)])
 
 
-def append_all(session: Session, records: list[tuple[Who, Entry]]) -> list[AuditRecord]:
-    """Add records to the end of this node's chain in order, locking its head once."""
+def append_all(session: Session, records: list[tuple[Who, Entry]]) -> None:
+    """Add records to the end of this node's chain in order, locking its head once.
+
+    Written as plain statements rather than ORM objects: every request writes a record,
+    most of them a GET's read record, and the unit of work cost more than the read it
+    recorded. The capture triggers log them alike; what the session holds pending is
+    flushed first, so a change is logged before its record."""
     node = this_node_id(session)
     if node is None:
         raise RuntimeError("this database has no node identity; initialise it first")
-    head = _lock_head(session, node)
-    added = []
-    for who, entry in records:
-        audit = _next(head, who, entry)
-        head.last_seq, head.last_hash = audit.chain_seq, audit.hash
-        added.append(audit)
-    session.add_all(added)
     session.flush()
-    return added
+    connection = session.connection()
+    seq, prev = _lock_head(session, connection, node)
+    clock = clock_for(connection.engine)
+    rows = []
+    for who, entry in records:
+        row = _next(node, seq + 1, prev, who, entry)
+        row["version"] = clock.tick(connection)
+        rows.append(row)
+        seq, prev = row["chain_seq"], row["hash"]
+    connection.execute(_INSERT, rows)
+    connection.execute(_MOVE_HEAD, {"head": node, "seq": seq, "hash": prev})
 
 
-def _next(head: AuditChain, who: Who, entry: Entry) -> AuditRecord:
+def _next(node: str, seq: int, prev: str, who: Who, entry: Entry) -> dict[str, Any]:
     at = utcnow()
-    audit = AuditRecord(
-        id=new_id(),
-        origin_node=head.node,
-        chain_seq=head.last_seq + 1,
-        at=at,
-        user_id=who.user_id,
-        username=_clip("username", who.username),
-        role=_clip("role", who.role),
-        action=_clip("action", entry.action),
-        resource_type=entry.resource_type,
-        resource_id=entry.resource_id,
-        patient_id=entry.patient_id,
-        outcome=entry.outcome,
-        client_addr=_clip("client_addr", who.client_addr),
-        user_agent=_clip("user_agent", who.user_agent),
-        vehicle_id=who.vehicle_id,
-        detail=_plain(entry.detail),
-        retention_until=retention_date(at.date()),
-        prev_hash=head.last_hash,
-    )
-    audit.hash = record_hash(audit)
-    return audit
+    row: dict[str, Any] = {
+        "id": new_id(),
+        "origin_node": node,
+        "chain_seq": seq,
+        "at": at,
+        "user_id": who.user_id,
+        "username": _clip("username", who.username),
+        "role": _clip("role", who.role),
+        "action": _clip("action", entry.action),
+        "resource_type": entry.resource_type,
+        "resource_id": entry.resource_id,
+        "patient_id": entry.patient_id,
+        "outcome": entry.outcome,
+        "client_addr": _clip("client_addr", who.client_addr),
+        "user_agent": _clip("user_agent", who.user_agent),
+        "vehicle_id": who.vehicle_id,
+        "detail": _plain(entry.detail),
+        "retention_until": retention_date(at.date()),
+        "prev_hash": prev,
+    }
+    row["hash"] = _digest(row)
+    return row
 
 
 def record_hash(audit: AuditRecord) -> str:
     """SHA-256 over a canonical serialisation of the record's fields and `prev_hash`."""
-    return record_digest({name: _canonical(getattr(audit, name)) for name in HASHED_FIELDS})
+    return _digest({name: getattr(audit, name) for name in HASHED_FIELDS})
+
+
+def _digest(fields: Mapping[str, Any]) -> str:
+    return record_digest({name: _canonical(fields[name]) for name in HASHED_FIELDS})
 
 
 def retention_date(day: dt.date) -> dt.date:
@@ -235,7 +260,7 @@ def verify_chain(session: Session, node: str) -> ChainReport:
         if problem is not None:
             return ChainReport(node, count, Break(seq + 1, audit.id, problem))
         seq, prev = audit.chain_seq, audit.hash
-    head = session.get(AuditChain, node)
+    head = session.get(AuditChain, node, populate_existing=True)
     if head is not None and (head.last_seq, head.last_hash) != (seq, prev):
         reason = (
             f"the chain ends at record #{seq} but its head is at #{head.last_seq}: "
@@ -265,8 +290,16 @@ def _link_problem(audit: AuditRecord, seq: int, prev: str) -> str | None:
     return None
 
 
-def _lock_head(session: Session, node: str) -> AuditChain:
-    return locked_row(session, AuditChain, node, lambda: _new_head(session, node))
+def _lock_head(session: Session, connection: Connection, node: str) -> tuple[int, str]:
+    """The chain head's sequence and hash, its row locked (FOR UPDATE on MySQL; on SQLite
+    the transaction holds the database's write lock). The first record of a node makes
+    the row; the session forgets it again, as the head is only ever written here."""
+    row = connection.execute(_LOCK_HEAD, {"head": node}).first()
+    if row is not None:
+        return row.last_seq, row.last_hash
+    head = locked_row(session, AuditChain, node, lambda: _new_head(session, node))
+    session.expunge(head)
+    return head.last_seq, head.last_hash
 
 
 def _new_head(session: Session, node: str) -> AuditChain:
