@@ -48,6 +48,12 @@ def this_node(session: Session) -> SyncNode | None:
     return node
 
 
+def remember(session: Session, node: SyncNode | None) -> None:
+    """Keep `node`, read by a query of the caller's own, as the session's node."""
+    if node is not None:
+        session.info[_NODE] = node
+
+
 def this_node_id(session: Session) -> str | None:
     """The node's id, without reading the row again once the session knows it."""
     held = _held_id(session)

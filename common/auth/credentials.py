@@ -14,6 +14,7 @@ import hmac
 from typing import Any
 
 from flask import current_app, g, request
+from sqlalchemy import and_, select, true
 from sqlalchemy.orm import Session
 
 from common import audit
@@ -21,11 +22,11 @@ from common.access import Actor
 from common.api import endpoint_spec
 from common.audit import Who
 from common.auth import sessions, tokens
-from common.auth.service import PASSWORD_CHANGE_REQUIRED, Lockout, refusal_for
+from common.auth.service import PASSWORD_CHANGE_REQUIRED, Lockout, refusal, refusal_for
 from common.database import db, transaction_apart, write_intended
 from common.errors import APIError, Forbidden, Unauthorized
-from common.node import this_node
-from schema.models import User, WebSession
+from common.node import remember, this_node
+from schema.models import SyncNode, User, UserVehicle, WebSession
 
 COOKIE = "clinic_auth"
 SECURE_COOKIE = "__Host-" + COOKIE  # browsers bind it to this exact origin over HTTPS
@@ -159,17 +160,40 @@ def _token_actor(session: Session, header: str) -> tuple[Actor, User]:
 
 
 def _session_actor(session: Session, raw_id: str) -> tuple[Actor, User] | None:
-    web = sessions.find(session, raw_id)
-    if web is None or sessions.ended(web, idle_limit()) is not None:
+    found = _signed_in(session, raw_id)
+    if found is None:
         return None
-    try:
-        user = _usable_user(session, web.user_id)
-    except Unauthorized:
+    web, user, node, assigned = found
+    if sessions.ended(web, idle_limit()) is not None:
+        return None
+    if refusal(user, node, lambda _vehicle: assigned) is not None:
         return None
     if sessions.needs_touch(web):
         _touch(session, web)
     g.csrf_token = web.csrf_token
     return _actor_of(session, user, session_id=web.id), user
+
+
+def _signed_in(
+    session: Session, raw_id: str
+) -> tuple[WebSession, User, SyncNode | None, bool] | None:
+    """The browser session, its user, this node and whether the user is assigned to the
+    node's vehicle, in one query: every request from a browser needs all four, and a
+    query for each cost about as much as the reads of the route itself."""
+    assignment = and_(UserVehicle.user_id == User.id, UserVehicle.vehicle_id == SyncNode.vehicle_id)
+    query = (
+        select(WebSession, User, SyncNode, UserVehicle.id)
+        .join(User, User.id == WebSession.user_id)
+        .outerjoin(SyncNode, true())  # the database's one node row
+        .outerjoin(UserVehicle, assignment)
+        .where(WebSession.id == sessions.digest(raw_id))
+    )
+    row = session.execute(query).first()
+    if row is None:
+        return None
+    web, user, node, link = row
+    remember(session, node)
+    return web, user, node, link is not None
 
 
 def _touch(session: Session, web: WebSession) -> None:

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -30,7 +31,7 @@ from common.permission import granted
 from common.users import find_by_username, is_assigned
 from common.users.service import NOT_ENROLLED, get_user
 from schema.base import utcnow
-from schema.models import LoginState, User
+from schema.models import LoginState, SyncNode, User
 
 WRONG_CREDENTIALS = "Wrong username or password"
 TOTP_REQUIRED = "Enter the 6-digit code from your authenticator app"
@@ -139,14 +140,19 @@ def refresh(session: Session, claims: dict[str, Any], client: Who) -> User:
 def refusal_for(session: Session, user: User) -> str | None:
     """Why this user may not work on this node now, or None: deactivated, or (on a
     vehicle) the laptop is not enrolled or the user is not assigned to its vehicle."""
+    return refusal(user, this_node(session), lambda vehicle: is_assigned(session, user.id, vehicle))
+
+
+def refusal(user: User, node: SyncNode | None, assigned_to: Callable[[str], bool]) -> str | None:
+    """`refusal_for` on what the caller has read: the node, and whether the user is
+    assigned to a vehicle (asked only on an enrolled laptop)."""
     if not user.active:
         return DEACTIVATED
-    node = this_node(session)
     if node is None or node.kind != "edge":
         return None
     if node.vehicle_id is None:
         return NOT_ENROLLED_LOGIN
-    if not is_assigned(session, user.id, node.vehicle_id):
+    if not assigned_to(node.vehicle_id):
         return NOT_ASSIGNED
     return None
 

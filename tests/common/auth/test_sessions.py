@@ -13,7 +13,7 @@ from sqlalchemy import select
 from common.auth import sessions
 from schema.models import AuditRecord, WebSession
 from tests.support.clock import movable_clock
-from tests.support.identity import NodeApp, page_login
+from tests.support.identity import NodeApp, Staff, page_login
 from tests.support.tables import AUDIT_TABLES, row_counts
 
 
@@ -184,3 +184,22 @@ def test_a_logged_in_browser_skips_the_login_page(node_app: NodeApp) -> None:
     finance = node_app.user("finance")
     page_login(node_app.client, finance)
     assert node_app.client.get("/login").location == "/"
+
+
+@pytest.mark.parametrize("change", ["deactivate", "take off the vehicle"])
+def test_a_live_session_ends_at_once_when_its_user_may_no_longer_work_here(
+    edge_client: Any, edge_user: Callable[..., Staff], edge_vehicle: str, change: str
+) -> None:
+    admin, doctor = edge_user("administrator"), edge_user("doctor")
+    browser = edge_client.application.test_client()
+    page_login(browser, doctor)
+    assert browser.get("/api/auth/me").status_code == 200
+    if change == "deactivate":
+        done = edge_client.post(f"/api/users/{doctor.id}/deactivate", headers=admin.headers)
+    else:
+        done = edge_client.delete(
+            f"/api/users/{doctor.id}/vehicles/{edge_vehicle}", headers=admin.headers
+        )
+    assert done.status_code == 200
+    assert browser.get("/api/auth/me").status_code == 401
+    assert browser.get("/").status_code == 302  # back to the login page
