@@ -14,7 +14,7 @@ import hmac
 from typing import Any
 
 from flask import current_app, g, request
-from sqlalchemy import and_, select, true
+from sqlalchemy import and_, bindparam, select, true
 from sqlalchemy.orm import Session
 
 from common import audit
@@ -174,21 +174,26 @@ def _session_actor(session: Session, raw_id: str) -> tuple[Actor, User] | None:
     return _actor_of(session, user, session_id=web.id), user
 
 
+# A browser session, its user, this node and whether the user is assigned to the node's
+# vehicle, in one query: every request from a browser needs all four, and a query for
+# each cost about as much as the reads of the route itself. Built once: building it
+# cost a fifth of running it.
+_SIGNED_IN = (
+    select(WebSession, User, SyncNode, UserVehicle.id)
+    .join(User, User.id == WebSession.user_id)
+    .outerjoin(SyncNode, true())  # the database's one node row
+    .outerjoin(
+        UserVehicle,
+        and_(UserVehicle.user_id == User.id, UserVehicle.vehicle_id == SyncNode.vehicle_id),
+    )
+    .where(WebSession.id == bindparam("session_digest"))
+)
+
+
 def _signed_in(
     session: Session, raw_id: str
 ) -> tuple[WebSession, User, SyncNode | None, bool] | None:
-    """The browser session, its user, this node and whether the user is assigned to the
-    node's vehicle, in one query: every request from a browser needs all four, and a
-    query for each cost about as much as the reads of the route itself."""
-    assignment = and_(UserVehicle.user_id == User.id, UserVehicle.vehicle_id == SyncNode.vehicle_id)
-    query = (
-        select(WebSession, User, SyncNode, UserVehicle.id)
-        .join(User, User.id == WebSession.user_id)
-        .outerjoin(SyncNode, true())  # the database's one node row
-        .outerjoin(UserVehicle, assignment)
-        .where(WebSession.id == sessions.digest(raw_id))
-    )
-    row = session.execute(query).first()
+    row = session.execute(_SIGNED_IN, {"session_digest": sessions.digest(raw_id)}).first()
     if row is None:
         return None
     web, user, node, link = row
