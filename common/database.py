@@ -57,6 +57,14 @@ def transaction_apart(session: Session, *, discard_open: bool = False) -> Iterat
         yield session
 
 
+def committed(session: Session, answer: T) -> T:
+    """Commit, then return `answer`, built by the caller before the commit: a request
+    that writes takes SQLite's write lock with each transaction it begins, so reading for
+    its answer after the commit would take the lock again until the request ends."""
+    session.commit()
+    return answer
+
+
 def locked_row(session: Session, model: type[T], key: Any, make: Callable[[], T]) -> T:
     """The row of `model` with primary key `key`, freshly read and locked for update
     (SELECT ... FOR UPDATE on MySQL); made with `make()` first when it does not exist,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
+from common.database import committed
 from common.errors import Conflict, NotFound
 from edge.route.service import HOLDING, booked_counts, slot_view
 from edge.scope import owned, page_of, patient_reachable, vehicle_of
@@ -32,8 +33,7 @@ def book(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, A
     patient = find_patient(session, vehicle_id, data)
     appointment = _take_place(session, actor, slot, patient.id, data.get("reason"))
     audit.record(session, actor, "appointment_booked", **_what(appointment))
-    session.commit()
-    return view(session, appointment)
+    return committed(session, view(session, appointment))
 
 
 def set_status(
@@ -45,8 +45,7 @@ def set_status(
     appointment.reason = reason or appointment.reason
     appointment.updated_at = utcnow()
     audit.record(session, actor, f"appointment_{status}", **_what(appointment))
-    session.commit()
-    return view(session, appointment)
+    return committed(session, view(session, appointment))
 
 
 def reschedule(
@@ -62,8 +61,7 @@ def reschedule(
     new = _take_place(session, actor, slot, old.patient_id, reason or old.reason)
     detail = {"from_appointment": old.id}
     audit.record(session, actor, "appointment_rescheduled", **_what(new), detail=detail)
-    session.commit()
-    return view(session, new)
+    return committed(session, view(session, new))
 
 
 def find_patient(session: Session, vehicle_id: str, data: Mapping[str, Any]) -> Patient:

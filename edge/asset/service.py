@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
+from common.database import committed
 from common.errors import Conflict, NotFound
 from edge.alert.service import raise_alert
 from edge.scope import owned, page_of, vehicle_of
@@ -208,5 +209,4 @@ def _due_horizon(today: dt.date) -> dt.date:
 
 def _saved(session: Session, actor: Actor, action: str, asset: Asset) -> dict[str, Any]:
     audit.record(session, actor, action, resource_type="asset", resource_id=asset.id)
-    session.commit()
-    return view(asset, log=_log(session, asset.id))
+    return committed(session, view(asset, log=_log(session, asset.id)))

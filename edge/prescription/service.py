@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from common import audit
 from common.access import Actor
 from common.clinicday import clinic_day
+from common.database import committed
 from common.errors import BadRequest, Conflict, NotFound
 from edge.prescription import dispense
 from edge.scope import find_visit, vehicle_of
@@ -70,8 +71,7 @@ def prescribe(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[s
     )
     if data["dispense"]:
         _dispense(session, actor, visit, prescription)
-    session.commit()
-    return view(session, prescription)
+    return committed(session, view(session, prescription))
 
 
 def _formulary_item(session: Session, nappi_code: str) -> Item:
@@ -100,8 +100,7 @@ def dispense_prescription(session: Session, actor: Actor, prescription_id: str) 
         raise NotFound("Prescription not found")
     visit = session.get_one(Visit, prescription.visit_id)
     _dispense(session, actor, visit, prescription)
-    session.commit()
-    return view(session, prescription)
+    return committed(session, view(session, prescription))
 
 
 def _dispense(session: Session, actor: Actor, visit: Visit, prescription: Prescription) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
+from common.database import committed
 from common.errors import BadRequest, NotFound
 from common.stops import add_stops, order_problem
 from edge.location.service import view as location_view
@@ -42,8 +43,7 @@ def add_route(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[s
     session.flush()
     add_stops(session, route, data["stops"])
     audit.record(session, actor, "route_created", resource_type="route", resource_id=route.id)
-    session.commit()
-    return route_view(session, route)
+    return committed(session, route_view(session, route))
 
 
 def _check_stops(session: Session, stops: Sequence[Mapping[str, Any]]) -> None:

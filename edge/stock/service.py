@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
+from common.database import committed
 from common.errors import BadRequest, Conflict, NotFound
 from common.stockalert import EXPIRY_HORIZON, expiry_alert, expiry_band, is_low, low_stock_alert
 from edge.alert.service import raise_alert
@@ -194,8 +195,7 @@ def receive(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str
     vehicle_id = vehicle_of(actor)
     movement = receive_lot(session, vehicle_id, actor.user_id, data)
     audit.record(session, actor, "stock_received", resource_type="lot", resource_id=movement.lot_id)
-    session.commit()
-    return movement_view(session, movement)
+    return committed(session, movement_view(session, movement))
 
 
 def receive_lot(
@@ -268,8 +268,7 @@ def use(session: Session, actor: Actor, data: Mapping[str, Any]) -> list[dict[st
         resource_id=movements[0].item_id,
         detail={"movements": [m.id for m in movements]},
     )
-    session.commit()
-    return [movement_view(session, m) for m in movements]
+    return committed(session, [movement_view(session, m) for m in movements])
 
 
 def adjust(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -284,8 +283,7 @@ def adjust(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str,
         reason=data.get("reason"),
     )
     audit.record(session, actor, "stock_moved", resource_type="lot", resource_id=movement.lot_id)
-    session.commit()
-    return movement_view(session, movement)
+    return committed(session, movement_view(session, movement))
 
 
 def stocktake(
@@ -322,12 +320,14 @@ def stocktake(
         resource_id=count_id,
         detail={"lots": len(counts), "adjusted": len(movements)},
     )
-    session.commit()
-    return {
-        "id": count_id,
-        "counted": len(counts),
-        "adjustments": [movement_view(session, m) for m in movements],
-    }
+    return committed(
+        session,
+        {
+            "id": count_id,
+            "counted": len(counts),
+            "adjustments": [movement_view(session, m) for m in movements],
+        },
+    )
 
 
 def list_stock(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
+from common.database import committed
 from common.errors import BadRequest, Conflict, NotFound
 from edge.scope import owned, page_of, vehicle_of
 from edge.stock.service import receive_lot
@@ -120,8 +121,7 @@ def receive_delivery(session: Session, actor: Actor, delivery_id: str) -> dict[s
     audit.record(
         session, actor, "delivery_received", resource_type="delivery", resource_id=delivery.id
     )
-    session.commit()
-    return delivery_view(session, delivery)
+    return committed(session, delivery_view(session, delivery))
 
 
 def request_view(session: Session, request: SupplyRequest) -> dict[str, Any]:
@@ -194,5 +194,4 @@ def _with_names(session: Session, lines: list[dict[str, Any]]) -> list[dict[str,
 
 def _saved(session: Session, actor: Actor, action: str, request: SupplyRequest) -> dict[str, Any]:
     audit.record(session, actor, action, resource_type="supply_request", resource_id=request.id)
-    session.commit()
-    return request_view(session, request)
+    return committed(session, request_view(session, request))

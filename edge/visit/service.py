@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from common import audit
 from common.access import Actor
 from common.clinicday import clinic_day
+from common.database import committed
 from common.errors import BadRequest, Conflict
 from edge.claim import draft
 from edge.scope import find_patient, find_visit, vehicle_of
@@ -198,8 +199,7 @@ def _saved(
         patient_id=visit.patient_id,
         detail={"stage": visit.stage, **(detail or {})},
     )
-    session.commit()
-    return view(session, visit)
+    return committed(session, view(session, visit))
 
 
 def recorded_facts(session: Session, visit: Visit, skip_reason: str | None = None) -> Recorded:

@@ -17,8 +17,9 @@ from bench.meter import serving
 from common import audit
 from common.database import db, new_session, write_intended, write_intent
 from schema.models import AuditRecord
+from sync.txn import gate_of
 from tests.common.test_groupcommit import wait_until_queued
-from tests.support.clinic import Clinic
+from tests.support.clinic import Clinic, patient_fields
 
 ROUNDS = 15
 
@@ -181,3 +182,35 @@ def test_a_read_waiting_for_a_writer_is_recorded_in_its_commit_or_after_its_roll
     assert tail == (["test_write", "read"] if commit else [tail[0], "read"])
     assert commit or "test_write" not in tail
     assert [report.broken for report in reports] == [None] * len(reports)
+
+
+def test_each_step_of_a_visit_takes_the_write_lock_once(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write request builds its answer before it commits: reading it afterwards would
+    begin a second write transaction, holding the lock (which every read waits for to
+    commit its audit record) until the request ended."""
+    with clinic.app.app_context():
+        gate = gate_of(db.engine)
+    assert gate is not None
+    entries: list[Any] = []
+    enter = gate.enter
+    monkeypatch.setattr(gate, "enter", lambda raw: (entries.append(raw), enter(raw))[1])
+    clinic.hire()
+
+    def step(role: str, path: str, body: Any = None) -> Any:
+        entries.clear()
+        answer = clinic.ok("POST", role, path, body or {})
+        assert len(entries) == 1, path
+        return answer
+
+    patient = step("clerk", "/api/patients", patient_fields())
+    visit = step("clerk", "/api/visits", {"patient_id": patient["id"]})["id"]
+    step("clerk", f"/api/visits/{visit}/advance")
+    step("nurse", "/api/vital-signs", {"visit_id": visit, "pulse": 72})
+    step("nurse", f"/api/visits/{visit}/advance")
+    step("doctor", "/api/diagnoses", {"visit_id": visit, "icd10_code": "J06.9"})
+    step("doctor", f"/api/visits/{visit}/advance")
+    step("social_worker", "/api/clinical-notes", {"visit_id": visit, "body": "Home care."})
+    closed = step("social_worker", f"/api/visits/{visit}/advance")
+    assert closed["status"] == "closed" and closed["claim"] is not None
