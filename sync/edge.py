@@ -51,9 +51,11 @@ MAX_EXCHANGES = 100_000
 FIRST_BYTES_PER_ENTRY = 20
 LOAD_ID = "snapshot"  # the sync_batch row that holds an unfinished snapshot's position
 # A pulled batch applies in slices, each its own transaction: a crew write waits for one
-# slice (~10 ms), not the whole batch. Between slices the sync pauses briefly, so writers
-# of the edge's web process that wait for SQLite's lock (polling it) take it first.
-SLICE_CHANGES = 100
+# slice, not the whole batch. Between slices the sync pauses briefly, so writers of the
+# edge's web process that wait for SQLite's lock (polling it) take it first. A slice of
+# 100 held the lock for 22 ms (p50; p90 35, and 4-7 more to commit) on a slow 2-core
+# machine with a crew at work, longer than a crew write itself (docs/BENCHMARKS.md, 4).
+SLICE_CHANGES = 50
 SLICE_PAUSE_SECONDS = 0.005
 
 Progress = Callable[[int, int | None], None]
