@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from common.database import sqlcipher_connect
+from common.database import PAGE_HMAC, sqlcipher_connect
 from provisioning import backup as backup_lib
 from provisioning.key import KeyStore
 from schema import migrate
@@ -249,3 +249,37 @@ def test_restore_refuses_while_the_edge_has_the_database_open(laptop: Laptop, us
 def test_backup_into_a_missing_folder_is_a_clear_error(laptop: Laptop, tmp_path: Path) -> None:
     result = laptop.run("backup", str(tmp_path / "no-stick"))
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def as_made_before_hmac_sha256(database: Path, key: bytes) -> None:
+    """Rewrite the laptop's database with SQLCipher 4's default page HMAC (SHA-512), as
+    laptops installed before `PAGE_HMAC` have it."""
+    older = database.with_name("older.db")
+    conn = sqlcipher_connect(database, key)
+    conn.execute(f"ATTACH DATABASE ? AS older KEY \"x'{key.hex()}'\"", (str(older),))
+    conn.execute("PRAGMA older.cipher_hmac_algorithm = HMAC_SHA512")
+    conn.execute("SELECT sqlcipher_export('older')")
+    conn.execute("DETACH DATABASE older")
+    conn.close()
+    older.replace(database)
+
+
+def page_hmac(database: Path, key: bytes) -> str:
+    conn = sqlcipher_connect(database, key)
+    try:
+        return str(conn.execute("PRAGMA cipher_hmac_algorithm").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_backup_restored_at_once_moves_an_older_laptop_to_hmac_sha256_pages(
+    laptop: Laptop, usb: Path
+) -> None:
+    """The conversion docs/operations.md gives (section 7) for laptops made before."""
+    add_notes(laptop, 3)
+    as_made_before_hmac_sha256(laptop.database, laptop.key)
+    assert page_hmac(laptop.database, laptop.key) == "HMAC_SHA512"
+    result = laptop.run("restore", str(take_backup(laptop, usb)))
+    assert result.exit_code == 0, result.output
+    assert page_hmac(laptop.database, laptop.key) == PAGE_HMAC
+    assert len(notes(laptop.database, laptop.key)) == 3
