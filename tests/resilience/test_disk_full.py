@@ -58,8 +58,7 @@ def cap_pages(app: Flask, extra: int = 0) -> Callable[[], None]:
     with engine.begin() as connection:
         # take up the free pages first, so the very next write needs a new page
         connection.execute(text("CREATE TABLE IF NOT EXISTS disk_filler (b BLOB)"))
-        free = int(connection.execute(text("PRAGMA freelist_count")).scalar() or 0)
-        for _ in range(free):
+        while int(connection.execute(text("PRAGMA freelist_count")).scalar() or 0):
             connection.execute(text("INSERT INTO disk_filler VALUES (zeroblob(3000))"))
     with engine.connect() as connection:
         pages = int(connection.execute(text("PRAGMA page_count")).scalar() or 0) + extra
