@@ -7,6 +7,7 @@ import secrets
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from schema import drop_hub_only_indexes
 from schema.base import utcnow
 from schema.models import SyncNode, Vehicle
 
@@ -19,12 +20,15 @@ def new_device_id() -> str:
 
 
 def ensure_node(session: Session, node_id: str, kind: str) -> SyncNode:
-    """The node row, created on first use; an existing identity is never replaced."""
+    """The node row, created on first use; an existing identity is never replaced. A
+    database becoming an edge drops the indexes only head office reads."""
     node = session.scalar(select(SyncNode))
     if node is None:
         node = SyncNode(id=node_id, kind=kind, created_at=utcnow())
         session.add(node)
         session.flush()
+        if kind == "edge":
+            drop_hub_only_indexes(session.connection())
     return node
 
 

@@ -28,6 +28,11 @@ ID_LENGTH = 36
 NODE_LENGTH = 32
 VERSION_LENGTH = 64
 
+# Marks (`info={HUB_ONLY: True}`) an index only head office queries. A database drops
+# such indexes when it becomes an edge (`schema.drop_hub_only_indexes`): the edge never
+# reads by them, and each is one more page to write, encrypt and authenticate per commit.
+HUB_ONLY = "hub_only"
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

@@ -11,7 +11,15 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schema.base import ID_LENGTH, NODE_LENGTH, Base, JSONText, SyncedRow, UTCDateTime
+from schema.base import (
+    HUB_ONLY,
+    ID_LENGTH,
+    NODE_LENGTH,
+    Base,
+    JSONText,
+    SyncedRow,
+    UTCDateTime,
+)
 from sync.chain import Chain
 from sync.policy import Policy, Scope, synced
 
@@ -58,10 +66,11 @@ class AuditRecord(SyncedRow, Base):
     __tablename__ = "audit_record"
     __table_args__ = (
         UniqueConstraint("origin_node", "chain_seq"),
-        Index("ix_audit_record_user_at", "user_id", "at"),
-        Index("ix_audit_record_patient_at", "patient_id", "at"),
-        Index("ix_audit_record_at", "at"),
-        Index("ix_audit_record_vehicle_at", "vehicle_id", "at"),
+        # Only head office's audit search reads these; an edge drops them (`HUB_ONLY`).
+        Index("ix_audit_record_user_at", "user_id", "at", info={HUB_ONLY: True}),
+        Index("ix_audit_record_patient_at", "patient_id", "at", info={HUB_ONLY: True}),
+        Index("ix_audit_record_at", "at", info={HUB_ONLY: True}),
+        Index("ix_audit_record_vehicle_at", "vehicle_id", "at", info={HUB_ONLY: True}),
         {
             "info": synced(
                 Policy.APPEND_ONLY,

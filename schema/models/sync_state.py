@@ -18,11 +18,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schema.base import ID_LENGTH, NODE_LENGTH, VERSION_LENGTH, Base, UTCDateTime
+from schema.base import HUB_ONLY, ID_LENGTH, NODE_LENGTH, VERSION_LENGTH, Base, UTCDateTime
 
 
 class SyncNode(Base):
@@ -44,8 +45,11 @@ class SyncChange(Base):
     __tablename__ = "sync_change"
     __table_args__ = (
         Index("ix_sync_change_commit", "commit_seq"),
-        Index("ix_sync_change_tx", "tx", "commit_seq"),
-        Index("ix_sync_change_scope", "scope_kind", "scope_id", "seq"),
+        # Only MySQL fills `tx` (SQLite has one writer, and there commit_seq is seq), so on
+        # SQLite the index holds nothing instead of an entry moved at every commit.
+        Index("ix_sync_change_tx", "tx", "commit_seq", sqlite_where=text("tx IS NOT NULL")),
+        # The hub's pulls and subscriptions read by scope; an edge drops it (`HUB_ONLY`).
+        Index("ix_sync_change_scope", "scope_kind", "scope_id", "seq", info={HUB_ONLY: True}),
         Index("ix_sync_change_row", "table_name", "row_id"),
         Index("ix_sync_change_node", "node", "seq"),
         {"sqlite_autoincrement": True},

@@ -7,12 +7,14 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 import schema
-from common.database import plain_engine, sqlcipher_engine
+from common.database import new_session, plain_engine, sqlcipher_engine
+from common.node import ensure_node
 from schema import migrate
 from tests.support import mysql
 
@@ -75,4 +77,70 @@ def test_a_model_change_without_migration_is_detected(tmp_path: Path) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, extended)
     assert any(entry[0] == "add_column" and entry[3].name == "nickname" for entry in diff)
+    engine.dispose()
+
+
+HUB_ONLY = {
+    "ix_audit_record_at",
+    "ix_audit_record_patient_at",
+    "ix_audit_record_user_at",
+    "ix_audit_record_vehicle_at",
+    "ix_sync_change_scope",
+}
+
+
+def index_names(engine: Engine) -> set[str]:
+    found = inspect(engine)
+    return {
+        str(ix["name"])
+        for table in ("audit_record", "sync_change")
+        for ix in found.get_indexes(table)
+    }
+
+
+def index_sql(engine: Engine, name: str) -> str:
+    with engine.connect() as connection:
+        query = text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :n")
+        return str(connection.scalar(query, {"n": name}))
+
+
+def test_a_new_edge_drops_the_hub_only_indexes_and_a_hub_keeps_them(tmp_path: Path) -> None:
+    assert {str(index.name) for index in schema.hub_only_indexes()} == HUB_ONLY
+    edge = sqlcipher_engine(tmp_path / "edge.db", secrets.token_bytes(32))
+    hub = plain_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    for engine, kind in ((edge, "edge"), (hub, "hub")):
+        migrate.upgrade(engine)
+        assert HUB_ONLY <= index_names(engine)
+        with new_session(engine) as session, session.begin():
+            ensure_node(session, f"d{kind}", kind)
+    assert not HUB_ONLY & index_names(edge)
+    chain = inspect(edge).get_unique_constraints("audit_record")  # verify_chain reads by it
+    assert [unique["column_names"] for unique in chain] == [["origin_node", "chain_seq"]]
+    assert HUB_ONLY <= index_names(hub)
+    edge.dispose()
+    hub.dispose()
+
+
+def test_an_existing_edge_drops_them_on_upgrade_and_gets_them_back_on_downgrade(
+    tmp_path: Path,
+) -> None:
+    """A laptop made before revision 0012 loses the hub-only indexes when migrated,
+    and on SQLite the change log's `tx` index then holds only rows with a `tx`."""
+    engine = sqlcipher_engine(tmp_path / "edge.db", secrets.token_bytes(32))
+    migrate.upgrade(engine, "0011")
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO sync_node (id, kind, created_at) VALUES ('dold', 'edge', :at)"),
+            {"at": "2026-12-01 08:00:00"},
+        )
+    assert "WHERE" not in index_sql(engine, "ix_sync_change_tx")
+    migrate.upgrade(engine)
+    assert not HUB_ONLY & index_names(engine)
+    assert index_sql(engine, "ix_sync_change_tx").endswith("WHERE tx IS NOT NULL")
+    config = migrate.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0011")
+    assert HUB_ONLY <= index_names(engine)
+    assert "WHERE" not in index_sql(engine, "ix_sync_change_tx")
     engine.dispose()
