@@ -35,7 +35,7 @@ def hub_only_indexes() -> list[Index]:
 def drop_hub_only_indexes(connection: Connection) -> None:
     """Drop the hub-only indexes from an edge's database. Every read on the edge writes
     an audit record and logs it as a change, and these five indexes were five of the
-    fifteen pages its commit wrote, each encrypted and authenticated by SQLCipher."""
+    15-20 pages that commit wrote, each encrypted and authenticated by SQLCipher."""
     for index in hub_only_indexes():
         connection.execute(DropIndex(index, if_exists=True))
 
