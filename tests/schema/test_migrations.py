@@ -99,9 +99,12 @@ def index_names(engine: Engine) -> set[str]:
 
 
 def index_sql(engine: Engine, name: str) -> str:
+    """The index's CREATE statement; the index must exist."""
     with engine.connect() as connection:
         query = text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :n")
-        return str(connection.scalar(query, {"n": name}))
+        sql = connection.scalar(query, {"n": name})
+    assert sql is not None, f"no index {name}"
+    return str(sql)
 
 
 def test_a_new_edge_drops_the_hub_only_indexes_and_a_hub_keeps_them(tmp_path: Path) -> None:
