@@ -1,6 +1,5 @@
-"""What a route stop takes, by one set of rules wherever a route is planned: head
-office's planning API and routes CSV, and the crew's own routes on the vehicle. A stop
-planned at one end is synced to the other, so both must accept the same stops."""
+"""What a route stop takes, by one set of rules for head office's planning API and its
+routes CSV, and how a stop is cut into bookable slots."""
 
 from __future__ import annotations
 

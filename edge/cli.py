@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from sqlalchemy import Engine
 
+from common import audit
 from common.cli import audit_group, friendly_errors, read_password, serve_command
 from common.config import ensure_secret_file, write_secret_file
 from common.database import new_session, sqlcipher_engine
@@ -75,7 +76,11 @@ def migrate() -> None:
         click.echo(f"Database at {migrations.head_revision()} (was {before or 'empty'})")
 
 
-@main.command("create-admin", help="Create a local administrator (emergency use on a vehicle).")
+@main.command(
+    "create-admin",
+    help="Create an emergency administrator on this laptop. It signs in here only (never at "
+    "head office nor on another laptop); head office is told of it and of its use.",
+)
 @click.option("--username", required=True, help="Login name (lowercase).")
 @click.option("--full-name", required=True, help="The person's name as shown in the app.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
@@ -85,20 +90,28 @@ def create_admin(username: str, full_name: str, password_stdin: bool) -> None:
         engine = open_engine(_config())
         with new_session(engine) as session, session.begin():
             node = ensure_node(session, new_device_id(), "edge")
-            vehicles = [node.vehicle_id] if node.vehicle_id else []
+            enrolled = node.vehicle_id is not None
             user = create_user(
                 session,
                 username=username,
                 full_name=full_name,
                 role=Role.ADMINISTRATOR,
                 password=password,
-                vehicle_ids=vehicles,
             )
-        click.echo(f"Administrator {user.username} created")
-        if not vehicles:
+            audit.record(
+                session,
+                audit.Who(None, "clinic-edge", None, None, None, node.vehicle_id),
+                "emergency_account_created",
+                resource_type="user",
+                resource_id=user.id,
+            )
+        click.echo(
+            f"Emergency administrator {user.username} created: it signs in on this laptop "
+            "only, and head office sees it after the next sync."
+        )
+        if not enrolled:
             click.echo(
-                "This laptop is not enrolled to a vehicle yet: the administrator can log in "
-                "once it is enrolled and the user is assigned to its vehicle."
+                "This laptop is not enrolled to a vehicle yet: nobody can log in until it is."
             )
 
 

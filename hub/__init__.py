@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from common.users.routes import assignments
     from common.users.routes import bp as users_bp
     from hub.audit.routes import bp as audit_bp
     from hub.claims.routes import bp as claims_bp
@@ -40,6 +41,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(users_bp)
+    app.register_blueprint(assignments)
     app.register_blueprint(audit_bp)
     app.register_blueprint(sync_bp)
     app.register_blueprint(sync_pages_bp)

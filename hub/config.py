@@ -35,6 +35,7 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "SYNC_AMBER_HOURS": env_int(environ, "HUB_SYNC_AMBER_HOURS", 24),
         "SYNC_RED_HOURS": env_int(environ, "HUB_SYNC_RED_HOURS", 72),
         "SYNC_APPLY_SLOTS": env_int(environ, "HUB_SYNC_APPLY_SLOTS", 1, minimum=0),
+        "SYNC_MAX_AHEAD_HOURS": env_int(environ, "HUB_SYNC_MAX_AHEAD_HOURS", 24, minimum=1),
         "PALMED_API_URL": environ.get("PALMED_API_URL", "http://127.0.0.1:5200"),
         "PALMED_API_KEY": environ.get("PALMED_API_KEY", ""),
         "PALMED_READ_TIMEOUT_SECONDS": env_int(environ, "PALMED_READ_TIMEOUT_SECONDS", 20),

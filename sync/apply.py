@@ -37,13 +37,22 @@ _RETRYABLE_MYSQL = {1205, 1213, 2006, 2013}
 
 
 class Refused(Exception):
-    """The rules do not allow this change; the message says why."""
+    """The rules do not allow this change; the message says why. A `final` refusal (the
+    sender had no right to make it) is held for good, never retried."""
+
+    def __init__(self, reason: str, *, final: bool = False) -> None:
+        super().__init__(reason)
+        self.final = final
 
 
 class Rules(Protocol):
-    """What a node accepts from the peer whose changes it is applying."""
+    """What a node accepts from the peer whose changes it is applying (`sync.rules`)."""
 
     merges_unions: bool
+
+    def prepare(
+        self, connection: Connection, tables: Mapping[str, Table], changes: Sequence[Change]
+    ) -> None: ...
 
     def refusal(
         self,
@@ -56,12 +65,17 @@ class Rules(Protocol):
 
     def held_columns(self, connection: Connection, change: Change, spec: SyncSpec) -> set[str]: ...
 
+    def keeps_tombstone(self, connection: Connection, change: Change) -> bool: ...
+
+    def is_final(self, reason: str) -> bool: ...
+
 
 @dataclass
 class Outcome:
     applied: int = 0
     unchanged: int = 0
     quarantined: list[tuple[Change, str]] = field(default_factory=list)
+    final: set[int] = field(default_factory=set)  # positions in `quarantined` held for good
     conflicts: int = 0
     highest: str | None = None
 
@@ -117,14 +131,15 @@ class Applier:
 
     def apply(self, changes: Sequence[Change], batch_id: str | None = None) -> Outcome:
         ordered = in_order(self.tables, changes)
+        self.rules.prepare(self.connection, self.tables, ordered)
         outcome = self._apply_batched(ordered)
         if outcome is None:
             outcome = Outcome()
             live = LiveWrites(self.connection)
             for change in ordered:
                 self._note(change, self._try(change, outcome, live), outcome)
-        for change, reason in outcome.quarantined:
-            self._quarantine(change, reason, batch_id)
+        for at, (change, reason) in enumerate(outcome.quarantined):
+            self._quarantine(change, reason, batch_id, at in outcome.final)
         return outcome
 
     def _apply_batched(self, ordered: list[Change]) -> Outcome | None:
@@ -154,9 +169,11 @@ class Applier:
         return outcome
 
     @staticmethod
-    def _note(change: Change, reason: str | None, outcome: Outcome) -> None:
-        if reason is not None:
-            outcome.quarantined.append((change, reason))
+    def _note(change: Change, refusal: Refused | None, outcome: Outcome) -> None:
+        if refusal is not None:
+            if refusal.final:
+                outcome.final.add(len(outcome.quarantined))
+            outcome.quarantined.append((change, str(refusal)))
 
     def retry_quarantined(self, limit: int = 200) -> int:
         """Apply again what this peer's changes left in quarantine (a parent row may have
@@ -164,16 +181,17 @@ class Applier:
         q = QUARANTINE.c
         held = self.connection.execute(
             select(q.id, q.change)
-            .where(q.peer == self.peer, q.resolved_at.is_(None))
+            .where(q.peer == self.peer, q.resolved_at.is_(None), q.final.is_(False))
             .order_by(q.at)
             .limit(limit)
         ).all()
         resolved = 0
         live = LiveWrites(self.connection)
-        for row in held:
-            change = Change.from_wire(json.loads(row.change))
-            reason = self._try(change, Outcome(), live)
-            if reason is None:
+        changes = [Change.from_wire(json.loads(row.change)) for row in held]
+        self.rules.prepare(self.connection, self.tables, changes)
+        for row, change in zip(held, changes, strict=True):
+            refusal = self._try(change, Outcome(), live)
+            if refusal is None:
                 resolved += 1
                 self.connection.execute(
                     text(
@@ -184,8 +202,8 @@ class Applier:
                 )
             else:
                 self.connection.execute(
-                    text("UPDATE sync_quarantine SET reason = :r WHERE id = :id"),
-                    {"r": reason[:2000], "id": row.id},
+                    text("UPDATE sync_quarantine SET reason = :r, final = :f WHERE id = :id"),
+                    {"r": str(refusal)[:2000], "f": refusal.final, "id": row.id},
                 )
         return resolved
 
@@ -198,19 +216,21 @@ class Applier:
         writes: LiveWrites,
         *,
         savepoint: bool = True,
-    ) -> str | None:
-        """Apply one change; the reason it was not applied, or None. Refusals are found
-        before anything of the change is written, so only database errors need the
-        savepoint (without one, they abort the caller's batched attempt)."""
+    ) -> Refused | None:
+        """Apply one change; why it was not applied, or None. Refusals are found before
+        anything of the change is written, so only database errors need the savepoint
+        (without one, they abort the caller's batched attempt)."""
         try:
             with self.connection.begin_nested() if savepoint else contextlib.nullcontext():
                 applied = self._apply_one(change, outcome, writes)
-        except (Refused, ProtocolError, codec.DecodeError) as error:
-            return str(error)
+        except Refused as refusal:
+            return refusal
+        except (ProtocolError, codec.DecodeError) as error:
+            return Refused(str(error))
         except DBAPIError as error:
             if is_retryable(error) or not savepoint:
                 raise
-            return _database_reason(error)
+            return Refused(_database_reason(error))
         if applied:
             outcome.applied += 1
             outcome.saw(change.version)
@@ -230,7 +250,7 @@ class Applier:
         decoded = _decode(table, change)
         reason = self.rules.refusal(change, table, spec, current, decoded)
         if reason:
-            raise Refused(reason)
+            raise Refused(reason, final=self.rules.is_final(reason))
         if change.op == "d":
             return self._delete(table, change, current)
         if current is None:
@@ -241,6 +261,8 @@ class Applier:
 
     def _delete(self, table: Table, change: Change, current: Row[Any] | None) -> bool:
         if current is None:
+            if not self.rules.keeps_tombstone(self.connection, change):
+                return False
             record_tombstone(self.connection, table.name, change.row_id, change.version)
         else:
             delete_row(self.connection, table, change.row_id, change.version)
@@ -363,11 +385,11 @@ class Applier:
 
     # ------------------------------------------------------------ bookkeeping
 
-    def _quarantine(self, change: Change, reason: str, batch_id: str | None) -> None:
+    def _quarantine(self, change: Change, reason: str, batch_id: str | None, final: bool) -> None:
         """Hold the change aside, unless it is held already: a pull interrupted between
         its slices is applied again from its start, and must not hold a change twice."""
         if not is_held(self.connection, self.peer, change):
-            quarantine(self.connection, self.peer, change, reason, batch_id, self.now())
+            quarantine(self.connection, self.peer, change, reason, batch_id, self.now(), final)
 
 
 def in_order(tables: Mapping[str, Table], changes: Sequence[Change]) -> list[Change]:
@@ -392,6 +414,7 @@ QUARANTINE = table(
     col("row_id"),
     col("change"),
     col("reason"),
+    col("final"),
     col("at"),
     col("resolved_at"),
     col("resolved_by"),
@@ -405,8 +428,10 @@ def quarantine(
     reason: str,
     batch_id: str | None,
     at: dt.datetime,
+    final: bool = False,
 ) -> None:
-    """Hold a change aside with the reason it could not be applied."""
+    """Hold a change aside with the reason it could not be applied; a `final` refusal is
+    never tried again."""
     connection.execute(
         insert(QUARANTINE).values(
             id=str(uuid.uuid4()),
@@ -416,6 +441,7 @@ def quarantine(
             row_id=change.row_id[:36],
             change=json.dumps(change.to_wire()),
             reason=reason[:2000],
+            final=final,
             at=naive_utc(at),
         )
     )

@@ -8,6 +8,7 @@ can order and index them, and ties between nodes break the same way everywhere.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +16,12 @@ from dataclasses import dataclass
 
 _COUNTER_BITS = 16
 _COUNTER_MAX = (1 << _COUNTER_BITS) - 1
+_MILLIS_MAX = (1 << 48) - 1
 _HLC_HEX = 16
+# Exactly 16 lowercase hex digits and a node id: versions compare as strings and the
+# capture triggers read the node at a fixed offset, so one of any other shape would
+# order wrongly everywhere (a 17th digit sorts below every real version).
+_VERSION = re.compile(r"^([0-9a-f]{16})@([A-Za-z0-9_-]{1,32})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -27,17 +33,24 @@ class Version:
     node: str
 
     def __str__(self) -> str:
+        if not 0 <= self.millis <= _MILLIS_MAX or not 0 <= self.counter <= _COUNTER_MAX:
+            raise ValueError(f"a version out of range: {self.millis}, {self.counter}")
         packed = (self.millis << _COUNTER_BITS) | self.counter
         return f"{packed:0{_HLC_HEX}x}@{self.node}"
 
     @classmethod
     def parse(cls, text: str) -> Version:
-        """Parse `<hex>@<node>`; raises ValueError on anything else."""
-        packed_hex, sep, node = text.partition("@")
-        if not sep or len(packed_hex) != _HLC_HEX or not node:
+        """Parse `<16 lowercase hex digits>@<node>`; raises ValueError on anything else."""
+        match = _VERSION.match(text) if isinstance(text, str) else None
+        if match is None:
             raise ValueError(f"not a version: {text!r}")
-        packed = int(packed_hex, 16)
-        return cls(packed >> _COUNTER_BITS, packed & _COUNTER_MAX, node)
+        packed = int(match.group(1), 16)
+        return cls(packed >> _COUNTER_BITS, packed & _COUNTER_MAX, match.group(2))
+
+
+def millis_of(version: str) -> int:
+    """The physical milliseconds of a well-formed version."""
+    return Version.parse(version).millis
 
 
 def node_of(version: str) -> str:

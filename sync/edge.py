@@ -284,11 +284,11 @@ class EdgeSync:
                 {"o": offset, "r": reply.reported or 0, "p": HUB},
             )
             if slices:
-                totals[1] += self._apply_slice(connection, node, *slices[0])
+                totals[1] += self._apply_slice(connection, node, *slices[0], reply.hub_time)
         for changes, cursor in slices[1:]:
             self.between_slices()
             with write_intent(), self.engine.begin() as connection:
-                totals[1] += self._apply_slice(connection, node, changes, cursor)
+                totals[1] += self._apply_slice(connection, node, changes, cursor, reply.hub_time)
         more_pull = reply.pull is not None and reply.pull.more
         return pull and (batch is None or acked) and not more_pull, ahead
 
@@ -460,11 +460,11 @@ class EdgeSync:
 
     # ------------------------------------------------------------ pull side
 
-    def _applier(self, connection: Connection, node: str) -> Applier:
+    def _applier(self, connection: Connection, node: str, hub_time: int | None = None) -> Applier:
         return Applier(
             connection,
             self.tables,
-            HubRules(node, _link(connection).pushed_seq),
+            HubRules(node, _link(connection).pushed_seq, hub_time),
             peer=HUB,
             tick=lambda seen: self.clock.tick_after(connection, seen),
             now=lambda: dt.datetime.now(dt.UTC),
@@ -484,7 +484,12 @@ class EdgeSync:
         ]
 
     def _apply_slice(
-        self, connection: Connection, node: str, changes: list[Change], cursor: int | None
+        self,
+        connection: Connection,
+        node: str,
+        changes: list[Change],
+        cursor: int | None,
+        hub_time: int | None = None,
     ) -> int:
         """Apply one slice; with the last (the one given the cursor), retry the quarantine
         and move the pull cursor.
@@ -492,7 +497,7 @@ class EdgeSync:
         crash the cursor has not moved and the whole pull comes again, where what is
         applied already is unchanged (its versions are no newer) and what is quarantined
         already is not held twice."""
-        applier = self._applier(connection, node)
+        applier = self._applier(connection, node, hub_time)
         outcome = applier.apply(changes)
         if outcome.highest:
             self.clock.raise_floor(connection, outcome.highest)

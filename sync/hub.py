@@ -41,7 +41,7 @@ from sync.apply import Applier, is_retryable
 from sync.change import Change, materialize
 from sync.clock import naive_utc, wall_millis
 from sync.protocol import PULL_LIMIT, Ack, Batch, Pull, Reply, Request, SnapshotAsk
-from sync.rules import DeviceRules
+from sync.rules import MAX_AHEAD_MS, DeviceRules
 from sync.sequence import visible_through
 from sync.signing import sign_receipt
 from sync.stamp import clock_for
@@ -118,6 +118,7 @@ class HubExchange:
         pull_limit: int = PULL_LIMIT,
         now: Callable[[], dt.datetime] | None = None,
         slots: ApplySlots | None = None,
+        max_ahead_ms: int = MAX_AHEAD_MS,
     ) -> None:
         self.engine = engine
         self.tables = tables
@@ -126,6 +127,7 @@ class HubExchange:
         self.pull_limit = pull_limit
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.slots = slots  # None: every batch is applied inline (a hub with no drain)
+        self.max_ahead_ms = max_ahead_ms  # how far ahead of the hub's clock a change may be
         self.chains = chain.of(tables)  # what batches leave out for the hub to derive
         self._stored = threading.Event()  # wakes the drain
 
@@ -311,7 +313,7 @@ class HubExchange:
         applier = Applier(
             connection,
             self.tables,
-            DeviceRules(device.id, device.vehicle_id),
+            DeviceRules(device.id, device.vehicle_id, max_ahead_ms=self.max_ahead_ms),
             peer=device.id,
             tick=lambda seen: clock.tick_after(connection, seen),
             now=self.now,
@@ -338,7 +340,7 @@ class HubExchange:
         )
         if outcome.highest:
             # last: every apply raises the one floor row, which stays locked until commit
-            clock.raise_floor(connection, outcome.highest)
+            clock.raise_floor(connection, outcome.highest, wall_millis() + self.max_ahead_ms)
         return outcome.quarantined
 
     def _reported(

@@ -20,7 +20,7 @@ class Policy(StrEnum):
     APPEND_ONLY = "append_only"  # inserts only: never conflicts, never edited
     OWNED = "owned"  # edited only by the owning vehicle's nodes (or the hub)
     SHARED = "shared"  # any node edits; merged field by field by clock
-    REFERENCE = "reference"  # edited only at the hub
+    REFERENCE = "reference"  # head-office data: written only at the hub
 
 
 class Scope(StrEnum):
@@ -33,12 +33,19 @@ class Scope(StrEnum):
 
 @dataclass(frozen=True)
 class SyncSpec:
+    """How a table syncs. `hub_columns` are written only at the hub (a device's insert
+    leaves them empty or at their default, and no device changes them); `home_column`
+    names the vehicle a row was made on (a device's insert names its own, and no device
+    changes it). The hub enforces both (`sync.rules.DeviceRules`)."""
+
     policy: Policy
     scope: Scope
     scope_column: str | None = None
     union_columns: tuple[str, ...] = ()
     local_columns: tuple[str, ...] = ()
     chain: Chain | None = None  # rows hash-chained per node (sync.chain)
+    hub_columns: tuple[str, ...] = ()
+    home_column: str | None = None
 
 
 def synced(
@@ -49,9 +56,21 @@ def synced(
     union_columns: tuple[str, ...] = (),
     local_columns: tuple[str, ...] = (),
     chain: Chain | None = None,
+    hub_columns: tuple[str, ...] = (),
+    home_column: str | None = None,
 ) -> dict[str, Any]:
     """Table info that marks a table as synced with the given policy."""
-    return {"sync": SyncSpec(policy, scope, scope_column, union_columns, local_columns, chain)}
+    spec = SyncSpec(
+        policy,
+        scope,
+        scope_column,
+        union_columns,
+        local_columns,
+        chain,
+        hub_columns,
+        home_column,
+    )
+    return {"sync": spec}
 
 
 def sync_spec(table: Table) -> SyncSpec | None:

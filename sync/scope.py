@@ -3,7 +3,9 @@
 A vehicle receives reference data (`all`), its own rows (`vehicle`), and the patients and
 users it is subscribed to. Subscriptions are derived from the vehicle's own data as it
 changes: a visit, appointment or claim of the vehicle subscribes it to that patient; a
-patient its devices registered or edited, too; a user assignment to the user. A new
+patient its devices registered or edited, too (the hub accepted those writes only of
+patients the vehicle holds or made, `sync.rules`); a user assignment to the user, and an
+emergency account made on one of its laptops to that account. A new
 subscription appends a snapshot entry to the log, so the row's current state is sent
 once, in commit order, before any later change of it.
 """
@@ -92,6 +94,8 @@ def refresh(
             continue
         if table_name == names.user_link:
             users |= _column_values(connection, table, row_ids, "user_id")
+        elif table_name == names.user:
+            users |= set(row_ids)
         elif table_name == names.patient:
             patients |= set(row_ids)
         elif "patient_id" in table.c:
@@ -108,14 +112,14 @@ def refresh(
 def _vehicle_entries(
     connection: Connection, who: Subscriber, after: int, through: int, device_table: str
 ) -> list[tuple[str, str]]:
-    """(table, row) touched since `after` in the vehicle's scope, or patients its devices
-    wrote."""
+    """(table, row) touched since `after` in the vehicle's scope, or patients and accounts
+    its devices wrote."""
     rows = connection.execute(
         text(
             "SELECT table_name, row_id FROM sync_change WHERE commit_seq > :after "  # noqa: S608  # nosec B608 - identifiers checked, values bound
             "AND commit_seq <= :through AND op <> 's' AND ("
             "  (scope_kind = 'vehicle' AND scope_id = :vehicle) OR "
-            "  (scope_kind = 'patient' AND node IN ("
+            "  (scope_kind IN ('patient', 'user') AND node IN ("
             f"     SELECT id FROM {device_table} WHERE vehicle_id = :vehicle)))"
         ),
         {"after": after, "through": through, "vehicle": who.vehicle_id},

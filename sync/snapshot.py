@@ -189,8 +189,9 @@ def subscribe_all(
         if name not in tables:
             continue
         _subscribe_from(connection, kind, name, key, params)
-    if "patient" in tables:
-        _subscribe_written(connection, params)
+    for kind in ("patient", "user"):
+        if kind in tables:
+            _subscribe_written(connection, kind, params)
 
 
 def _subscribe_from(
@@ -211,20 +212,21 @@ def _subscribe_from(
     _subscribe(connection, kind, found, params)
 
 
-def _subscribe_written(connection: Connection, params: dict[str, Any]) -> None:
-    """Patients the vehicle's devices registered or edited."""
+def _subscribe_written(connection: Connection, kind: str, params: dict[str, Any]) -> None:
+    """Patients the vehicle's devices registered or edited; emergency accounts made on
+    them (`kind` is the table, and the scope kind, of each)."""
     found = connection.scalars(
         text(
-            "SELECT DISTINCT c.row_id FROM sync_change AS c JOIN patient AS p ON p.id = c.row_id "
-            "WHERE c.table_name = 'patient' AND c.scope_kind = 'patient' "
+            f"SELECT DISTINCT c.row_id FROM sync_change AS c JOIN `{kind}` AS p "  # noqa: S608  # nosec B608 - a fixed table name
+            f"ON p.id = c.row_id WHERE c.table_name = '{kind}' AND c.scope_kind = '{kind}' "
             "AND c.node IN (SELECT id FROM device WHERE vehicle_id = :v) "
             "AND c.commit_seq > :after AND c.commit_seq <= :through AND c.op <> 's' "
             "AND NOT EXISTS (SELECT 1 FROM sync_subscription AS s WHERE s.vehicle_id = :v "
-            "  AND s.scope_kind = 'patient' AND s.scope_id = c.row_id)"
+            f"  AND s.scope_kind = '{kind}' AND s.scope_id = c.row_id)"
         ),
         params,
     ).all()
-    _subscribe(connection, "patient", found, params)
+    _subscribe(connection, kind, found, params)
 
 
 def _subscribe(

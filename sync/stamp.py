@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.orm import Mapper
 
 from sync import capture
-from sync.clock import HybridLogicalClock, wall_millis
+from sync.clock import HybridLogicalClock, millis_of, wall_millis
 
 FLOOR_RECHECK_SECONDS = 1.0
 
@@ -66,9 +66,13 @@ class NodeClock:
         if self._clock is not None:
             self._clock.observe(version)
 
-    def raise_floor(self, connection: Connection, version: str) -> None:
+    def raise_floor(self, connection: Connection, version: str, ceiling: int | None = None) -> None:
         """Record a version applied from elsewhere, so every writing process of this node
-        (they re-read the floor) orders its next change after it."""
+        (they re-read the floor) orders its next change after it. Never past `ceiling`
+        (milliseconds; the hub's clock plus the skew it accepts): a floor from the future
+        would date every later change of this node there, for good."""
+        if ceiling is not None and millis_of(version) > ceiling:
+            raise ValueError(f"refusing to move the clock floor ahead to {version}")
         connection.execute(
             text("UPDATE sync_node SET hlc_floor = :v WHERE hlc_floor IS NULL OR hlc_floor < :v"),
             {"v": version},

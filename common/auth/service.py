@@ -39,6 +39,7 @@ WRONG_TOTP = "Wrong authenticator code"
 DEACTIVATED = "This account is deactivated; ask an administrator"
 NOT_ASSIGNED = "You are not assigned to this vehicle; ask head office to assign you"
 NOT_ENROLLED_LOGIN = f"{NOT_ENROLLED}: nobody can log in on it until it is enrolled"
+LAPTOP_ACCOUNT = "This is an emergency account of a vehicle's laptop: it signs in only there"
 PASSWORD_CHANGE_REQUIRED = "Change your temporary password first, on the /password page"  # noqa: S105  # nosec B105 - a message, not a password
 
 TOTP_SECRET = re.compile(r"^[A-Z2-7]{32}$")
@@ -145,13 +146,17 @@ def refusal_for(session: Session, user: User) -> str | None:
 
 def refusal(user: User, node: SyncNode | None, assigned_to: Callable[[str], bool]) -> str | None:
     """`refusal_for` on what the caller has read: the node, and whether the user is
-    assigned to a vehicle (asked only on an enrolled laptop)."""
+    assigned to a vehicle (asked only on an enrolled laptop). An account made on a
+    laptop (an emergency account) signs in there without an assignment, and nowhere
+    else: never at head office, whatever a laptop sent it."""
     if not user.active:
         return DEACTIVATED
     if node is None or node.kind != "edge":
-        return None
+        return LAPTOP_ACCOUNT if node is not None and user.origin_node != node.id else None
     if node.vehicle_id is None:
         return NOT_ENROLLED_LOGIN
+    if user.origin_node == node.id:
+        return None
     if not assigned_to(node.vehicle_id):
         return NOT_ASSIGNED
     return None

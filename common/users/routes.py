@@ -1,4 +1,5 @@
-"""The users API (`/api/users`) of both apps: thin over `common.users.service`."""
+"""The users API (`/api/users`) of both apps: thin over `common.users.service`. Vehicle
+assignments are head-office data: their routes (`assignments`) are the hub's alone."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from common.users.schemas import (
 )
 
 bp = Blueprint("users", __name__)
+assignments = Blueprint("user_vehicles", __name__)
 
 _out = UserOut()
 
@@ -27,7 +29,7 @@ _out = UserOut()
 @bp.get("/api/users")
 @endpoint("users:read", query=UserQuery, response=UserOut, many=True)
 def list_users(query: dict[str, Any]) -> Any:
-    """Users this node manages (on a vehicle: those assigned to it), by username."""
+    """Users this node manages (on a vehicle: its crew and its own emergency accounts)."""
     page, per_page = query.pop("page"), query.pop("per_page")
     users, total = service.list_users(db.session, service.UserFilter(**query), page, per_page)
     return paginated(_out.dump(users, many=True), page, per_page, total)
@@ -36,7 +38,7 @@ def list_users(query: dict[str, Any]) -> Any:
 @bp.post("/api/users")
 @endpoint("users:manage", body=UserCreate, response=UserOut, status=201)
 def create_user(body: dict[str, Any]) -> Any:
-    """Create a user (on a vehicle: an emergency user assigned to this vehicle only)."""
+    """Create a user (on a vehicle: an emergency account that signs in on this laptop only)."""
     return created(_out.dump(service.add_user(db.session, current_actor(), body)), "User created")
 
 
@@ -72,7 +74,7 @@ def reset_password(user_id: str) -> Any:
     return ok(data, "Password reset: give the user this temporary password")
 
 
-@bp.post("/api/users/<user_id>/vehicles")
+@assignments.post("/api/users/<user_id>/vehicles")
 @endpoint("users:manage", body=Assignment, response=UserOut)
 def assign_vehicle(user_id: str, body: dict[str, Any]) -> Any:
     """Assign a user to a vehicle, so they can log in there."""
@@ -80,7 +82,7 @@ def assign_vehicle(user_id: str, body: dict[str, Any]) -> Any:
     return ok(_out.dump(user), "Vehicle assigned")
 
 
-@bp.delete("/api/users/<user_id>/vehicles/<vehicle_id>")
+@assignments.delete("/api/users/<user_id>/vehicles/<vehicle_id>")
 @endpoint("users:manage", response=UserOut)
 def unassign_vehicle(user_id: str, vehicle_id: str) -> Any:
     """Take a user off a vehicle."""

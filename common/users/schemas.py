@@ -24,6 +24,10 @@ class UserOut(Schema):
     totp_enabled = fields.Boolean()
     created_at = fields.AwareDateTime()
     vehicle_ids = fields.List(fields.String())
+    emergency = fields.Boolean(
+        metadata={"description": "made on a vehicle's laptop: signs in there only"}
+    )
+    made_on = fields.String(allow_none=True, metadata={"description": "that laptop's device id"})
 
 
 class UserQuery(PageQuery):

@@ -1,8 +1,13 @@
 """Staff accounts: creating, finding, editing, deactivating and assigning them to vehicles.
 
-Shared by the CLIs and both apps' user APIs. At the hub every user and vehicle is in
-reach; on a vehicle's edge node only the users assigned to that vehicle exist for the
-API, and an edge administrator's emergency users are assigned to this vehicle only.
+Shared by the CLIs and both apps' user APIs. Accounts and their vehicles are head-office
+data: at the hub every user and vehicle is in reach. On a vehicle's laptop the API sees
+the users assigned to its vehicle and the **emergency accounts** made on that laptop
+(`clinic-edge create-admin`, or a local administrator in an emergency): such an account
+signs in only on the laptop that made it, never at head office, and needs no assignment
+(`common.auth.service.refusal`). The hub accepts it by sync only as that (`sync.rules`),
+shows it to head office, and may deactivate it. Head-office accounts and assignments
+are changed only at head office; a laptop's edits of them would be refused by the hub.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from common import audit
 from common.access import Actor
 from common.auth import sessions
 from common.errors import BadRequest, Conflict, Forbidden, NotFound
-from common.node import this_node
+from common.node import HUB_NODE_ID, this_node
 from common.password import hash_password, password_problem
 from common.permission import is_role
 from schema.base import utcnow
@@ -29,6 +34,14 @@ from schema.models import User, UserVehicle, Vehicle
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 NOT_ENROLLED = "This laptop is not enrolled to a vehicle yet"
 ONLY_THIS_VEHICLE = "On a vehicle, users can only be assigned to this vehicle"
+HEAD_OFFICE_ACCOUNT = "This account is managed at head office: change it there"
+ASSIGNED_AT_HEAD_OFFICE = "Vehicle assignments are made at head office"
+EMERGENCY_STAYS = "An emergency account stays on the laptop it was made on"
+
+
+def is_emergency(user: User) -> bool:
+    """An account made on a vehicle's laptop rather than at head office."""
+    return user.origin_node != HUB_NODE_ID
 
 
 def create_user(
@@ -108,13 +121,14 @@ def get_user(session: Session, user_id: str) -> dict[str, Any]:
 
 
 def add_user(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Create an account from the users API; an edge assigns it to its own vehicle only."""
+    """Create an account from the users API; on a laptop, an emergency account of this
+    laptop (no assignment: it signs in here only, and head office sees it)."""
     vehicles = list(data.get("vehicle_ids") or [])
     vehicle = _edge_vehicle(session)
     if vehicle is not None:
         if any(v != vehicle for v in vehicles):
             raise Forbidden(ONLY_THIS_VEHICLE)
-        vehicles = [vehicle]
+        vehicles = []
     fields = {k: v for k, v in data.items() if k != "vehicle_ids"}
     user = create_user(session, **fields, vehicle_ids=vehicles)
     return _saved(session, actor, "user_created", user.id, None)
@@ -124,7 +138,7 @@ def update_user(
     session: Session, actor: Actor, user_id: str, changes: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Change a user's name, email, role, password or active flag; effective at once."""
-    user = _find(session, user_id)
+    user = _editable(session, user_id)
     _refuse_self_lockout(actor, user, changes)
     if "email" in changes:
         _check_email(session, changes["email"], user.id)
@@ -149,7 +163,7 @@ def deactivate_user(session: Session, actor: Actor, user_id: str) -> dict[str, A
 def reset_password(session: Session, actor: Actor, user_id: str) -> tuple[dict[str, Any], str]:
     """Give a user a temporary password (shown once) that must be changed at next use;
     their sessions end at once."""
-    user = _find(session, user_id)
+    user = _editable(session, user_id)
     if user.id == actor.user_id:
         raise Conflict("Change your own password with your current one, not a reset")
     temporary = temporary_password()
@@ -165,8 +179,10 @@ def temporary_password() -> str:
 
 
 def add_assignment(session: Session, actor: Actor, user_id: str, vehicle_id: str) -> dict[str, Any]:
+    """Head office assigns a user to a vehicle (never an emergency account)."""
+    _check_assignments_here(session)
     user = _find(session, user_id)
-    _check_vehicle_reach(session, vehicle_id)
+    _check_assignable(user)
     assign_vehicle(session, user, vehicle_id)
     return _saved(session, actor, "user_vehicle_assigned", user.id, {"vehicle_id": vehicle_id})
 
@@ -174,8 +190,9 @@ def add_assignment(session: Session, actor: Actor, user_id: str, vehicle_id: str
 def remove_assignment(
     session: Session, actor: Actor, user_id: str, vehicle_id: str
 ) -> dict[str, Any]:
+    _check_assignments_here(session)
     user = _find(session, user_id)
-    _check_vehicle_reach(session, vehicle_id)
+    _check_assignable(user)
     if user.id == actor.user_id and vehicle_id == actor.vehicle_id:
         raise Conflict("You cannot remove yourself from the vehicle you are working on")
     link = session.scalar(select(UserVehicle).filter_by(user_id=user.id, vehicle_id=vehicle_id))
@@ -220,17 +237,20 @@ def _view(user: User, vehicle_ids: list[str]) -> dict[str, Any]:
         "totp_enabled": user.totp_secret is not None,
         "created_at": user.created_at,
         "vehicle_ids": vehicle_ids,
+        "emergency": is_emergency(user),
+        "made_on": user.origin_node if is_emergency(user) else None,
     }
 
 
 def _visible(session: Session) -> Select[User]:
-    """The users this node manages: all at the hub, this vehicle's on an edge."""
+    """The users this node manages: all at the hub; on a laptop, its vehicle's crew and
+    the emergency accounts made on it."""
     query = select(User)
     vehicle = _edge_vehicle(session)
     if vehicle is not None:
-        query = query.join(UserVehicle, UserVehicle.user_id == User.id).where(
-            UserVehicle.vehicle_id == vehicle
-        )
+        assigned = select(UserVehicle.user_id).where(UserVehicle.vehicle_id == vehicle)
+        here = this_node(session).id  # type: ignore[union-attr]
+        query = query.where(or_(User.id.in_(assigned), User.origin_node == here))
     return query
 
 
@@ -257,6 +277,16 @@ def _find(session: Session, user_id: str) -> User:
     return user
 
 
+def _editable(session: Session, user_id: str) -> User:
+    """A user this node may change: any at the hub; on a laptop, its emergency accounts
+    only (head office's accounts change at head office, which the hub would insist on)."""
+    user = _find(session, user_id)
+    node = this_node(session)
+    if node is not None and node.kind == "edge" and user.origin_node != node.id:
+        raise Forbidden(HEAD_OFFICE_ACCOUNT)
+    return user
+
+
 def _edge_vehicle(session: Session) -> str | None:
     """The vehicle an edge node serves; None at the hub, which reaches every vehicle."""
     node = this_node(session)
@@ -267,10 +297,15 @@ def _edge_vehicle(session: Session) -> str | None:
     return node.vehicle_id
 
 
-def _check_vehicle_reach(session: Session, vehicle_id: str) -> None:
-    vehicle = _edge_vehicle(session)
-    if vehicle is not None and vehicle_id != vehicle:
-        raise Forbidden(ONLY_THIS_VEHICLE)
+def _check_assignments_here(session: Session) -> None:
+    """Assignments are head-office data: made at the hub, never on a laptop."""
+    if _edge_vehicle(session) is not None:
+        raise Forbidden(ASSIGNED_AT_HEAD_OFFICE)
+
+
+def _check_assignable(user: User) -> None:
+    if is_emergency(user):
+        raise Conflict(EMERGENCY_STAYS)
 
 
 def _refuse_self_lockout(actor: Actor, user: User, changes: Mapping[str, Any]) -> None:

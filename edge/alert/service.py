@@ -30,6 +30,7 @@ KINDS = (
     "maintenance_due",
     "stale_sync",
     "claim",  # raised at the hub (a rejection, or a claim held for attention), synced here
+    "emergency_account",  # raised at the hub when a laptop's emergency account arrives
 )
 STATUSES = ("active", "acknowledged", "resolved")
 ESCALATING = ("high", "critical")

@@ -1,4 +1,5 @@
-"""The locations API: thin over `edge.location.service`."""
+"""The locations API: thin over `edge.location.service`. Locations are head-office data
+(`hub/reference`), read here."""
 
 from __future__ import annotations
 
@@ -6,11 +7,10 @@ from typing import Any
 
 from flask import Blueprint
 
-from common.access import current_actor
-from common.api import created, endpoint, ok, paginated
+from common.api import endpoint, ok, paginated
 from common.database import db
 from edge.location import service
-from edge.location.schemas import LocationIn, LocationOut, LocationQuery, ProvinceOut
+from edge.location.schemas import LocationOut, LocationQuery, ProvinceOut
 
 bp = Blueprint("locations", __name__)
 
@@ -31,12 +31,3 @@ def list_locations(query: dict[str, Any]) -> Any:
     page, per_page = query["page"], query["per_page"]
     rows, total = service.list_locations(db.session, query.get("province_id"), page, per_page)
     return paginated(_out.dump(rows, many=True), page, per_page, total)
-
-
-@bp.post("/api/locations")
-@endpoint("locations:write", body=LocationIn, response=LocationOut, status=201)
-def create_location(body: dict[str, Any]) -> Any:
-    """Add a location (name, address, GPS) in a province."""
-    return created(
-        _out.dump(service.add_location(db.session, current_actor(), body)), "Location created"
-    )

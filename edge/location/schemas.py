@@ -9,18 +9,6 @@ from common.api import PageQuery
 ID = validate.Length(1, 36)
 
 
-class LocationIn(Schema):
-    province_id = fields.String(required=True, validate=ID)
-    name = fields.String(required=True, validate=validate.Length(1, 120))
-    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    latitude = fields.Decimal(
-        load_default=None, allow_none=True, places=6, validate=validate.Range(-90, 90)
-    )
-    longitude = fields.Decimal(
-        load_default=None, allow_none=True, places=6, validate=validate.Range(-180, 180)
-    )
-
-
 class LocationOut(Schema):
     id = fields.String()
     province_id = fields.String()

@@ -1,4 +1,5 @@
-"""The routes API: thin over `edge.route.service`."""
+"""The routes API: thin over `edge.route.service`. Routes are planned at head office
+(`hub/planning`) and arrive by sync; the vehicle reads them and books their slots."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Any
 from flask import Blueprint
 
 from common.access import current_actor
-from common.api import created, endpoint, ok, paginated
+from common.api import endpoint, ok, paginated
 from common.database import db
 from edge.route import service
-from edge.route.schemas import RouteIn, RouteOut, RouteQuery
+from edge.route.schemas import RouteOut, RouteQuery
 
 bp = Blueprint("routes", __name__)
 
@@ -24,13 +25,6 @@ def list_routes(query: dict[str, Any]) -> Any:
     page, per_page = query.pop("page"), query.pop("per_page")
     rows, total = service.list_routes(db.session, current_actor(), query, page, per_page)
     return paginated(_out.dump(rows, many=True), page, per_page, total)
-
-
-@bp.post("/api/routes")
-@endpoint("routes:write", body=RouteIn, response=RouteOut, status=201)
-def create_route(body: dict[str, Any]) -> Any:
-    """Plan a day's route: ordered stops with arrival and departure, cut into slots."""
-    return created(_out.dump(service.add_route(db.session, current_actor(), body)), "Route created")
 
 
 @bp.get("/api/routes/<route_id>")

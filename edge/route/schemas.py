@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from common.api import PageQuery
-from common.stops import StopIn
 from edge.location.schemas import LocationOut
-
-ID = validate.Length(1, 36)
-
-
-class RouteIn(Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 120))
-    route_date = fields.Date(required=True)
-    stops = fields.List(fields.Nested(StopIn), required=True, validate=validate.Length(1, 30))
 
 
 class RouteQuery(PageQuery):

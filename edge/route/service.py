@@ -1,7 +1,7 @@
 """A vehicle's planned days: routes of ordered stops, each cut into bookable slots.
 
-Routes are made here or at head office (they arrive by sync); either way the slots and
-their bookings live on the vehicle that drives the route.
+Routes are planned at head office and arrive by sync (head-office data: a vehicle's own
+edits of them would be refused by the hub); the bookings in their slots are made here.
 """
 
 from __future__ import annotations
@@ -13,46 +13,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from common import audit
 from common.access import Actor
-from common.database import committed
-from common.errors import BadRequest, NotFound
-from common.stops import add_stops, order_problem
 from edge.location.service import view as location_view
 from edge.scope import owned, page_of, vehicle_of
-from schema.base import utcnow
 from schema.models import Appointment, AppointmentSlot, Location, Route, RouteStop
 
 # An appointment in one of these states holds its place in the slot.
 HOLDING = ("booked", "attended", "no_show")
-
-
-def add_route(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Plan a day: the stops in the order given, each with its slots made at once."""
-    vehicle_id = vehicle_of(actor)
-    _check_stops(session, data["stops"])
-    route = Route(
-        vehicle_id=vehicle_id,
-        route_date=data["route_date"],
-        name=data["name"],
-        status="planned",
-        created_by=actor.user_id,
-        created_at=utcnow(),
-    )
-    session.add(route)
-    session.flush()
-    add_stops(session, route, data["stops"])
-    audit.record(session, actor, "route_created", resource_type="route", resource_id=route.id)
-    return committed(session, route_view(session, route))
-
-
-def _check_stops(session: Session, stops: Sequence[Mapping[str, Any]]) -> None:
-    for stop in stops:
-        if session.get(Location, stop["location_id"]) is None:
-            raise NotFound(f"Location {stop['location_id']} not found")
-    problem = order_problem(stops)
-    if problem is not None:
-        raise BadRequest(problem)
 
 
 def list_routes(

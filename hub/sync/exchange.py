@@ -5,15 +5,19 @@ database, signing receipts with the hub's key. Served by `clinic-hub serve`, it 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from flask import Flask, current_app
+from sqlalchemy import Connection
 
 import schema
 from common.config import read_secret_file, write_secret_file
 from common.database import db
 from sync import signing
+from sync.change import Change
 from sync.hub import ApplySlots, HubExchange
+from sync.rules import HOUR_MS
 
 KEY_HINT = "run `clinic-hub migrate` first"
 
@@ -36,18 +40,25 @@ def hub_exchange() -> HubExchange:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     exchange = app.extensions.get("clinic.sync")
     if exchange is None:
-        from hub.sync.duplicate import detect
-
         draining = app.config.get("SYNC_DRAIN", False)
         exchange = HubExchange(
             db.engine,
             schema.synced_tables(),
             _receipt_key(app),
-            on_applied=detect,
+            on_applied=applied,
             slots=ApplySlots(app.config["SYNC_APPLY_SLOTS"]) if draining else None,
+            max_ahead_ms=app.config.get("SYNC_MAX_AHEAD_HOURS", 24) * HOUR_MS,
         )
         app.extensions["clinic.sync"] = exchange
     return exchange
+
+
+def applied(connection: Connection, changes: Sequence[Change]) -> None:
+    """What head office does as a device's batch is applied, in its transaction."""
+    from hub.sync import duplicate, emergency
+
+    duplicate.detect(connection, changes)
+    emergency.notice(connection, changes)
 
 
 def start_drain(app: Flask) -> threading.Thread:

@@ -20,7 +20,14 @@ class Claim(SyncedRow, Base):
         Index("ix_claim_status", "status", "updated_at"),
         Index("ix_claim_vehicle_date", "vehicle_id", "service_date"),
         Index("ix_claim_service_date", "service_date", "status"),  # fleet reports
-        {"info": synced(Policy.SHARED, Scope.VEHICLE, "vehicle_id")},
+        {
+            "info": synced(
+                Policy.SHARED,
+                Scope.VEHICLE,
+                "vehicle_id",
+                hub_columns=("palmed_claim_id", "rejection_codes", "paid_amount"),
+            )
+        },
     )
 
     visit_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("visit.id"), unique=True)

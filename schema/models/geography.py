@@ -21,7 +21,7 @@ class Province(SyncedRow, Base):
 
 class Location(SyncedRow, Base):
     __tablename__ = "location"
-    __table_args__ = {"info": synced(Policy.SHARED, Scope.ALL)}
+    __table_args__ = {"info": synced(Policy.REFERENCE, Scope.ALL)}
 
     province_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("province.id"))
     name: Mapped[str] = mapped_column(String(120), index=True)

@@ -24,6 +24,8 @@ class Patient(SyncedRow, Base):
                 Scope.PATIENT,
                 "id",
                 union_columns=("allergies", "chronic_conditions"),
+                hub_columns=("member_status", "member_verified_at", "merged_into_id"),
+                home_column="registered_vehicle_id",
             )
         },
     )

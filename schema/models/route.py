@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from schema.base import ID_LENGTH, Base, SyncedRow, UTCDateTime
 from sync.policy import Policy, Scope, synced
 
+# Routes, their stops and slots are planned at head office and only read on the vehicle;
+# appointments are booked on the vehicle (or at head office) and merged by field.
+_PLANNED = synced(Policy.REFERENCE, Scope.VEHICLE, "vehicle_id")
 _VEHICLE_SHARED = synced(Policy.SHARED, Scope.VEHICLE, "vehicle_id")
 
 
@@ -17,7 +20,7 @@ class Route(SyncedRow, Base):
     __tablename__ = "route"
     __table_args__ = (
         Index("ix_route_vehicle_date", "vehicle_id", "route_date"),
-        {"info": _VEHICLE_SHARED},
+        {"info": _PLANNED},
     )
 
     vehicle_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("vehicle.id"))
@@ -30,7 +33,7 @@ class Route(SyncedRow, Base):
 
 class RouteStop(SyncedRow, Base):
     __tablename__ = "route_stop"
-    __table_args__ = (UniqueConstraint("route_id", "sequence"), {"info": _VEHICLE_SHARED})
+    __table_args__ = (UniqueConstraint("route_id", "sequence"), {"info": _PLANNED})
 
     route_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("route.id"))
     vehicle_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("vehicle.id"))
@@ -44,7 +47,7 @@ class AppointmentSlot(SyncedRow, Base):
     __tablename__ = "appointment_slot"
     __table_args__ = (
         Index("ix_appointment_slot_stop", "route_stop_id", "starts_at"),
-        {"info": _VEHICLE_SHARED},
+        {"info": _PLANNED},
     )
 
     route_stop_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("route_stop.id"))

@@ -23,7 +23,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schema.base import HUB_ONLY, ID_LENGTH, NODE_LENGTH, VERSION_LENGTH, Base, UTCDateTime
+from schema.base import (
+    HUB_ONLY,
+    ID_LENGTH,
+    NODE_LENGTH,
+    VERSION_LENGTH,
+    Base,
+    LongText,
+    UTCDateTime,
+)
 
 
 class SyncNode(Base):
@@ -128,7 +136,7 @@ class SyncBatch(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger)
     change_count: Mapped[int] = mapped_column(Integer)
     applied_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    response: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(LongText)
 
 
 class SyncInbox(Base):
@@ -162,7 +170,9 @@ class SyncInbox(Base):
 
 
 class SyncQuarantine(Base):
-    """A change that could not be applied, held aside with the reason."""
+    """A change that could not be applied, held aside with the reason. A `final` refusal
+    (the sender had no right to it) is never retried; any other is tried again with the
+    sender's next batch (a parent row may have arrived, the receiver's clock moved on)."""
 
     __tablename__ = "sync_quarantine"
     __table_args__ = (Index("ix_sync_quarantine_open", "resolved_at", "peer"),)
@@ -174,6 +184,7 @@ class SyncQuarantine(Base):
     row_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     change: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
+    final: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))

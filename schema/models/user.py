@@ -36,7 +36,7 @@ class UserVehicle(SyncedRow, Base):
     __tablename__ = "user_vehicle"
     __table_args__ = (
         UniqueConstraint("user_id", "vehicle_id"),
-        {"info": synced(Policy.SHARED, Scope.VEHICLE, "vehicle_id")},
+        {"info": synced(Policy.REFERENCE, Scope.VEHICLE, "vehicle_id")},
     )
 
     user_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("user.id"))

@@ -15,15 +15,26 @@ from edge.alert.service import raise_alert
 from schema.models import Appointment, StockMovement
 from tests.edge.test_supply import arrive_by_sync, request_items
 from tests.support.identity import browser_login
-from tests.support.operations import day_plan, make_item, make_location, make_patient
+from tests.support.operations import (
+    day_plan,
+    make_item,
+    make_location,
+    make_patient,
+    plan_route,
+)
 
 
 def test_a_clerk_books_a_patient_from_the_day_view(
-    page: Any, edge_app: Flask, edge_client: Any, edge_user: Any, edge_engine: Engine
+    page: Any,
+    edge_app: Flask,
+    edge_client: Any,
+    edge_user: Any,
+    edge_engine: Engine,
+    edge_vehicle: str,
 ) -> None:
-    admin, clerk = edge_user("administrator"), edge_user("clerk")
+    clerk = edge_user("clerk")
     plan = day_plan(make_location(edge_engine, "Mabopane Hall"), capacity=1, slots=2)
-    edge_client.post("/api/routes", json=plan, headers=admin.headers)
+    plan_route(edge_engine, edge_vehicle, plan)
     patient = make_patient(edge_engine, id_number="8001015009087", first_name="Lerato")
     with serving(edge_app) as base:
         browser_login(page, base, clerk)

@@ -1,4 +1,4 @@
-"""One set of stop rules for head office's planning (API and CSV) and the crew's routes."""
+"""One set of stop rules for head office's planning: its API and its routes CSV."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 from marshmallow import ValidationError
 
 from common.stops import StopIn, order_problem, slot_times
-from edge.route.schemas import RouteIn as CrewRoute
 from hub.planning.schemas import RouteCsvRow
 from hub.planning.schemas import RouteIn as OfficeRoute
 
@@ -34,10 +33,14 @@ def test_a_stop_without_an_offset_is_utc_and_gets_the_default_slots() -> None:
         ({"slot_capacity": 0}, "slot_capacity", ""),
     ],
 )
-def test_both_ends_refuse_the_same_stops(change: dict, field: str, message: str) -> None:
+def test_the_api_and_the_csv_refuse_the_same_stops(change: dict, field: str, message: str) -> None:
     stop = {**STOP, **change}
-    crew = {"name": "North", "route_date": "2026-12-03", "stops": [stop]}
-    office = {**crew, "vehicle_id": "0190d1a0-0000-7000-8000-0000000000b1"}
+    office = {
+        "name": "North",
+        "route_date": "2026-12-03",
+        "stops": [stop],
+        "vehicle_id": "0190d1a0-0000-7000-8000-0000000000b1",
+    }
     row = {
         **{k: v for k, v in stop.items() if k != "location_id"},
         "vehicle": "TEST0001GP",
@@ -47,7 +50,6 @@ def test_both_ends_refuse_the_same_stops(change: dict, field: str, message: str)
         "location": "Jane Furse",
     }
     for schema, body, where in (
-        (CrewRoute(), crew, lambda e: e["stops"][0]),
         (OfficeRoute(), office, lambda e: e["stops"][0]),
         (RouteCsvRow(), row, lambda e: e),
     ):
@@ -58,13 +60,12 @@ def test_both_ends_refuse_the_same_stops(change: dict, field: str, message: str)
         assert message in " ".join(errors[field])
 
 
-def test_both_ends_take_a_long_day_of_long_slots() -> None:
+def test_a_long_day_of_long_slots_is_taken() -> None:
     stop = {**STOP, "slot_minutes": 240, "slot_capacity": 150}
-    crew = CrewRoute().load({"name": "North", "route_date": "2026-12-03", "stops": [stop]})
     office = OfficeRoute().load(
         {"name": "North", "route_date": "2026-12-03", "stops": [stop], "vehicle_id": "v1"}
     )
-    assert crew["stops"] == office["stops"]
+    assert office["stops"] == [StopIn().load(stop)]
 
 
 def test_a_stop_is_cut_into_whole_slots_and_a_short_stop_is_one() -> None:

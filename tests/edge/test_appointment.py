@@ -14,16 +14,17 @@ from sqlalchemy import Engine, func, select
 from bench.meter import serving
 from common.database import new_session
 from schema.models import Appointment, AppointmentSlot, AuditRecord, Route, RouteStop
-from tests.support.operations import day_plan, make_location, make_patient
+from tests.support.operations import day_plan, make_location, make_patient, plan_route
 from tests.support.tables import row_counts
 
 
 @pytest.fixture
-def slots(edge_client: Any, edge_user: Any, edge_engine: Engine) -> list[str]:
+def slots(edge_client: Any, edge_user: Any, edge_engine: Engine, edge_vehicle: str) -> list[str]:
     """Tomorrow's two slots at one stop, two places each."""
     admin = edge_user("administrator")
     plan = day_plan(make_location(edge_engine), capacity=2, slots=2)
-    route = edge_client.post("/api/routes", json=plan, headers=admin.headers).get_json()["data"]
+    route_id = plan_route(edge_engine, edge_vehicle, plan)
+    route = edge_client.get(f"/api/routes/{route_id}", headers=admin.headers).get_json()["data"]
     return [slot["id"] for slot in route["stops"][0]["slots"]]
 
 

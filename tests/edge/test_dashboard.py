@@ -9,14 +9,21 @@ from sqlalchemy import Engine
 
 from common.database import new_session
 from schema.models import Route
-from tests.support.operations import day_plan, make_item, make_location, make_patient
+from tests.support.operations import (
+    day_plan,
+    make_item,
+    make_location,
+    make_patient,
+    plan_route,
+)
 
 
-def test_dashboard_stats_count_today(edge_client: Any, edge_user: Any, edge_engine: Engine) -> None:
+def test_dashboard_stats_count_today(
+    edge_client: Any, edge_user: Any, edge_engine: Engine, edge_vehicle: str
+) -> None:
     admin, clerk = edge_user("administrator"), edge_user("clerk")
-    route = edge_client.post(
-        "/api/routes", json=day_plan(make_location(edge_engine)), headers=admin.headers
-    ).get_json()["data"]
+    route_id = plan_route(edge_engine, edge_vehicle, day_plan(make_location(edge_engine)))
+    route = edge_client.get(f"/api/routes/{route_id}", headers=admin.headers).get_json()["data"]
     slot = route["stops"][0]["slots"][0]["id"]
     body = {"slot_id": slot, "patient_id": make_patient(edge_engine)}
     assert (

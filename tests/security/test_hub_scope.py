@@ -16,7 +16,7 @@ from sync.change import Change
 from sync.clock import HybridLogicalClock
 from sync.edge import EdgeSync
 from sync.hub import Device
-from sync.policy import Scope
+from sync.policy import Policy, Scope
 from tests.conftest import EDGE_NODE_ID
 from tests.security.world import build
 from tests.support.clinic import Clinic
@@ -31,6 +31,13 @@ def vehicle_tables() -> list[Table]:
         for name, table in schema.synced_tables().items()
         if table.info["sync"].scope is Scope.VEHICLE and "vehicle_id" in table.c
     ]
+
+
+def refusal_of(table: Table) -> str:
+    """Why the hub refuses another vehicle's row of `table` from a device."""
+    if table.info["sync"].policy is Policy.REFERENCE:
+        return f"{table.name} is head-office data, changed only at head office"
+    return "this row belongs to another vehicle"
 
 
 def rows_of(engine: object, table: Table, vehicle_id: str) -> int:
@@ -73,6 +80,6 @@ def test_a_device_gets_nothing_of_another_vehicle_and_cannot_write_in_its_name(
         forged.append(Change(table.name, new_id(), "i", clock.tick(), values, origin=a.node))
     held = push(net, Device(a.node, a.vehicle_id), *forged)
     reasons = {change.table: reason for change, reason in held}
-    assert reasons == {t.name: "this row belongs to another vehicle" for t in at_hub}
+    assert reasons == {t.name: refusal_of(t) for t in at_hub}
     after = {t.name: rows_of(net.hub_engine, t, clinic.vehicle_id) for t in at_hub}
     assert after == before

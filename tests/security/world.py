@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, UniqueConstraint, insert, select
 
 import schema
+from common.node import HUB_NODE_ID
 from schema.base import new_id
 from sync.clock import HybridLogicalClock
 from sync.policy import Scope
@@ -22,7 +23,7 @@ from tests.edge.test_claims import close_with_medicine
 from tests.edge.test_supply import arrive_by_sync, request_items
 from tests.support.clinic import Clinic, patient_fields, sa_id
 from tests.support.identity import make_staff, make_vehicle
-from tests.support.operations import day_plan, make_location
+from tests.support.operations import day_plan, make_location, plan_route
 
 OTHER_NAME = "Nomvuyo Otherclinic"  # the other vehicle's patient: never in a response
 
@@ -46,7 +47,9 @@ def build(clinic: Clinic) -> World:
     world.own["vehicle"] = clinic.vehicle_id
     world.own["user"] = clinic.staff("viewer").id
     _copy(clinic.engine, clinic.vehicle_id, other_vehicle, world)
-    stranger = make_staff(clinic.app, clinic.engine, "nurse", vehicle_ids=[other_vehicle])
+    stranger = make_staff(
+        clinic.app, clinic.engine, "nurse", vehicle_ids=[other_vehicle], made_on=HUB_NODE_ID
+    )
     world.other["vehicle"] = other_vehicle
     world.other["user"] = stranger.id
     world.other_ids |= {stranger.id}
@@ -64,7 +67,8 @@ def _clinic_day(clinic: Clinic) -> None:
     referral = {"kind": "external", "facility": "Mankweng", "reason": "X-ray", "urgency": "routine"}
     clinic.ok("POST", "doctor", "/api/referrals", {**referral, "visit_id": consult})
     plan = day_plan(make_location(clinic.engine))
-    route = clinic.ok("POST", "administrator", "/api/routes", plan)
+    route_id = plan_route(clinic.engine, clinic.vehicle_id, plan)
+    route = clinic.ok("GET", "administrator", f"/api/routes/{route_id}")
     slot = route["stops"][0]["slots"][0]["id"]
     clinic.ok("POST", "clerk", "/api/appointments", {"slot_id": slot, "patient_id": patient["id"]})
     asset = {"name": "Defibrillator", "serial_number": "DF-001", "category": "emergency"}

@@ -27,13 +27,14 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session
 
 from common.auth import tokens
 from common.database import new_session
 from common.node import bind_vehicle
 from common.users import create_user
-from schema.models import Vehicle
+from schema.models import User, UserVehicle, Vehicle
 
 PASSWORD = "Correct-Horse-9"
 EDGE_VEHICLE_ID = "0190d1a0-0000-7000-8000-00000000e001"
@@ -92,10 +93,16 @@ def make_staff(
     username: str | None = None,
     password: str = PASSWORD,
     active: bool = True,
+    made_on: str | None = None,
 ) -> Staff:
-    """A user of `role` in the app's database, with tokens issued by that app."""
+    """A user of `role` in the app's database, with tokens issued by that app. The account
+    is made on the database's own node (on an edge, an emergency account of that laptop,
+    `common.users`) unless `made_on` names another: `HUB_NODE_ID` for an account that
+    came from head office by sync, a device id for a laptop's account at the hub."""
     name = username or f"{role.replace('_', '-')}{next(_numbers)}"
     with new_session(engine) as session, session.begin():
+        if made_on is not None:
+            event.listen(session, "before_flush", _made_on(made_on))
         user = create_user(
             session,
             username=name,
@@ -116,6 +123,24 @@ def make_staff(
         issued["access_token"],
         issued["refresh_token"],
     )
+
+
+def _made_on(node: str) -> Callable[[Session, object, object], None]:
+    def stamp(session: Session, _context: object, _instances: object) -> None:
+        for row in session.new:
+            if isinstance(row, User | UserVehicle):
+                row.origin_node = node
+
+    return stamp
+
+
+def unassign(engine: Engine, user_id: str, vehicle_id: str) -> None:
+    """Head office takes the user off the vehicle, as the change arrives by sync."""
+    with new_session(engine) as session, session.begin():
+        link = session.scalars(
+            select(UserVehicle).filter_by(user_id=user_id, vehicle_id=vehicle_id)
+        ).one()
+        session.delete(link)
 
 
 def bearer(app: Flask, user_id: str) -> dict[str, str]:

@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from common.database import new_session
-from schema.models import Item, Location, Province
+from common.stops import StopIn, add_stops
+from schema.base import utcnow
+from schema.models import Item, Location, Province, Route
 from tests.support import rows
 
 
@@ -67,3 +69,23 @@ def day_plan(
             }
         ],
     }
+
+
+def plan_route(engine: Engine, vehicle_id: str, plan: dict[str, Any]) -> str:
+    """A route planned at head office as it arrives on the vehicle by sync (routes are
+    head-office data: the crew cannot plan them); `plan` is a `day_plan` body. Returns
+    the route's id."""
+    stops = StopIn(many=True).load(plan["stops"])
+    with new_session(engine) as session, session.begin():
+        route = Route(
+            vehicle_id=vehicle_id,
+            route_date=dt.date.fromisoformat(plan["route_date"]),
+            name=plan["name"],
+            status="planned",
+            created_by="head-office",
+            created_at=utcnow(),
+        )
+        session.add(route)
+        session.flush()
+        add_stops(session, route, stops)
+    return route.id

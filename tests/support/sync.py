@@ -28,7 +28,7 @@ from sqlalchemy import Engine, event, select, text
 import schema
 from common.audit import GENESIS
 from common.database import new_session, sqlcipher_engine
-from hub.sync import duplicate
+from hub.sync.exchange import applied
 from schema.base import utcnow
 from schema.models import Device
 from sync import chain, codec, signing, wire
@@ -216,7 +216,7 @@ def sync_net(
 
     def make() -> Net:
         key = signing.new_private_key()
-        hub = HubExchange(hub_engine, schema.synced_tables(), key, on_applied=duplicate.detect)
+        hub = HubExchange(hub_engine, schema.synced_tables(), key, on_applied=applied)
         return Net(hub_engine, hub, signing.public_key_text(key), make_engine, reopen)
 
     yield make

@@ -1,84 +1,133 @@
-"""Invariant 11: what a device pushes beyond its rights is quarantined at the hub, not
-applied: reference data, another vehicle's rows, head-office accounts, and changes that
-claim to be another node's. Batches are forged here, as a compromised laptop could."""
+"""Invariant 11 and the authority table (protocol, section 3a): what a device pushes
+beyond its rights is quarantined at the hub with its reason and changes nothing, decided
+from the hub's own records, never from what the device says. Batches are forged here, as
+a stolen laptop with its own valid device key could send them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
+import pytest
 from sqlalchemy import event, text
 
 from common.database import new_session
+from common.node import HUB_NODE_ID
 from schema.base import new_id, utcnow
-from schema.models import Route
+from schema.models import Patient, SupplyRequest
 from sync.change import Change
-from sync.clock import HybridLogicalClock
+from sync.clock import HybridLogicalClock, Version, wall_millis
 from sync.hub import Device
 from sync.protocol import Batch, Request
 from tests.support import rows
-from tests.support.sync import Net, count
+from tests.support.sync import Edge, Net, count, enroll, table_rows
+from tests.support.tables import digest, moved
+from tests.sync.test_protocol import register, visit
+
+HOUR_MS = 3600 * 1000
+# What an exchange may change at the hub even when it applies nothing: its bookkeeping.
+BOOKKEEPING = (
+    "sync_link",
+    "sync_batch",
+    "sync_quarantine",
+    "sync_inbox",
+    "sync_counter",
+    "sync_node",
+    "device",
+)
 
 
-def push(net: Net, device: Device, *changes: Change, after: int = 0) -> list[tuple[Change, str]]:
+def push(
+    net: Net, device: Device, *changes: Change, after: int | None = None
+) -> list[tuple[Change, str]]:
+    """Send `changes` as the device's next batch (numbered after what the hub holds)."""
+    if after is None:
+        held = "SELECT coalesce(max(pushed_seq), 0) FROM sync_link WHERE peer = :p"
+        after = count(net.hub_engine, held, p=device.id)
     batch = Batch(new_id().replace("-", ""), after, after + 1000, list(changes))
     reply = net.hub.exchange(device, Request(batch, 0, False, 0))
     return reply.quarantined
 
 
-def route_change(clock: HybridLogicalClock, vehicle_id: str, route_id: str | None = None) -> Change:
-    now = utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def device_of(edge: Edge) -> Device:
+    return Device(edge.node, edge.vehicle_id)
+
+
+def stamp(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def request_change(
+    clock: HybridLogicalClock, vehicle_id: str, row_id: str | None = None, reason: str = "forged"
+) -> Change:
+    """A new supply request of `vehicle_id` (a vehicle's own, shared row), made by `clock`."""
     values = {
         "vehicle_id": vehicle_id,
-        "route_date": "2026-12-02",
-        "name": "forged",
-        "status": "planned",
-        "created_by": "x",
-        "created_at": now,
+        "priority": "normal",
+        "reason": reason,
+        "status": "pending",
+        "requested_by": "x",
+        "created_at": stamp(utcnow()),
+        "decided_by": None,
+        "decided_at": None,
     }
-    return Change("route", route_id or new_id(), "i", clock.tick(), values, origin=clock.node)
+    return Change(
+        "supply_request", row_id or new_id(), "i", clock.tick(), values, origin=clock.node
+    )
+
+
+def update(clock: HybridLogicalClock, table: str, row_id: str, **values: Any) -> Change:
+    return Change(table, row_id, "u", clock.tick(), values)
+
+
+def hub_request(net: Net, vehicle_id: str) -> str:
+    """A supply request head office made for the vehicle."""
+    with new_session(net.hub_engine) as session, session.begin():
+        row = SupplyRequest(
+            vehicle_id=vehicle_id,
+            priority="normal",
+            status="pending",
+            requested_by="head-office",
+            created_at=utcnow(),
+        )
+        session.add(row)
+    return row.id
+
+
+def reasons(held: list[tuple[Change, str]]) -> list[str]:
+    return [reason for _, reason in held]
 
 
 def test_rows_of_another_vehicle_are_refused(sync_net: Callable[[], Net]) -> None:
     net = sync_net()
     a, b = net.edge("A"), net.edge("B")
     clock = HybridLogicalClock(a.node)
-    held = push(net, Device(a.node, a.vehicle_id), route_change(clock, b.vehicle_id))
-    assert [reason for _, reason in held] == ["this row belongs to another vehicle"]
-    assert count(net.hub_engine, "SELECT count(*) FROM route") == 0
+    held = push(net, device_of(a), request_change(clock, b.vehicle_id))
+    assert reasons(held) == ["this row belongs to another vehicle"]
+    assert count(net.hub_engine, "SELECT count(*) FROM supply_request") == 0
 
 
 def test_moving_a_row_to_another_vehicle_is_refused(sync_net: Callable[[], Net]) -> None:
     net = sync_net()
     a, b = net.edge("A"), net.edge("B")
-    with new_session(net.hub_engine) as session, session.begin():
-        route = Route(
-            vehicle_id=b.vehicle_id,
-            route_date=utcnow().date(),
-            name="B's",
-            created_by="x",
-            created_at=utcnow(),
-        )
-        session.add(route)
+    theirs = hub_request(net, b.vehicle_id)
     clock = HybridLogicalClock(a.node)
-    steal = Change("route", route.id, "u", clock.tick(), {"vehicle_id": a.vehicle_id})
-    held = push(net, Device(a.node, a.vehicle_id), steal)
-    assert len(held) == 1 and "another vehicle" in held[0][1]
-    assert (
-        count(net.hub_engine, "SELECT count(*) FROM route WHERE vehicle_id = :v", v=b.vehicle_id)
-        == 1
-    )
+    held = push(net, device_of(a), update(clock, "supply_request", theirs, vehicle_id=a.vehicle_id))
+    assert reasons(held) == ["this row belongs to another vehicle"]
+    mine = "SELECT count(*) FROM supply_request WHERE vehicle_id = :v"
+    assert count(net.hub_engine, mine, v=b.vehicle_id) == 1
 
 
-def test_reference_data_and_head_office_accounts_are_refused(
-    sync_net: Callable[[], Net],
-) -> None:
-    net = sync_net()
-    a = net.edge("A")
+def head_office_changes(net: Net, a: Edge) -> list[Change]:
+    """One forged change of each kind of head-office data, all about A itself."""
+    clock = HybridLogicalClock(a.node)
     with new_session(net.hub_engine) as session, session.begin():
         province = rows.province(session, code="NW")
-        from common.users import create_user
+    from common.users import create_user
 
-        user = create_user(
+    with new_session(net.hub_engine) as session, session.begin():
+        nurse = create_user(
             session,
             username="hq.nurse",
             full_name="HQ Nurse",
@@ -86,29 +135,291 @@ def test_reference_data_and_head_office_accounts_are_refused(
             password="Correct-Horse-9",
             vehicle_ids=[a.vehicle_id],
         )
-    clock = HybridLogicalClock(a.node)
-    held = push(
-        net,
-        Device(a.node, a.vehicle_id),
-        Change("province", province.id, "u", clock.tick(), {"name": "Renamed"}),
-        Change("user", user.id, "u", clock.tick(), {"role": "administrator"}),
+    now = stamp(utcnow())
+    route = {
+        "vehicle_id": a.vehicle_id,
+        "route_date": "2026-12-02",
+        "name": "own plan",
+        "status": "planned",
+        "created_by": "x",
+        "created_at": now,
+    }
+    place = {
+        "province_id": province.id,
+        "name": "Forged Hall",
+        "address": None,
+        "latitude": None,
+        "longitude": None,
+    }
+    link = {"user_id": nurse.id, "vehicle_id": a.vehicle_id}
+    origin = clock.node
+    return [
+        update(clock, "province", province.id, name="Renamed"),
+        update(clock, "user", nurse.id, role="administrator"),
+        update(clock, "vehicle", a.vehicle_id, practice_number="0000000"),
+        Change("route", new_id(), "i", clock.tick(), route, origin=origin),
+        Change("location", new_id(), "i", clock.tick(), place, origin=origin),
+        Change("user_vehicle", new_id(), "i", clock.tick(), link, origin=origin),
+        Change("province", province.id, "d", clock.tick()),
+    ]
+
+
+def test_head_office_data_is_refused_whatever_the_operation(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    a = net.edge("A")
+    forged = head_office_changes(net, a)
+    before = digest(net.hub_engine, ignore=BOOKKEEPING)
+    held = push(net, device_of(a), *forged)
+    assert sorted(reasons(held)) == sorted(
+        "accounts are changed only where they were made (head office)"
+        if change.table == "user"
+        else f"{change.table} is head-office data, changed only at head office"
+        for change in forged
     )
-    reasons = sorted(reason for _, reason in held)
-    assert reasons[0].startswith("accounts made at head office")
-    assert reasons[1].startswith("province is reference data")
-    with net.hub_engine.connect() as connection:
-        role = connection.execute(text("SELECT role FROM user WHERE id = :i"), {"i": user.id})
-        assert role.scalar() == "nurse"
+    assert moved(before, digest(net.hub_engine, ignore=BOOKKEEPING)) == []
 
 
 def test_a_device_cannot_speak_for_another_node(sync_net: Callable[[], Net]) -> None:
     net = sync_net()
+    a, b = net.edge("A"), net.edge("B")
+    as_hub = request_change(HybridLogicalClock(HUB_NODE_ID), a.vehicle_id)
+    as_twin = request_change(HybridLogicalClock(b.node), a.vehicle_id)
+    mixed = request_change(HybridLogicalClock(a.node), a.vehicle_id)
+    mixed.version = HybridLogicalClock(b.node).tick()  # the origin says A, the version B
+    held = push(net, device_of(a), as_hub, as_twin, mixed)
+    assert reasons(held) == ["a device may only send changes made on it"] * 3
+    assert count(net.hub_engine, "SELECT count(*) FROM supply_request") == 0
+
+
+def test_a_column_version_of_another_node_is_not_applied(sync_net: Callable[[], Net]) -> None:
+    """An update may carry another node's version for a column (a pull overwrote it
+    before the push): that column is held, the device's own columns apply."""
+    net = sync_net()
     a = net.edge("A")
-    impostor = HybridLogicalClock("hub")
-    change = route_change(impostor, a.vehicle_id)
-    held = push(net, Device(a.node, a.vehicle_id), change)
-    assert [reason for _, reason in held] == ["a device may only create rows as itself"]
-    assert count(net.hub_engine, "SELECT count(*) FROM route") == 0
+    [patient_id] = register(a)
+    a.sync()
+    clock = HybridLogicalClock(a.node)
+    change = update(clock, "patient", patient_id, phone="+27820000009", language="Sesotho")
+    change.versions = {"language": str(Version(wall_millis() + 1000, 0, HUB_NODE_ID))}
+    assert push(net, device_of(a), change) == []
+    [row] = table_rows(net.hub_engine, "patient")
+    assert row["phone"] == "+27820000009" and row["language"] != "Sesotho"
+
+
+def test_a_device_deletes_only_rows_made_on_its_vehicle(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    a = net.edge("A")
+    twin = Device("d00000000twin", a.vehicle_id)  # a second laptop of the same vehicle
+    enroll(net.hub_engine, twin.id, a.vehicle_id)
+    clock, twin_clock = HybridLogicalClock(a.node), HybridLogicalClock(twin.id)
+    made_here = request_change(clock, a.vehicle_id)
+    assert push(net, device_of(a), made_here) == []
+    by_head_office = hub_request(net, a.vehicle_id)
+    held = push(
+        net,
+        twin,
+        Change("supply_request", by_head_office, "d", twin_clock.tick()),
+        Change("supply_request", made_here.row_id, "d", twin_clock.tick()),
+    )
+    assert reasons(held) == ["a device may delete only rows made on its vehicle"]
+    left = table_rows(net.hub_engine, "supply_request")
+    assert [row["id"] for row in left] == [by_head_office]
+
+
+def test_a_delete_of_a_row_the_hub_does_not_hold_changes_nothing(
+    sync_net: Callable[[], Net],
+) -> None:
+    """No device can tombstone ahead of time a row another vehicle has not sent yet."""
+    net = sync_net()
+    a, b = net.edge("A"), net.edge("B")
+    theirs = request_change(HybridLogicalClock(b.node), b.vehicle_id)
+    assert (
+        push(
+            net,
+            device_of(a),
+            Change("supply_request", theirs.row_id, "d", HybridLogicalClock(a.node).tick()),
+        )
+        == []
+    )
+    assert count(net.hub_engine, "SELECT count(*) FROM sync_clock WHERE deleted IS NOT NULL") == 0
+    assert push(net, device_of(b), theirs) == []
+    assert [row["id"] for row in table_rows(net.hub_engine, "supply_request")] == [theirs.row_id]
+
+
+def test_a_device_writes_only_patients_its_vehicle_holds(sync_net: Callable[[], Net]) -> None:
+    """Refused for good: once the vehicle holds the patient, its device's edits apply,
+    and the forged ones made before still do not."""
+    net = sync_net()
+    a, b = net.edge("A"), net.edge("B")
+    [patient_id] = register(b)
+    b.sync()
+    stolen = Device("d00000000twin", a.vehicle_id)  # another laptop of vehicle A
+    enroll(net.hub_engine, stolen.id, a.vehicle_id)
+    clock = HybridLogicalClock(stolen.id)
+    before = digest(net.hub_engine, ignore=BOOKKEEPING)
+    held = push(
+        net,
+        stolen,
+        update(clock, "patient", patient_id, last_name="Forged"),
+        Change("patient", patient_id, "d", clock.tick()),
+    )
+    assert sorted(reasons(held)) == [
+        "a device may delete only rows made on its vehicle",
+        "this patient is not held by this vehicle; head office decides who holds them",
+    ]
+    assert moved(before, digest(net.hub_engine, ignore=BOOKKEEPING)) == []
+    a.sync()
+    assert count(a.engine, "SELECT count(*) FROM patient") == 0  # nor sent to A after
+    with new_session(net.hub_engine) as session, session.begin():  # booked on A's route
+        visit(session, session.get_one(Patient, patient_id), a.vehicle_id)
+    a.sync()  # the hub subscribes A to the patient and sends them
+    assert count(a.engine, "SELECT count(*) FROM patient") == 1
+    with new_session(a.engine) as session, session.begin():
+        session.get_one(Patient, patient_id).phone = "+27820000001"
+    a.sync()
+    push(net, stolen)  # its next batch retries what waits in quarantine: not these
+    [row] = table_rows(net.hub_engine, "patient")
+    assert row["phone"] == "+27820000001" and row["last_name"] != "Forged"
+
+
+def test_a_row_refers_only_to_its_vehicles_rows_and_the_patients_it_holds(
+    sync_net: Callable[[], Net],
+) -> None:
+    net = sync_net()
+    a, b = net.edge("A"), net.edge("B")
+    [theirs] = register(b)
+    b.sync()
+    [their_visit] = table_rows(net.hub_engine, "visit")
+    [mine] = register(a)
+    a.sync()
+    [my_visit] = [row for row in table_rows(net.hub_engine, "visit") if row["patient_id"] == mine]
+    clock = HybridLogicalClock(a.node)
+    fields = {k: v for k, v in their_visit.items() if k not in ("id", "origin_node", "version")}
+    for_their_patient = {**fields, "vehicle_id": a.vehicle_id}
+    note = {
+        "visit_id": their_visit["id"],
+        "patient_id": mine,
+        "vehicle_id": a.vehicle_id,
+        "author_id": "x",
+        "stage": "nursing_assessment",
+        "kind": "nursing",
+        "body": "forged",
+        "created_at": stamp(utcnow()),
+    }
+    before = digest(net.hub_engine, ignore=BOOKKEEPING)
+    held = push(
+        net,
+        device_of(a),
+        Change("visit", new_id(), "i", clock.tick(), for_their_patient, origin=a.node),
+        Change("clinical_note", new_id(), "i", clock.tick(), note, origin=a.node),
+        update(clock, "visit", my_visit["id"], patient_id=theirs),
+    )
+    assert sorted(reasons(held)) == [
+        "patient_id names a patient this vehicle does not hold",
+        "patient_id names a patient this vehicle does not hold",
+        "visit_id names another vehicle's visit",
+    ]
+    assert moved(before, digest(net.hub_engine, ignore=BOOKKEEPING)) == []
+    assert theirs not in {row["id"] for row in table_rows(a.engine, "patient")}
+
+
+def test_head_office_columns_are_not_a_devices_to_set(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    a, b = net.edge("A"), net.edge("B")
+    [patient_id] = register(a)
+    a.sync()
+    clock = HybridLogicalClock(a.node)
+    new_patient = table_rows(net.hub_engine, "patient")[0]
+    fields = {k: v for k, v in new_patient.items() if k not in ("id", "origin_node", "version")}
+    before = digest(net.hub_engine, ignore=BOOKKEEPING)
+    held = push(
+        net,
+        device_of(a),
+        update(clock, "patient", patient_id, member_status="active"),
+        update(clock, "patient", patient_id, registered_vehicle_id=b.vehicle_id),
+        Change(
+            "patient",
+            new_id(),
+            "i",
+            clock.tick(),
+            {**fields, "member_status": "active"},
+            origin=a.node,
+        ),
+        Change(
+            "patient",
+            new_id(),
+            "i",
+            clock.tick(),
+            {**fields, "registered_vehicle_id": b.vehicle_id},
+            origin=a.node,
+        ),
+    )
+    assert sorted(reasons(held)) == [
+        "a new row's registered_vehicle_id must be this vehicle",
+        "member_status is set only at head office",
+        "member_status is set only at head office",
+        "registered_vehicle_id is set only at head office",
+    ]
+    assert moved(before, digest(net.hub_engine, ignore=BOOKKEEPING)) == []
+
+
+@pytest.mark.parametrize(("hours", "held"), [(2, False), (25, True)])
+def test_a_change_dated_too_far_ahead_is_held_and_the_clock_stays(
+    sync_net: Callable[[], Net], hours: int, held: bool
+) -> None:
+    net = sync_net()
+    a = net.edge("A")
+    ahead = HybridLogicalClock(a.node, lambda: wall_millis() + hours * HOUR_MS)
+    floor = "SELECT hlc_floor FROM sync_node"
+    with net.hub_engine.connect() as connection:
+        before = connection.execute(text(floor)).scalar()
+    refused = push(net, device_of(a), request_change(ahead, a.vehicle_id))
+    assert reasons(refused) == (
+        ["dated more than 24 h ahead of head office's clock"] if held else []
+    )
+    with net.hub_engine.connect() as connection:
+        after = connection.execute(text(floor)).scalar()
+    assert (after == before) is held
+    assert count(net.hub_engine, "SELECT count(*) FROM supply_request") == (0 if held else 1)
+
+
+def test_a_change_held_for_its_date_applies_once_the_hub_reaches_it(
+    sync_net: Callable[[], Net], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing a crew records is lost to a laptop clock a day fast: it waits."""
+    net = sync_net()
+    a = net.edge("A")
+    ahead = HybridLogicalClock(a.node, lambda: wall_millis() + 30 * HOUR_MS)
+    assert len(push(net, device_of(a), request_change(ahead, a.vehicle_id))) == 1
+    monkeypatch.setattr("sync.rules.wall_millis", lambda: wall_millis() + 31 * HOUR_MS)
+    push(net, device_of(a), request_change(HybridLogicalClock(a.node), a.vehicle_id))
+    assert count(net.hub_engine, "SELECT count(*) FROM supply_request") == 2
+
+
+def test_an_emergency_account_arrives_and_stays_its_vehicles(sync_net: Callable[[], Net]) -> None:
+    """A laptop's own account reaches head office (shown, with an alert) and the
+    vehicle's laptops, and no other vehicle."""
+    net = sync_net()
+    a, b = net.edge("A"), net.edge("B")
+    from common.users import create_user
+
+    with new_session(a.engine) as session, session.begin():
+        made = create_user(
+            session,
+            username="sister.emergency",
+            full_name="Sister Emergency",
+            role="administrator",
+            password="Correct-Horse-9",
+        )
+    assert a.sync().quarantined == 0
+    alerts = table_rows(net.hub_engine, "alert")
+    assert [(x["kind"], x["vehicle_id"], x["resource_id"]) for x in alerts] == [
+        ("emergency_account", a.vehicle_id, made.id)
+    ]
+    twin = net.edge("A2", a.vehicle_id)
+    assert count(twin.engine, "SELECT count(*) FROM user WHERE id = :i", i=made.id) == 1
+    b.sync()
+    assert count(b.engine, "SELECT count(*) FROM user WHERE id = :i", i=made.id) == 0
 
 
 def test_the_changes_behind_a_refused_one_still_apply(sync_net: Callable[[], Net]) -> None:
@@ -117,28 +428,23 @@ def test_the_changes_behind_a_refused_one_still_apply(sync_net: Callable[[], Net
     clock = HybridLogicalClock(a.node)
     held = push(
         net,
-        Device(a.node, a.vehicle_id),
-        route_change(clock, b.vehicle_id),
-        route_change(clock, a.vehicle_id),
+        device_of(a),
+        request_change(clock, b.vehicle_id),
+        request_change(clock, a.vehicle_id),
     )
     assert len(held) == 1
-    assert (
-        count(net.hub_engine, "SELECT count(*) FROM route WHERE vehicle_id = :v", v=a.vehicle_id)
-        == 1
-    )
+    mine = "SELECT count(*) FROM supply_request WHERE vehicle_id = :v"
+    assert count(net.hub_engine, mine, v=a.vehicle_id) == 1
 
 
-def stop_change(clock: HybridLogicalClock, vehicle_id: str, route_id: str) -> Change:
-    now = utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def line_change(clock: HybridLogicalClock, vehicle_id: str, request_id: str) -> Change:
     values = {
-        "route_id": route_id,
+        "supply_request_id": request_id,
         "vehicle_id": vehicle_id,
-        "location_id": new_id(),  # no such place
-        "sequence": 1,
-        "arrival_at": now,
-        "departure_at": now,
+        "item_id": new_id(),  # no such item
+        "quantity": 10,
     }
-    return Change("route_stop", new_id(), "i", clock.tick(), values, origin=clock.node)
+    return Change("supply_request_line", new_id(), "i", clock.tick(), values, origin=clock.node)
 
 
 def test_a_change_the_database_refuses_is_held_alone(sync_net: Callable[[], Net]) -> None:
@@ -147,14 +453,14 @@ def test_a_change_the_database_refuses_is_held_alone(sync_net: Callable[[], Net]
     net = sync_net()
     a = net.edge("A")
     clock = HybridLogicalClock(a.node)
-    good = [route_change(clock, a.vehicle_id) for _ in range(3)]
-    orphan = stop_change(clock, a.vehicle_id, good[0].row_id)
-    held = push(net, Device(a.node, a.vehicle_id), *good, orphan)
+    good = [request_change(clock, a.vehicle_id) for _ in range(3)]
+    orphan = line_change(clock, a.vehicle_id, good[0].row_id)
+    held = push(net, device_of(a), *good, orphan)
     assert [change.row_id for change, _ in held] == [orphan.row_id]
     assert held[0][1].startswith("the database refused it")
-    assert count(net.hub_engine, "SELECT count(*) FROM route") == 3
-    assert count(net.hub_engine, "SELECT count(*) FROM route_stop") == 0
-    logged = "SELECT count(*) FROM sync_change WHERE table_name = 'route' AND node = :n"
+    assert count(net.hub_engine, "SELECT count(*) FROM supply_request") == 3
+    assert count(net.hub_engine, "SELECT count(*) FROM supply_request_line") == 0
+    logged = "SELECT count(*) FROM sync_change WHERE table_name = 'supply_request' AND node = :n"
     assert count(net.hub_engine, logged, n=a.node) == 3  # the first attempt left nothing
 
 
@@ -164,7 +470,6 @@ def test_a_batch_is_applied_in_a_few_statements(sync_net: Callable[[], Net]) -> 
     net = sync_net()
     a = net.edge("A")
     clock = HybridLogicalClock(a.node)
-    device = Device(a.node, a.vehicle_id)
     statements: list[str] = []
 
     def counted(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
@@ -172,14 +477,19 @@ def test_a_batch_is_applied_in_a_few_statements(sync_net: Callable[[], Net]) -> 
 
     event.listen(net.hub_engine, "before_cursor_execute", counted)
     try:
-        push(net, device, *[route_change(clock, a.vehicle_id) for _ in range(5)])
+        push(net, device_of(a), *[request_change(clock, a.vehicle_id) for _ in range(5)], after=0)
         few = len(statements)
         statements.clear()
-        push(net, device, *[route_change(clock, a.vehicle_id) for _ in range(200)], after=1000)
+        push(
+            net,
+            device_of(a),
+            *[request_change(clock, a.vehicle_id) for _ in range(200)],
+            after=1000,
+        )
         many = len(statements)
     finally:
         event.remove(net.hub_engine, "before_cursor_execute", counted)
-    assert count(net.hub_engine, "SELECT count(*) FROM route") == 205
+    assert count(net.hub_engine, "SELECT count(*) FROM supply_request") == 205
     assert many == few
 
 
@@ -188,12 +498,9 @@ def test_a_row_named_twice_in_a_batch_applies_in_order(sync_net: Callable[[], Ne
     net = sync_net()
     a = net.edge("A")
     clock = HybridLogicalClock(a.node)
-    created = route_change(clock, a.vehicle_id)
-    renamed = Change(
-        "route", created.row_id, "u", clock.tick(), {"name": "renamed"}, origin=clock.node
-    )
-    held = push(net, Device(a.node, a.vehicle_id), created, renamed)
-    assert held == []
-    name = "SELECT name FROM route WHERE id = :i"
+    created = request_change(clock, a.vehicle_id)
+    renamed = update(clock, "supply_request", created.row_id, reason="renamed")
+    assert push(net, device_of(a), created, renamed) == []
+    reason = "SELECT reason FROM supply_request WHERE id = :i"
     with net.hub_engine.connect() as connection:
-        assert connection.execute(text(name), {"i": created.row_id}).scalar() == "renamed"
+        assert connection.execute(text(reason), {"i": created.row_id}).scalar() == "renamed"

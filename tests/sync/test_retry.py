@@ -12,11 +12,10 @@ from typing import Any
 
 from sqlalchemy import Engine, event, text
 
-from sync.change import Change
 from sync.clock import HybridLogicalClock
 from sync.hub import Device
 from tests.support.sync import Net, count
-from tests.sync.test_apply import push, route_change
+from tests.sync.test_apply import push, request_change, update
 
 DEADLOCK = 1213
 
@@ -24,13 +23,14 @@ DEADLOCK = 1213
 def cross_locks(
     engine: Engine, vehicle_id: str, peer: str, locked: threading.Event, done: threading.Event
 ) -> None:
-    """Update every route of the vehicle (a heavier transaction than the exchange, so
+    """Update every supply request of the vehicle (a heavier transaction than the exchange, so
     MySQL picks the exchange as the deadlock's victim), wait until the exchange waits for
     one of them, then ask for the device's sync link, which the exchange holds."""
     with engine.connect() as connection, connection.begin() as transaction:
         connection.execute(
             text(  # a new version, or the capture trigger refuses the write
-                "UPDATE route SET created_by = 'blocker', version = concat(version, 'b') "
+                "UPDATE supply_request SET requested_by = 'blocker', "
+                "version = concat(version, 'b') "
                 "WHERE vehicle_id = :v"
             ),
             {"v": vehicle_id},
@@ -39,7 +39,7 @@ def cross_locks(
         own = connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
         waiting = text(  # the exchange's wait (innodb_trx does not list it yet)
             "SELECT count(*) FROM information_schema.processlist "
-            "WHERE id <> :own AND info LIKE 'SELECT route.%FOR UPDATE'"
+            "WHERE id <> :own AND info LIKE 'SELECT supply_request.%FOR UPDATE'"
         )
         deadline = time.monotonic() + 10
         while not connection.execute(waiting, {"own": own}).scalar():
@@ -60,12 +60,13 @@ def test_a_deadlock_in_a_batch_applied_a_change_at_a_time_retries_the_whole_exch
     a = net.edge("A")
     clock = HybridLogicalClock(a.node)
     device = Device(a.node, a.vehicle_id)
-    held = route_change(clock, a.vehicle_id)
-    assert push(net, device, held, *[route_change(clock, a.vehicle_id) for _ in range(100)]) == []
+    held = request_change(clock, a.vehicle_id)
+    more = [request_change(clock, a.vehicle_id) for _ in range(100)]
+    assert push(net, device, held, *more, after=0) == []
 
-    created = route_change(clock, a.vehicle_id)
-    renamed = Change("route", created.row_id, "u", clock.tick(), {"name": "renamed"}, origin=a.node)
-    touched = Change("route", held.row_id, "u", clock.tick(), {"name": "touched"}, origin=a.node)
+    created = request_change(clock, a.vehicle_id)
+    renamed = update(clock, "supply_request", created.row_id, reason="renamed")
+    touched = update(clock, "supply_request", held.row_id, reason="touched")
     codes: list[Any] = []
 
     def seen(context: Any) -> None:
@@ -88,7 +89,7 @@ def test_a_deadlock_in_a_batch_applied_a_change_at_a_time_retries_the_whole_exch
     assert DEADLOCK in codes, f"no deadlock happened (errors seen: {codes})"
     assert quarantined == []
     with net.hub_engine.connect() as connection:
-        names = dict(connection.execute(text("SELECT id, name FROM route")).all())
+        names = dict(connection.execute(text("SELECT id, reason FROM supply_request")).all())
     assert names[created.row_id] == "renamed"  # the first part of the batch is not lost
     assert names[held.row_id] == "touched"
     assert count(net.hub_engine, "SELECT count(*) FROM sync_quarantine") == 0

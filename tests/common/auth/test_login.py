@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 
 from common.auth import service
 from common.database import db, new_session, write_intent
+from common.node import HUB_NODE_ID
 from common.password import hash_password, needs_rehash, verify_password
 from schema.models import AuditRecord, LoginState, User
 from sync.txn import WriteGate, gate_of
@@ -136,7 +137,7 @@ def test_a_user_of_another_vehicle_is_refused(
     edge_client: Any, edge_engine: Engine, edge_user: Callable[..., Staff]
 ) -> None:
     other = make_vehicle(edge_engine)
-    stranger = edge_user("doctor", assigned=False, vehicle_ids=[other])
+    stranger = edge_user("doctor", assigned=False, vehicle_ids=[other], made_on=HUB_NODE_ID)
     response = login(edge_client, stranger.username, stranger.password)
     assert response.status_code == 403
     assert response.get_json()["error"] == service.NOT_ASSIGNED

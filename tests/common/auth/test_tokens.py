@@ -16,9 +16,10 @@ from flask import Flask
 from jwt.warnings import InsecureKeyLengthWarning
 from sqlalchemy import Engine, select
 
+from common.node import HUB_NODE_ID
 from schema.models import AuditRecord
 from tests.conftest import TEST_SECRET, edge_config
-from tests.support.identity import NodeApp, Staff
+from tests.support.identity import NodeApp, Staff, unassign
 from tests.support.tables import AUDIT_TABLES, row_counts
 
 
@@ -150,13 +151,10 @@ def test_a_role_change_applies_to_a_live_token_at_once(node_app: NodeApp) -> Non
 
 
 def test_taking_a_user_off_the_vehicle_stops_their_token(
-    edge_client: Any, edge_user: Callable[..., Staff], edge_vehicle: str
+    edge_client: Any, edge_engine: Engine, edge_user: Callable[..., Staff], edge_vehicle: str
 ) -> None:
-    admin, doctor = edge_user("administrator"), edge_user("doctor")
-    removed = edge_client.delete(
-        f"/api/users/{doctor.id}/vehicles/{edge_vehicle}", headers=admin.headers
-    )
-    assert removed.status_code == 200
+    doctor = edge_user("doctor", made_on=HUB_NODE_ID)
+    unassign(edge_engine, doctor.id, edge_vehicle)  # at head office, arrived by sync
     response = edge_client.get("/api/auth/me", headers=doctor.headers)
     assert response.status_code == 401
     assert "not assigned to this vehicle" in response.get_json()["error"]

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from common.node import HUB_NODE_ID
 from schema.models import AuditRecord
+from tests.conftest import EDGE_NODE_ID
 from tests.support.identity import NodeApp, Staff, make_vehicle
 from tests.support.tables import AUDIT_TABLES, row_counts
 
@@ -140,33 +142,73 @@ def test_the_hub_assigns_users_to_any_vehicle(
     assert unknown.status_code == 404
 
 
-def test_an_edge_sees_and_assigns_only_its_own_vehicle(
+def test_an_edge_sees_its_own_crew_and_makes_only_emergency_accounts(
     edge_client: Any, edge_engine: Engine, edge_user: Callable[..., Staff], edge_vehicle: str
 ) -> None:
     other = make_vehicle(edge_engine)
     admin = edge_user("administrator")
-    stranger = edge_user("doctor", assigned=False, vehicle_ids=[other])
+    stranger = edge_user("doctor", assigned=False, vehicle_ids=[other], made_on=HUB_NODE_ID)
     listed = edge_client.get("/api/users", headers=admin.headers).get_json()["data"]
     assert [u["id"] for u in listed] == [admin.id]
     assert edge_client.get(f"/api/users/{stranger.id}", headers=admin.headers).status_code == 404
 
     made = edge_client.post("/api/users", json=NEW, headers=admin.headers).get_json()["data"]
-    assert made["vehicle_ids"] == [edge_vehicle]  # an emergency user, for this vehicle only
+    assert made["vehicle_ids"] == []  # an emergency account: this laptop's, no assignment
+    assert made["emergency"] is True and made["made_on"] == EDGE_NODE_ID
     elsewhere = edge_client.post(
         "/api/users",
         json={**NEW, "username": "other.user", "vehicle_ids": [other]},
         headers=admin.headers,
     )
     assert elsewhere.status_code == 403
-    move = edge_client.post(
-        f"/api/users/{made['id']}/vehicles", json={"vehicle_id": other}, headers=admin.headers
+    for method, path, body in (  # assignments are made at head office: no such routes here
+        ("POST", f"/api/users/{made['id']}/vehicles", {"vehicle_id": edge_vehicle}),
+        ("DELETE", f"/api/users/{admin.id}/vehicles/{edge_vehicle}", None),
+    ):
+        refused = edge_client.open(path, method=method, json=body, headers=admin.headers)
+        assert refused.status_code in (404, 405)
+
+
+def test_an_edge_changes_only_its_own_emergency_accounts(
+    edge_client: Any, edge_engine: Engine, edge_user: Callable[..., Staff]
+) -> None:
+    """A head-office account changes at head office: the hub would refuse the laptop's
+    edit of it, and the two would disagree for good."""
+    admin = edge_user("administrator")
+    crew = edge_user("nurse", made_on=HUB_NODE_ID)
+    before = row_counts(edge_engine, ignore=AUDIT_TABLES)
+    for method, path, body in (
+        ("PUT", f"/api/users/{crew.id}", {"role": "administrator"}),
+        ("POST", f"/api/users/{crew.id}/deactivate", None),
+        ("POST", f"/api/users/{crew.id}/reset-password", None),
+    ):
+        refused = edge_client.open(path, method=method, json=body, headers=admin.headers)
+        assert refused.status_code == 403, (path, refused.get_json())
+        assert (
+            refused.get_json()["error"] == "This account is managed at head office: change it there"
+        )
+    assert row_counts(edge_engine, ignore=AUDIT_TABLES) == before
+    own = edge_client.post("/api/users", json=NEW, headers=admin.headers).get_json()["data"]
+    changed = edge_client.put(
+        f"/api/users/{own['id']}", json={"full_name": "Sister Emergency"}, headers=admin.headers
     )
-    assert move.status_code == 403
-    assert move.get_json()["error"] == "On a vehicle, users can only be assigned to this vehicle"
-    leave = edge_client.delete(
-        f"/api/users/{admin.id}/vehicles/{edge_vehicle}", headers=admin.headers
-    )
-    assert leave.status_code == 409
+    assert changed.status_code == 200
+
+
+def test_head_office_never_assigns_an_emergency_account_elsewhere(
+    hub_client: Any,
+    hub_engine: Engine,
+    hub_user: Callable[..., Staff],
+    hub_vehicle: Callable[..., str],
+) -> None:
+    admin, vehicle = hub_user("administrator"), hub_vehicle()
+    laptop_made = hub_user("administrator", made_on="d000000000aa").id
+    path = f"/api/users/{laptop_made}/vehicles"
+    refused = hub_client.post(path, json={"vehicle_id": vehicle}, headers=admin.headers)
+    assert refused.status_code == 409
+    assert refused.get_json()["error"] == "An emergency account stays on the laptop it was made on"
+    shown = hub_client.get(f"/api/users/{laptop_made}", headers=admin.headers).get_json()["data"]
+    assert shown["emergency"] is True and shown["vehicle_ids"] == []
 
 
 def test_deactivation_ends_the_users_browser_sessions(node_app: NodeApp) -> None:
