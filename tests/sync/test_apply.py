@@ -504,3 +504,29 @@ def test_a_row_named_twice_in_a_batch_applies_in_order(sync_net: Callable[[], Ne
     reason = "SELECT reason FROM supply_request WHERE id = :i"
     with net.hub_engine.connect() as connection:
         assert connection.execute(text(reason), {"i": created.row_id}).scalar() == "renamed"
+
+
+def test_an_edge_holds_back_what_the_hub_dated_too_far_ahead(sync_net: Callable[[], Net]) -> None:
+    """Bounded on both sides: a version far ahead of the hub's own time, however it got
+    there, neither lands on the laptop nor moves the laptop's clock."""
+    net = sync_net()
+    a = net.edge("A")
+    future = str(Version(wall_millis() + 30 * HOUR_MS, 0, HUB_NODE_ID))
+    with net.hub_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO province (id, origin_node, version, code, name) "
+                "VALUES (:id, 'hub', :v, 'ZZ', 'From the future')"
+            ),
+            {"id": new_id(), "v": future},
+        )
+    a.sync()
+    assert count(a.engine, "SELECT count(*) FROM province") == 0
+    held = "SELECT reason FROM sync_quarantine WHERE table_name = 'province'"
+    assert (
+        count(a.engine, "SELECT count(*) FROM sync_quarantine WHERE table_name = 'province'") == 1
+    )
+    with a.engine.connect() as connection:
+        assert "ahead" in connection.execute(text(held)).scalar()
+        floor = connection.execute(text("SELECT hlc_floor FROM sync_node")).scalar()
+    assert floor is None or floor < future

@@ -44,9 +44,39 @@ def test_any_wall_clock_sequence_gives_strictly_increasing_versions(walls: list[
 def test_versions_name_their_node_and_reject_garbage() -> None:
     version = HybridLogicalClock("dabc").tick()
     assert node_of(version) == "dabc"
-    for bad in ("", "123@x", "zzzzzzzzzzzzzzzz@x", "0000000000000001@"):
+    for bad in (
+        "",
+        "123@x",
+        "zzzzzzzzzzzzzzzz@x",
+        "0000000000000001@",
+        "10000000000000000@dev",  # a 17th digit sorts below every real version
+        "00000000000000AB@dev",  # upper case sorts apart from the same version
+        " 000000000000001@dev",
+        "0000000000000001@dev@x",
+        "0000000000000001@" + "d" * 33,
+    ):
         with pytest.raises(ValueError):
             Version.parse(bad)
+
+
+def test_no_clock_writes_a_version_past_the_end_of_its_digits() -> None:
+    """The last millisecond's last counter cannot roll into a 17th digit."""
+    clock = HybridLogicalClock("dabc", lambda: (1 << 48) - 1)
+    clock.observe(str(Version((1 << 48) - 1, (1 << 16) - 2, "hub")))
+    assert len(clock.tick().partition("@")[0]) == 16
+    with pytest.raises(ValueError):
+        clock.tick()
+
+
+def test_the_hub_never_moves_its_clock_floor_past_its_bound(
+    hub_engine: Engine,
+) -> None:
+    ahead = str(Version(wall_millis() + 25 * 3600 * 1000, 0, "dabc"))
+    with hub_engine.begin() as connection:
+        with pytest.raises(ValueError):
+            clock_for(hub_engine).raise_floor(connection, ahead, wall_millis() + 3600 * 1000)
+        floor = connection.execute(text("SELECT hlc_floor FROM sync_node")).scalar()
+    assert floor is None or floor < ahead
 
 
 def test_a_restarted_node_behind_the_floor_never_repeats_a_version(
