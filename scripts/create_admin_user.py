@@ -4,6 +4,8 @@
 Interactive when options are left out (it asks), non-interactive with every option and
 --password-stdin. A thin layer over common.users.create_user; reads the same EDGE_* or HUB_*
 settings as clinic-edge and clinic-hub (the edge asks for the unlock secret when needed).
+An account made on an edge is that laptop's emergency account: it signs in there only,
+never at head office (which is told of it at the next sync).
 
     python scripts/create_admin_user.py --node hub --username head --full-name "Head Office"
     echo "$PASSWORD" | python scripts/create_admin_user.py --node edge --username sister \\
@@ -18,7 +20,6 @@ import click
 
 from common.cli import friendly_errors, read_password
 from common.database import new_session
-from common.node import this_node
 from common.permission import Role
 from common.users import create_user
 
@@ -56,8 +57,6 @@ def main(
         engine = _engine(node)
         try:
             with new_session(engine) as session, session.begin():
-                found = this_node(session) if node == "edge" else None
-                vehicles = [found.vehicle_id] if found and found.vehicle_id else []
                 user = create_user(
                     session,
                     username=username,
@@ -65,11 +64,11 @@ def main(
                     role=role,
                     password=password,
                     email=email,
-                    vehicle_ids=vehicles,
                 )
         finally:
             engine.dispose()
-    click.echo(f"Created {user.role} {user.username} on the {node}")
+    where = "this laptop's emergency account" if node == "edge" else "the hub"
+    click.echo(f"Created {user.role} {user.username} on {where}")
 
 
 if __name__ == "__main__":

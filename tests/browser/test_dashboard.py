@@ -147,8 +147,12 @@ def test_head_office_pages_render_for_their_roles(
         page.goto(base + "/audit?action=login")
         assert "login" in page.text_content("[data-testid=audit-results]")
         nurse = hub_user("nurse")
+        laptop_made = hub_user("administrator", made_on="d000000000aa")  # arrived by sync
         page.goto(base + "/people")
         assert admin.username in page.text_content("[data-testid=people]")
+        marked = page.locator(f"tr[data-user-id='{laptop_made.id}'] [data-testid=emergency]")
+        assert "emergency account of laptop d000000000aa" in marked.text_content()
+        assert page.locator(f"form[data-edit-user='{laptop_made.id}']").count() == 0
         edit = page.locator(f"form[data-edit-user='{nurse.id}']")
         page.locator(f"tr[data-user-id='{nurse.id}'] summary").click()
         edit.locator("[name=role]").select_option("doctor")

@@ -15,7 +15,7 @@ from sqlalchemy import event, text
 from common.database import new_session
 from common.node import HUB_NODE_ID
 from schema.base import new_id, utcnow
-from schema.models import Patient, SupplyRequest
+from schema.models import Patient, Supplier, SupplyRequest
 from sync.change import Change
 from sync.clock import HybridLogicalClock, Version, wall_millis
 from sync.hub import Device
@@ -361,6 +361,74 @@ def test_head_office_columns_are_not_a_devices_to_set(sync_net: Callable[[], Net
         "registered_vehicle_id is set only at head office",
     ]
     assert moved(before, digest(net.hub_engine, ignore=BOOKKEEPING)) == []
+
+
+def test_palmeds_answer_on_a_claim_is_head_offices_alone(sync_net: Callable[[], Net]) -> None:
+    net = sync_net()
+    a = net.edge("A")
+    [patient_id] = register(a)
+    a.sync()
+    [visit_row] = table_rows(net.hub_engine, "visit")
+    clock = HybridLogicalClock(a.node)
+    claim = {
+        "visit_id": visit_row["id"],
+        "patient_id": patient_id,
+        "vehicle_id": a.vehicle_id,
+        "member_number": None,
+        "dependant_code": None,
+        "practice_number": "0123456",
+        "service_date": visit_row["visit_date"],
+        "icd10_codes": ["J069"],
+        "total_amount": "350.00",
+        "status": "ready",
+        "problems": [],
+        "palmed_claim_id": None,
+        "rejection_codes": [],
+        "paid_amount": None,
+        "created_by": "x",
+        "created_at": stamp(utcnow()),
+        "updated_at": stamp(utcnow()),
+    }
+    paid = Change("claim", new_id(), "i", clock.tick(), {**claim, "paid_amount": "350.00"})
+    paid.origin = a.node
+    honest = Change("claim", new_id(), "i", clock.tick(), claim, origin=a.node)
+    assert reasons(push(net, device_of(a), paid)) == ["paid_amount is set only at head office"]
+    assert push(net, device_of(a), honest) == []
+    forged = update(clock, "claim", honest.row_id, status="paid", palmed_claim_id="PM-1")
+    assert reasons(push(net, device_of(a), forged)) == [
+        "palmed_claim_id is set only at head office"
+    ]
+    [row] = table_rows(net.hub_engine, "claim")
+    assert row["status"] == "ready" and row["palmed_claim_id"] is None
+
+
+def test_a_shared_row_is_changed_only_where_it_was_made(sync_net: Callable[[], Net]) -> None:
+    """A supplier (seen by every vehicle) made at head office, or on another vehicle, is
+    not a laptop's to change; its own is."""
+    net = sync_net()
+    a = net.edge("A")
+    clock = HybridLogicalClock(a.node)
+    with new_session(net.hub_engine) as session, session.begin():
+        theirs = Supplier(name="Head Office Pharma")
+        session.add(theirs)
+    own = Change(
+        "supplier",
+        new_id(),
+        "i",
+        clock.tick(),
+        {"name": "Local Pharmacy", "contact_name": None, "phone": None, "email": None},
+        origin=a.node,
+    )
+    assert push(net, device_of(a), own) == []
+    held = push(
+        net,
+        device_of(a),
+        update(clock, "supplier", theirs.id, phone="+27820000000"),
+        update(clock, "supplier", own.row_id, phone="+27820000001"),
+    )
+    assert reasons(held) == ["this supplier was made elsewhere and is changed only there"]
+    phones = {row["name"]: row["phone"] for row in table_rows(net.hub_engine, "supplier")}
+    assert phones == {"Head Office Pharma": None, "Local Pharmacy": "+27820000001"}
 
 
 @pytest.mark.parametrize(("hours", "held"), [(2, False), (25, True)])
