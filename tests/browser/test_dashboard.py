@@ -152,6 +152,8 @@ def test_head_office_pages_render_for_their_roles(
         assert admin.username in page.text_content("[data-testid=people]")
         marked = page.locator(f"tr[data-user-id='{laptop_made.id}'] [data-testid=emergency]")
         assert "emergency account of laptop d000000000aa" in marked.text_content()
+        row = page.locator(f"tr[data-user-id='{laptop_made.id}']")
+        assert f"user={laptop_made.id}" in row.locator("a").get_attribute("href")
         assert page.locator(f"form[data-edit-user='{laptop_made.id}']").count() == 0
         edit = page.locator(f"form[data-edit-user='{nurse.id}']")
         page.locator(f"tr[data-user-id='{nurse.id}'] summary").click()
