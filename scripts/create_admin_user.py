@@ -67,8 +67,13 @@ def main(
                 )
         finally:
             engine.dispose()
-    where = "this laptop's emergency account" if node == "edge" else "the hub"
-    click.echo(f"Created {user.role} {user.username} on {where}")
+    if node == "edge":
+        click.echo(
+            f"Created {user.role} {user.username} on the edge: an emergency account that "
+            "signs in on this laptop only"
+        )
+    else:
+        click.echo(f"Created {user.role} {user.username} on the hub")
 
 
 if __name__ == "__main__":

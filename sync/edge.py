@@ -7,12 +7,19 @@ only when the hub acknowledges it, so a retry resends the same batch under the s
 A pulled batch is applied in slices, each committed on its own so the crew's writes
 are not held up behind it; the cursor moves with the last slice, and a batch interrupted
 between slices is pulled and applied again, a no-op for what it had applied.
+
+A laptop restored from a backup has gone back in time: the hub holds changes of it the
+laptop no longer has, numbered where the laptop numbers its new ones. The hub says so
+(`Ack.rewound`), or the receipt shows it, and the edge re-bases (section 5d): its unsent
+changes are numbered after the hub's position, and its pull brings back its own changes
+since the backup. One sync runs at a time on a laptop (a lock file beside the database).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import json
 import time
 import uuid
@@ -26,7 +33,7 @@ from sqlalchemy import Connection, Engine, Table, text
 from sync import chain, columnar, digest, snapshot, wire
 from sync.apply import Applier, in_order, is_held, quarantine
 from sync.change import Change, ProtocolError, materialize, own_entries
-from sync.clock import naive_utc, wall_millis
+from sync.clock import naive_utc, node_of, wall_millis
 from sync.protocol import (
     MAX_BATCH_BYTES,
     MAX_BATCH_CHANGES,
@@ -131,7 +138,11 @@ class EdgeSync:
         (~0.4 s for a full batch): over a slow link that work costs no time."""
         self._note("last_attempt_at")
         totals = [0, 0, 0, 0]
-        with self._failures_recorded(), ThreadPoolExecutor(1) as worker:
+        with (
+            self._failures_recorded(),
+            _one_at_a_time(self.engine),
+            ThreadPoolExecutor(1) as worker,
+        ):
             ahead: Future[Batch | None] | None = None
             for _ in range(MAX_EXCHANGES):
                 done, ahead = self._exchange(totals, worker, ahead)
@@ -150,6 +161,7 @@ class EdgeSync:
         total: int | None = None
         with (
             self._failures_recorded(),
+            _one_at_a_time(self.engine),
             ThreadPoolExecutor(1) as fetcher,
             snapshot.collection_paused(),
         ):
@@ -264,6 +276,8 @@ class EdgeSync:
             link.clock_offset_ms,
             self.app_version,
             reported=link.reported,
+            base=(link.digest or digest.GENESIS) if batch else None,
+            own=bool(link.rebasing),
         )
         body = wire.pack(request.to_wire(self.chains))
         chaining = worker.submit(_chained, link.digest, batch) if batch else None
@@ -273,7 +287,9 @@ class EdgeSync:
         chained = {link.digest: chaining.result()} if chaining else {}
         slices = self._slices(reply.pull)
         with write_intent(), self.engine.begin() as connection:
-            acked = self._take_ack(connection, batch, reply, chained)
+            acked, rebased = self._take_ack(connection, batch, reply, chained)
+            if rebased:  # its pull left out our own changes: the cursor stays for ours
+                slices = []
             totals[0] += len(batch.changes) if batch and acked else 0
             totals[3] += self._take_quarantined(connection, node, reply.quarantined)
             connection.execute(
@@ -290,7 +306,10 @@ class EdgeSync:
             with write_intent(), self.engine.begin() as connection:
                 totals[1] += self._apply_slice(connection, node, changes, cursor, reply.hub_time)
         more_pull = reply.pull is not None and reply.pull.more
-        return pull and (batch is None or acked) and not more_pull, ahead
+        if link.rebasing and reply.pull is not None and not more_pull:
+            self._rebased(reply.pull.cursor)
+        done = pull and (batch is None or acked) and not more_pull and not rebased
+        return done, ahead
 
     def _send(self, body: bytes, offset: int) -> tuple[Reply, int]:
         """One round trip; a refused timestamp corrects the offset and retries once."""
@@ -418,16 +437,26 @@ class EdgeSync:
 
     def _take_ack(
         self, connection: Connection, batch: Batch | None, reply: Reply, chained: dict[str, str]
-    ) -> bool:
-        """Move the pushed mark to what the hub holds; True when `batch` is covered.
-        `chained`: our digest after `batch`, by the digest it extends."""
+    ) -> tuple[bool, bool]:
+        """Move the pushed mark to what the hub holds; whether `batch` is covered, and
+        whether this laptop re-based instead.
+        `chained`: our digest after `batch`, by the digest it extends. The receipt proves
+        delivery only where the hub's digest is our own: a hub that holds more of ours
+        than we know, or other history at our mark, means this laptop went back in time
+        (restored from a backup), and it re-bases (section 5d, invariant 20)."""
         ack = reply.ack
         link = _link(connection)
-        chain = ack.digest
-        acked = batch is not None and ack.through >= batch.last
+        acked = batch is not None and batch.after == link.pushed_seq and ack.through == batch.last
         if acked and batch is not None:
-            # our own running digest: the receipt proves delivery only if the hub's agrees
-            chain = chained.get(link.digest) or _chained(link.digest, batch)
+            ours = chained.get(link.digest) or _chained(link.digest, batch)
+        else:
+            ours = link.digest or digest.GENESIS
+        ahead_of_us = ack.through > link.pushed_seq and not acked
+        level = acked or ack.through == link.pushed_seq
+        if ack.rewound or ahead_of_us or (level and ack.digest != ours):
+            self._rebase(connection, link, ack)
+            return False, True
+        chain = ours if acked else ack.digest  # behind us: the hub was restored, resend
         if batch is not None:
             # covered, or the hub holds less than we thought (restored): rebuild from its mark
             connection.execute(
@@ -442,7 +471,57 @@ class EdgeSync:
                 "p": HUB,
             },
         )
-        return acked
+        return acked, False
+
+    def _rebase(self, connection: Connection, link: Any, ack: Any) -> None:
+        """This laptop went back in time (restored from a backup): the hub holds its
+        changes through `ack.through`, some of which it no longer has, and may have
+        counted other history at our mark. Number our unsent changes after the hub's
+        position (a new batch then continues the hub's digest), and pull our own changes
+        back from our pull cursor until caught up (`_rebased`): nothing acknowledged before
+        the restore goes missing, nothing made since is lost (section 5d)."""
+        shift = max(0, ack.through - link.pushed_seq)
+        unsent = connection.execute(
+            text("SELECT count(*) FROM sync_change WHERE node = :n AND seq > :s"),
+            {"n": self.clock.node(connection), "s": link.pushed_seq},
+        ).scalar()
+        if shift:  # two steps: the key must stay unique as rows move up
+            params = {"s": link.pushed_seq, "by": shift}
+            connection.execute(text("UPDATE sync_change SET seq = -seq WHERE seq > :s"), params)
+            connection.execute(text("UPDATE sync_change SET seq = :by - seq WHERE seq < 0"), params)
+        connection.execute(
+            text("DELETE FROM sync_batch WHERE peer = :p AND direction = 'out'"), {"p": HUB}
+        )
+        note = (
+            f"this laptop was behind head office (restored from a backup?): head office held "
+            f"{ack.through} of its changes, it knew of {link.pushed_seq}; {unsent} unsent "
+            "change(s) renumbered to follow, and its own changes since are being brought back"
+        )
+        connection.execute(
+            text(
+                "UPDATE sync_link SET pushed_seq = :s, digest = :d, rebasing = :yes, "
+                "rebased_at = :at, rebase_note = :note WHERE peer = :p"
+            ),
+            {
+                "s": ack.through,
+                "d": ack.digest,
+                "yes": True,
+                "at": naive_utc(dt.datetime.now(dt.UTC)),
+                "note": note,
+                "p": HUB,
+            },
+        )
+
+    def _rebased(self, cursor: int) -> None:
+        """The re-base's pull has caught up: our own changes the hub held are back."""
+        with write_intent(), self.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "UPDATE sync_link SET rebasing = :no, rebase_note = rebase_note || :done "
+                    "WHERE peer = :p"
+                ),
+                {"no": False, "done": f"; caught up at {cursor}", "p": HUB},
+            )
 
     def _take_quarantined(
         self, connection: Connection, node: str, held: list[tuple[Change, str]]
@@ -498,7 +577,10 @@ class EdgeSync:
         applied already is unchanged (its versions are no newer) and what is quarantined
         already is not held twice."""
         applier = self._applier(connection, node, hub_time)
+        before = _last_seq(connection)
         outcome = applier.apply(changes)
+        if any(node_of(change.version) == node for change in changes):
+            _forget_own(connection, node, before)
         if outcome.highest:
             self.clock.raise_floor(connection, outcome.highest)
         if cursor is not None:
@@ -544,8 +626,8 @@ class EdgeSync:
 def _link(connection: Connection) -> Any:
     """The edge's link with the hub, made on first use."""
     query = text(
-        "SELECT pushed_seq, pull_cursor, digest, clock_offset_ms, reported, bytes_per_entry "
-        "FROM sync_link WHERE peer = :p"
+        "SELECT pushed_seq, pull_cursor, digest, clock_offset_ms, reported, bytes_per_entry, "
+        "rebasing FROM sync_link WHERE peer = :p"
     )
     link = connection.execute(query, {"p": HUB}).first()
     if link is None:
@@ -558,6 +640,36 @@ def _link(connection: Connection) -> Any:
         )
         link = connection.execute(query, {"p": HUB}).first()
     return link
+
+
+def _last_seq(connection: Connection) -> int:
+    return int(connection.execute(text("SELECT max(seq) FROM sync_change")).scalar() or 0)
+
+
+def _forget_own(connection: Connection, node: str, after: int) -> None:
+    """Our own changes the hub sent back (a re-base, section 5d) are logged under our node
+    as they apply; the hub has them, so they are not ours to push again. In the slice's
+    write transaction, so only its own log entries are forgotten."""
+    connection.execute(
+        text("DELETE FROM sync_change WHERE node = :n AND seq > :s"), {"n": node, "s": after}
+    )
+
+
+@contextlib.contextmanager
+def _one_at_a_time(engine: Engine) -> Iterator[None]:
+    """One sync at a time per laptop (the scheduler, `clinic-edge sync` and the crew's
+    "sync now" may start together): a lock file beside the database, held by the
+    process for the sync and released by the kernel if it dies."""
+    path = engine.url.database
+    if not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.sync-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _chained(previous: str, batch: Batch) -> str:

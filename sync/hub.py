@@ -77,6 +77,7 @@ class _Pushed:
     quarantined: list[tuple[Change, str]] = field(default_factory=list)
     reported: int | None = None
     waiting: bool = False  # the device has batches queued: no pull for it yet
+    rewound: bool = False  # the device has gone back in time: it re-bases, no pull
 
 
 class ApplySlots:
@@ -139,9 +140,9 @@ class HubExchange:
         retrying = _retrying()
         pushed = retrying(self._push, device, request)
         pull = None
-        if request.pull and not pushed.waiting:
+        if request.pull and not pushed.waiting and not pushed.rewound:
             retrying(self._refresh, device)
-            pull = self._pull(device, request.cursor)
+            pull = self._pull(device, request.cursor, request.own)
         chunk = self._snapshot(device, request.snapshot, retrying) if request.snapshot else None
         hub_time = wall_millis()
         ack = pushed.ack
@@ -150,6 +151,7 @@ class HubExchange:
             "through": ack.through,
             "digest": ack.digest,
             "at": hub_time,
+            **({"rewound": True} if ack.rewound else {}),
         }
         signature = sign_receipt(self.signing_key, receipt)
         return Reply(
@@ -230,7 +232,7 @@ class HubExchange:
                 pushed.waiting = inbox.has_queued(connection, device.id)
             else:
                 self._apply_queued(connection, device)
-            if batch is not None and batch.after <= through < batch.last:
+            if batch is not None and batch.after == through and request.base in (None, chain):
                 # stored when more of the device's batches follow (it asks no pull yet),
                 # the drain applying it while the next one travels, and while the hub is
                 # behind with any device's, so a fleet's pushes are answered as they come
@@ -245,12 +247,16 @@ class HubExchange:
                 chain = digest.extend(
                     chain, batch.id, batch.after, batch.last, [c.to_wire() for c in batch.changes]
                 )
-            elif batch is not None:
+            elif batch is not None and batch.after < through and _known(connection, device, batch):
                 pushed.quarantined = self._reported(connection, device.id, batch.id)
+            elif batch is not None:
+                # not where the hub is: behind it and unknown (the laptop was restored from
+                # a backup, section 5d), or past it (the hub was); nothing is applied
+                pushed.rewound = batch.after <= through
             held, pushed.reported = inbox.reports(connection, device.id, request.reported)
             pushed.quarantined += held
             self._save_link(connection, device, request, through, chain)
-            pushed.ack = Ack(pushed.ack.batch, through, chain)
+            pushed.ack = Ack(pushed.ack.batch, through, chain, pushed.rewound)
         if pushed.waiting:
             self._stored.set()
         return pushed
@@ -406,8 +412,10 @@ class HubExchange:
         ):
             return snapshot.read(connection, self.tables, who, ask.position, ask.limit, through)
 
-    def _pull(self, device: Device, cursor: int) -> Pull:
-        who = scope.Subscriber(device.id, device.vehicle_id)
+    def _pull(self, device: Device, cursor: int, own: bool = False) -> Pull:
+        """Changes after `cursor` for the vehicle; `own`: the device's own too (it was
+        restored from a backup and re-bases, section 5d)."""
+        who = scope.Subscriber("" if own else device.id, device.vehicle_id)
         with self.engine.connect() as connection, connection.begin():
             through = visible_through(connection)
             entries = scope.pull_entries(connection, who, cursor, through, self.pull_limit)
@@ -415,3 +423,27 @@ class HubExchange:
         more = len(entries) == self.pull_limit
         last = entries[-1].commit_seq if more and entries[-1].commit_seq else through
         return Pull(changes, last, more)
+
+
+def _known(connection: Connection, device: Device, batch: Batch) -> bool:
+    """Whether the hub has this very batch of the device, applied or stored: a retry of
+    it, answered from the record; any other batch over the acknowledged range is not."""
+    params = {"id": f"{device.id}:{batch.id}", "b": batch.id, "p": device.id}
+    bounds = {"first": batch.after, "last": batch.last}
+    applied = connection.execute(
+        text(
+            "SELECT 1 FROM sync_batch WHERE id = :id AND peer = :p AND first_seq = :first "
+            "AND last_seq = :last"
+        ),
+        {**params, **bounds},
+    ).first()
+    if applied is not None:
+        return True
+    stored = connection.execute(
+        text(
+            "SELECT 1 FROM sync_inbox WHERE peer = :p AND batch_id = :b AND first_seq = :first "
+            "AND last_seq = :last"
+        ),
+        {**params, **bounds},
+    ).first()
+    return stored is not None

@@ -102,6 +102,9 @@ class Request:
     snapshot: SnapshotAsk | None = None
     reported: int | None = None  # the last stored batch's report taken (None: an old edge)
     version: int = VERSION
+    # our digest at the batch's start: a hub whose digest there differs answers `rewound`
+    base: str | None = None
+    own: bool = False  # the pull brings our own changes too (a re-base after a restore)
 
     def to_wire(self, chains: Mapping[str, Chain] = NO_CHAINS) -> dict[str, Any]:
         form = chains if self.version >= 2 else None
@@ -115,6 +118,8 @@ class Request:
             "app_version": self.app_version,
             **({"snapshot": self.snapshot.to_wire()} if self.snapshot else {}),
             **({"reported": self.reported} if self.reported is not None else {}),
+            **({"base": self.base} if self.base is not None else {}),
+            **({"own": True} if self.own else {}),
         }
 
     @classmethod
@@ -140,16 +145,25 @@ class Request:
         ask = SnapshotAsk.from_wire(raw_ask) if raw_ask is not None else None
         reported = data.get("reported")
         _require(reported is None or _count(reported), "bad reported mark")
-        return cls(batch, cursor, pull, sent_at, offset, app_version, ask, reported, version)
+        base, own = data.get("base"), data.get("own", False)
+        _require(base is None or (isinstance(base, str) and len(base) <= 64), "bad base digest")
+        _require(isinstance(own, bool), "own must be true or false")
+        return cls(
+            batch, cursor, pull, sent_at, offset, app_version, ask, reported, version, base, own
+        )
 
 
 @dataclass(frozen=True)
 class Ack:
-    """The hub holds everything the device made through `through`; `digest` chains it."""
+    """The hub holds everything the device made through `through`; `digest` chains it.
+    `rewound`: the batch starts before `through` and is not one the hub has, or where the
+    hub's digest differs: the laptop has gone back in time (restored from a backup) and
+    must re-base its unsent changes after `through` (protocol, section 5d)."""
 
     batch: str | None
     through: int
     digest: str
+    rewound: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,6 +192,7 @@ class Reply:
                 "batch": self.ack.batch,
                 "through": self.ack.through,
                 "digest": self.ack.digest,
+                **({"rewound": True} if self.ack.rewound else {}),
             },
             "receipt": self.receipt,
             "signature": self.signature,
@@ -206,6 +221,7 @@ class Reply:
         _require(isinstance(ack, dict), "the reply has no acknowledgement")
         _require(_count(ack.get("through")), "bad acknowledgement")
         _require(isinstance(ack.get("digest"), str), "bad acknowledgement digest")
+        _require(isinstance(ack.get("rewound", False), bool), "bad acknowledgement")
         _require(isinstance(data.get("receipt"), dict), "the reply has no receipt")
         _require(isinstance(data.get("signature"), str), "the receipt is not signed")
         _require(_count(data.get("hub_time")), "bad hub_time")
@@ -225,7 +241,7 @@ class Reply:
         reported = data.get("reported")
         _require(reported is None or _count(reported), "bad reported mark")
         return cls(
-            Ack(ack.get("batch"), ack["through"], ack["digest"]),
+            Ack(ack.get("batch"), ack["through"], ack["digest"], ack.get("rewound", False)),
             data["receipt"],
             data["signature"],
             data["hub_time"],

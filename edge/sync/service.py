@@ -19,7 +19,7 @@ import schema
 from common.config import ConfigError, read_secret_file, write_secret_file
 from common.files import PUBLIC_MODE, write_atomic
 from common.version import VERSION
-from sync import signing
+from sync import digest, signing
 from sync.clock import naive_utc, wall_millis
 from sync.edge import HUB, EdgeSync, Loaded, Progress, Result
 from sync.transport import HttpTransport, SyncError, pinned_session, refusal, unreachable
@@ -233,14 +233,23 @@ def status(engine: Engine, config: Mapping[str, Any]) -> dict[str, Any]:
         held = connection.execute(
             text("SELECT count(*) FROM sync_quarantine WHERE resolved_at IS NULL")
         ).scalar()
+        refused = connection.execute(
+            text("SELECT count(*) FROM sync_quarantine WHERE resolved_at IS NULL AND peer = :n"),
+            {"n": node_id},
+        ).scalar()
     receipt = json.loads(link["receipt"])["receipt"] if link.get("receipt") else None
     offset = link.get("clock_offset_ms")
     drift = offset is not None and abs(offset) > 1000 * int(config["CLOCK_DRIFT_WARNING_SECONDS"])
     last_success = link.get("last_success_at")
+    # synced: the hub's signed receipt covers exactly our log, with our own digest, and
+    # the hub took all of it (nothing of ours held back, no re-base under way)
     confirmed = bool(
         receipt
-        and receipt.get("through", -1) >= (newest or 0)
-        and receipt.get("digest") == link.get("digest")
+        and receipt.get("through") == link.get("pushed_seq")
+        and (newest or 0) <= link.get("pushed_seq", 0)
+        and receipt.get("digest") == (link.get("digest") or digest.GENESIS)
+        and not link.get("rebasing")
+        and not refused
     )
     return {
         "enrolled": (Path(config["SECRETS_DIR"]) / ENROLLMENT).exists(),
@@ -257,6 +266,9 @@ def status(engine: Engine, config: Mapping[str, Any]) -> dict[str, Any]:
         "clock_offset_ms": offset,
         "clock_warning": _drift_warning(offset) if drift and offset is not None else None,
         "quarantined": held or 0,
+        "held_back": refused or 0,
+        "rebased_at": link.get("rebased_at"),
+        "rebase": link.get("rebase_note"),
     }
 
 
@@ -284,7 +296,7 @@ def _link(engine: Engine) -> dict[str, Any] | None:
     if row is None:
         return None
     values = dict(row)
-    for key in ("last_error_at", "last_success_at", "last_attempt_at"):
+    for key in ("last_error_at", "last_success_at", "last_attempt_at", "rebased_at"):
         if isinstance(values.get(key), str):
             values[key] = dt.datetime.fromisoformat(values[key])
     return values

@@ -121,6 +121,11 @@ class SyncLink(Base):
     reported: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # edge: compressed bytes per log entry in the last push batch built, the next one's guess
     bytes_per_entry: Mapped[float | None] = mapped_column(Float)
+    # edge: restored from a backup, it re-bases (protocol, section 5d): its pull brings its
+    # own changes back until caught up; when and what, for the status
+    rebasing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    rebased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    rebase_note: Mapped[str | None] = mapped_column(Text)
 
 
 class SyncBatch(Base):

@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 from bench.meter import serving
 from common.database import new_session, sqlcipher_engine
 from common.users import find_by_username
+from common.users.service import is_emergency
+from schema.models import UserVehicle
 from tests.conftest import TEST_SECRET
 from tests.provisioning.test_service import fake_systemctl
 from tests.provisioning.test_tls import free_port, wait_for_port
@@ -41,11 +43,12 @@ def test_create_admin_user_on_the_edge(edge_db: Path, edge_key: bytes) -> None:
     args += ["--username", "nurse1", "--full-name", "Nurse One", "--role", "nurse"]
     result = run(*args, "--password-stdin", env=env, input=PASSWORD + "\n")
     assert result.returncode == 0, result.stderr
-    assert "Created nurse nurse1 on the edge" in result.stdout
+    assert "Created nurse nurse1 on the edge: an emergency account" in result.stdout
     engine = sqlcipher_engine(edge_db, edge_key)
     with new_session(engine) as session:
         user = find_by_username(session, "nurse1")
         assert user is not None and user.role == "nurse" and user.password_hash != PASSWORD
+        assert is_emergency(user) and not session.query(UserVehicle).count()
     engine.dispose()
     again = run(*args, "--password-stdin", env=env, input=PASSWORD + "\n")
     assert again.returncode == 1 and "already exists" in again.stderr

@@ -26,7 +26,13 @@ from tests.conftest import TEST_SECRET
 from tests.support.clinic import Clinic, patient_fields
 from tests.support.hubprocess import EdgeProcess
 from tests.support.identity import make_vehicle
-from tests.support.sync import applied_once, integrity_problems, table_rows, unlogged_rows
+from tests.support.sync import (
+    applied_once,
+    integrity_problems,
+    shared_with_hub,
+    table_rows,
+    unlogged_rows,
+)
 
 KILLS = 3
 SYNC_NOW = "/api/sync/now"  # a failed sync answers 502: the hub, not the edge
@@ -115,6 +121,7 @@ def test_an_edge_killed_while_writing_and_syncing_loses_nothing_acknowledged(
     clinic.hire()
     secrets_dir = tmp_path / "edge-secrets"
     make_vehicle(hub_engine, clinic.vehicle_id, "Clinic Killed")
+    shared_with_hub(clinic.engine, hub_engine)  # its formulary came from head office
     with new_session(hub_engine) as session, session.begin():
         token = devices.issue_token(session, clinic.vehicle_id, None).token
     with serving(hub_app) as hub_base:
@@ -144,7 +151,7 @@ def test_an_edge_killed_while_writing_and_syncing_loses_nothing_acknowledged(
                 assert_whole(clinic.engine, crew)
             edge.start()
             synced = crew.post("administrator", SYNC_NOW, {})
-            assert synced is not None and synced["status"]["synced"], synced
+            assert synced is not None and synced["status"]["synced"], str(synced["status"])
         finally:
             edge.stop()
     assert sum(len(ids) for ids in crew.acknowledged.values()) > 0, "the crew never wrote"

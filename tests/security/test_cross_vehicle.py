@@ -248,7 +248,7 @@ def test_another_vehicles_records_are_as_absent_as_missing_ones(matrix: Caller) 
         if response.status_code == 404 or response.status_code >= 500:
             matrix.wrong.append(f"{route.method} {route.rule} own record: {response.status_code}")
     assert not matrix.wrong, "\n".join(matrix.wrong)
-    assert len(record_routes) >= 40 and checked >= 150  # the walk found the routes
+    assert len(record_routes) >= 40 and checked >= 140  # the walk found the routes
 
 
 def test_lists_and_pages_never_show_another_vehicles_rows(matrix: Caller) -> None:

@@ -36,6 +36,7 @@ from sync.change import Change, ProtocolError
 from sync.edge import EdgeSync, Result
 from sync.hub import Device as HubDevice
 from sync.hub import HubExchange
+from sync.policy import Policy
 from sync.protocol import Batch, Request
 from sync.transport import HubRefused, Unreachable
 from tests.support.identity import make_vehicle
@@ -335,3 +336,27 @@ def queued_row_ids(hub_engine: Engine, table_name: str) -> set[str]:
         ).scalars()
         batches = [Batch.from_wire(wire.unpack(body)) for body in bodies]
     return {c.row_id for batch in batches for c in batch.changes if c.table == table_name}
+
+
+def shared_with_hub(edge_engine: Engine, hub_engine: Engine) -> None:
+    """Head-office data a test made on an edge (and the accounts it assigned), as if it had
+    come from the hub: copied to the hub (same ids and versions) where missing, and its
+    entries in the edge's log put under the hub's name, so the edge does not push them
+    (the hub would refuse them) and every row still has its entry."""
+    with edge_engine.connect() as connection:
+        node = connection.execute(text("SELECT id FROM sync_node")).scalar_one()
+    for name, table in schema.synced_tables().items():
+        if table.info["sync"].policy is not Policy.REFERENCE and name != "user":
+            continue
+        with edge_engine.connect() as connection:
+            made = connection.execute(select(table)).mappings().all()
+        with hub_engine.begin() as connection:
+            held = set(connection.scalars(select(table.c.id)))
+            missing = [dict(row) for row in made if row["id"] not in held]
+            if missing:
+                connection.execute(table.insert(), missing)
+        with edge_engine.begin() as connection:
+            connection.execute(
+                text("UPDATE sync_change SET node = 'hub' WHERE table_name = :t AND node = :n"),
+                {"t": name, "n": node},
+            )
