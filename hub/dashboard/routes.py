@@ -38,6 +38,7 @@ from hub.report.schemas import Period
 from hub.supply import service as supplies
 from hub.supply.routes import bp as supply_bp
 from hub.supply.schemas import RequestQuery, StockQuery
+from hub.vehicle import service as vehicles
 from hub.vehicle.routes import bp as vehicles_bp
 from schema.base import utcnow
 from schema.models import Vehicle
@@ -57,6 +58,7 @@ NAV = (
     ("Reports", "dashboard.reports_page", "reports:read"),
     ("Formulary", "dashboard.formulary", "reference:read"),
     ("Routes", "dashboard.routes_page", "routes:read"),
+    ("Vehicles", "dashboard.vehicles_page", "vehicles:read"),
     ("People", "dashboard.people", "users:read"),
     ("Audit log", "dashboard.audit", "audit:read"),
     ("Devices", "sync_pages.devices", "devices:read"),
@@ -168,7 +170,7 @@ def formulary() -> Any:
     """The formulary and tariff table, with CSV export and import."""
     items, _ = reference.page_of(db.session, reference.items(None, None, None), 1, 2000)
     tariffs, _ = reference.page_of(db.session, reference.tariffs(None, None), 1, 2000)
-    may_write = permits(current_actor().role, "reference:write")
+    may_write = permits(current_actor().role, "formulary:write")
     return render_template(
         "dashboard/formulary.html", items=items, tariffs=tariffs, may_write=may_write
     )
@@ -187,6 +189,23 @@ def routes_page() -> Any:
         since=since,
         vehicles=_vehicle_names(),
         may_write=permits(current_actor().role, "routes:write"),
+    )
+
+
+@bp.get("/vehicles")
+@endpoint("vehicles:read", page=True)
+def vehicles_page() -> Any:
+    """The fleet's vehicles: register and change them, issue their laptops' enrollment
+    tokens."""
+    actor = current_actor()
+    fleet_rows, _ = vehicles.list_vehicles(db.session, None, 1, 1000)
+    provinces, _ = reference.page_of(db.session, reference.provinces(), 1, 1000)
+    return render_template(
+        "dashboard/vehicles.html",
+        fleet=fleet_rows,
+        provinces={p.id: p.name for p in provinces},
+        may_register=permits(actor.role, "vehicles:write"),
+        may_enroll=permits(actor.role, "devices:manage"),
     )
 
 

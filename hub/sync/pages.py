@@ -14,7 +14,7 @@ from common.api import endpoint
 from common.database import db
 from common.permission import permits
 from hub.sync import device, duplicate, review
-from schema.models import Patient, Province, Vehicle
+from schema.models import Patient, Vehicle
 
 bp = Blueprint("sync_pages", __name__, template_folder="../templates")
 
@@ -26,19 +26,14 @@ def _vehicle_names() -> dict[str, str]:
 @bp.get("/devices")
 @endpoint("devices:read", page=True)
 def devices() -> Any:
-    """Enrolled laptops: sync health, the hub's receipt (proof of a full sync), revoke;
-    the vehicles, with registration and enrollment tokens."""
+    """Enrolled laptops: sync health, the hub's receipt (proof of a full sync), revoke
+    (the vehicles and their enrollment tokens are on the vehicles page)."""
     rows, _ = device.device_rows(db.session, 1, 500)
-    may_manage = permits(current_actor().role, "devices:manage")
-    fleet = db.session.scalars(select(Vehicle).order_by(Vehicle.name)).all()
-    provinces = dict(db.session.execute(select(Province.id, Province.name)).all())
     return render_template(
         "dashboard/devices.html",
         devices=rows,
         vehicles=_vehicle_names(),
-        fleet=fleet,
-        provinces=provinces,
-        may_manage=may_manage,
+        may_manage=permits(current_actor().role, "devices:manage"),
     )
 
 
