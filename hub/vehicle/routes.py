@@ -18,9 +18,10 @@ bp = Blueprint("vehicles", __name__)
 @bp.get("/api/vehicles")
 @endpoint("vehicles:read", query=VehicleQuery, response=VehicleOut, many=True)
 def list_vehicles(query: dict[str, Any]) -> Any:
-    """The fleet's vehicles by name (status=active or inactive to filter)."""
-    page, per_page = query["page"], query["per_page"]
-    rows, total = service.list_vehicles(db.session, query.get("status"), page, per_page)
+    """The fleet's vehicles (a crew role's own) by name (status=active or inactive to
+    filter)."""
+    page, per_page, status = query["page"], query["per_page"], query.get("status")
+    rows, total = service.list_vehicles(db.session, current_actor(), status, page, per_page)
     return paginated(VehicleOut().dump(rows, many=True), page, per_page, total)
 
 
