@@ -5,9 +5,10 @@ and the read-only viewer see only the vehicles their `user_vehicle` rows assign 
 Every service that reads or acts on vehicle-owned rows takes the caller (the `Actor`, or
 a `Reach` already worked out; `FLEET` for background jobs), asks `reach(session, who)`
 and filters by it: a row of a vehicle out of reach is as absent as a missing one (404),
-and a filter naming such a vehicle finds nothing. There is no default: a query that
-forgets its caller does not type-check. A role that handles only some kinds of
-alert (`common.permission.alert_kinds`) sees only those.
+and a filter naming such a vehicle finds nothing. The caller is a required argument
+everywhere, never defaulted to the fleet, so a call that forgets it fails rather than
+shows everything. A role that handles only some kinds of alert
+(`common.permission.alert_kinds`) sees only those.
 """
 
 from __future__ import annotations
