@@ -20,6 +20,7 @@ from common.permission import Role
 from common.users import create_user
 from hub import config as hub_config
 from hub.claims import cli as claims_cli
+from hub.scope import FLEET
 from hub.sync import device as devices
 from hub.sync.exchange import ensure_receipt_key
 from schema import migrate as migrations
@@ -101,7 +102,7 @@ def list_devices() -> None:
     with friendly_errors():
         engine = open_engine(_config())
         with new_session(engine) as session:
-            rows, total = devices.device_rows(session, 1, 1000)
+            rows, total = devices.device_rows(session, FLEET, 1, 1000)
         click.echo(f"{total} device(s)")
         for row in rows:
             seen = row["last_sync_at"] or "never"
@@ -117,7 +118,7 @@ def revoke(device: str) -> None:
     with friendly_errors():
         engine = open_engine(_config())
         with new_session(engine) as session, session.begin():
-            devices.set_status(session, device, "revoked")
+            devices.set_status(session, FLEET, device, "revoked")
         click.echo(f"Device {device} revoked: its next sync will be refused")
 
 

@@ -18,11 +18,11 @@ bp = Blueprint("alerts", __name__)
 @bp.get("/api/alerts")
 @endpoint("alerts:read", query=AlertQuery, response=AlertOut, many=True)
 def list_alerts(query: dict[str, Any]) -> Any:
-    """Alerts of every vehicle, most urgent and most escalated first (open ones unless
-    state=all)."""
+    """Alerts of the caller's vehicles (every vehicle for head office), most urgent and
+    most escalated first (open ones unless state=all)."""
     wanted = service.AlertFilter(query["state"], query.get("vehicle_id"), query.get("priority"))
     page, per_page = query["page"], query["per_page"]
-    rows, total = service.list_alerts(db.session, wanted, page, per_page)
+    rows, total = service.list_alerts(db.session, current_actor(), wanted, page, per_page)
     return paginated(AlertOut().dump(rows, many=True), page, per_page, total)
 
 

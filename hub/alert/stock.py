@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from common.stockalert import EXPIRY_HORIZON, expiry_alert, is_low, low_stock_alert
 from hub.alert.job import Outcome
 from hub.fleet.service import held_by_lot
+from hub.scope import FLEET
 from schema.models import Alert, Device, Item, Lot, Vehicle
 from schema.models.alert import PRIORITIES
 
@@ -65,7 +66,7 @@ def _claimed_vehicles(session: Session) -> list[str]:
 
 def _holdings(session: Session) -> dict[str, _Holding]:
     holdings: dict[str, _Holding] = defaultdict(_Holding)
-    for (vehicle_id, item_id, lot_id), (quantity, expiry) in held_by_lot(session).items():
+    for (vehicle_id, item_id, lot_id), (quantity, expiry) in held_by_lot(session, FLEET).items():
         holding = holdings[vehicle_id]
         holding.items[item_id] += quantity
         if quantity > 0:

@@ -20,7 +20,8 @@ bp = Blueprint("audit", __name__)
 def search(query: dict[str, Any]) -> Any:
     """Audit records, newest first, by user, patient, action, vehicle, outcome and time."""
     page, per_page = query.pop("page"), query.pop("per_page")
-    records, total = service.search(db.session, service.AuditFilter(**query), page, per_page)
+    wanted = service.AuditFilter(**query)
+    records, total = service.search(db.session, current_actor(), wanted, page, per_page)
     return paginated(AuditOut().dump(records, many=True), page, per_page, total)
 
 

@@ -1,4 +1,5 @@
-"""Searching and exporting the audit trail of every node, at head office."""
+"""Searching and exporting the audit trail of every node, at head office (a caller who
+is not fleet-wide would see only the records of their vehicles)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
+from hub.scope import Reach, reach
 from schema.models import AuditRecord
 
 EXPORT_COLUMNS = (
@@ -50,10 +53,10 @@ class AuditFilter:
 
 
 def search(
-    session: Session, wanted: AuditFilter, page: int, per_page: int
+    session: Session, who: Actor | Reach, wanted: AuditFilter, page: int, per_page: int
 ) -> tuple[list[AuditRecord], int]:
     """One page of matching records, newest first, and how many match in all."""
-    query = _filtered(wanted)
+    query = _filtered(reach(session, who), wanted)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(_newest_first(query).limit(per_page).offset((page - 1) * per_page)).all()
     return list(rows), total
@@ -62,12 +65,13 @@ def search(
 def export(session: Session, actor: Actor, wanted: AuditFilter) -> Iterator[str]:
     """The matching records as CSV text to stream; the export is audited before it starts."""
     filters = {k: str(v) for k, v in vars(wanted).items() if v is not None}
+    within = reach(session, actor)
     audit.record_read(session, actor, "audit_record", None, action="export", detail=filters)
-    return _csv(session, wanted)
+    return _csv(session, within, wanted)
 
 
-def _csv(session: Session, wanted: AuditFilter) -> Iterator[str]:
-    query = _newest_first(_filtered(wanted)).execution_options(yield_per=1000)
+def _csv(session: Session, within: Reach, wanted: AuditFilter) -> Iterator[str]:
+    query = _newest_first(_filtered(within, wanted)).execution_options(yield_per=1000)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
@@ -78,8 +82,8 @@ def _csv(session: Session, wanted: AuditFilter) -> Iterator[str]:
     yield _drain(buffer)
 
 
-def _filtered(wanted: AuditFilter) -> Select[AuditRecord]:
-    query = select(AuditRecord)
+def _filtered(within: Reach, wanted: AuditFilter) -> Select[Any]:
+    query = within.where(select(AuditRecord), AuditRecord.vehicle_id)
     if wanted.user:
         query = query.where(
             or_(AuditRecord.user_id == wanted.user, AuditRecord.username == wanted.user)
@@ -99,7 +103,7 @@ def _filtered(wanted: AuditFilter) -> Select[AuditRecord]:
     return query
 
 
-def _newest_first(query: Select[AuditRecord]) -> Select[AuditRecord]:
+def _newest_first(query: Select[Any]) -> Select[Any]:
     return query.order_by(AuditRecord.at.desc(), AuditRecord.id.desc())
 
 

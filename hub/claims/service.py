@@ -3,7 +3,9 @@
 A rejected claim may be corrected and resubmitted within 60 days of the rejection (the
 scheme's window); a claim held in needs_attention was never sent and may be fixed at
 any time. A resubmitted claim goes back to `queued`; the pipeline gives it a new
-idempotency key, since PALMED keeps the rejected claim under the old one.
+idempotency key, since PALMED keeps the rejected claim under the old one. A caller sees
+and corrects the claims of the vehicles in their reach (`hub.scope`); a PALMED run
+covers the fleet, so it is for fleet-wide roles only.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
-from common.errors import BadRequest, Conflict, NotFound
+from common.errors import BadRequest, Conflict
 from hub.claims import check, palmed, pipeline, state
 from hub.claims.submission import claim_lines
 from hub.members import eligibility
+from hub.scope import Reach, owned, reach, require_fleet
 from schema.base import utcnow
 from schema.models import Claim, ClaimAttempt, ClaimLine
 
@@ -40,7 +43,7 @@ def listing(
     session: Session, actor: Actor, wanted: ClaimFilter, page: int, per_page: int
 ) -> tuple[list[Claim], int]:
     """A page of claims, most recently changed first, and how many match in all."""
-    query = _filtered(wanted)
+    query = _filtered(reach(session, actor), wanted)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(Claim.updated_at.desc(), Claim.id.desc())
@@ -54,7 +57,7 @@ def listing(
 
 def detail(session: Session, actor: Actor, claim_id: str) -> dict[str, Any]:
     """A claim with its lines, every call made for it and the last day to resubmit it."""
-    claim = _find(session, claim_id)
+    claim = _find(session, actor, claim_id)
     view = _view(session, claim)
     audit.record_read(session, actor, "claim", claim.id, patient_id=claim.patient_id)
     return view
@@ -68,7 +71,7 @@ def resubmit(
     today: dt.date,
 ) -> dict[str, Any]:
     """Correct a rejected (or held) claim and queue it for PALMED again."""
-    claim = _find(session, claim_id, lock=True)
+    claim = _find(session, actor, claim_id, lock=True)
     if claim.status not in state.CORRECTABLE:
         raise Conflict(
             f"Only a rejected claim or one that needs attention can be resubmitted; "
@@ -151,19 +154,14 @@ def _view(session: Session, claim: Claim) -> dict[str, Any]:
     }
 
 
-def _find(session: Session, claim_id: str, lock: bool = False) -> Claim:
-    claim = session.get(Claim, claim_id, with_for_update=lock)
-    if claim is None:
-        raise NotFound("No such claim")
-    return claim
+def _find(session: Session, actor: Actor, claim_id: str, lock: bool = False) -> Claim:
+    return owned(session, Claim, claim_id, reach(session, actor), "claim", lock=lock)
 
 
-def _filtered(wanted: ClaimFilter) -> Select[tuple[Claim]]:
-    query = select(Claim)
+def _filtered(within: Reach, wanted: ClaimFilter) -> Select[Any]:
+    query = within.narrowed(wanted.vehicle_id).where(select(Claim), Claim.vehicle_id)
     if wanted.status:
         query = query.where(Claim.status == wanted.status)
-    if wanted.vehicle_id:
-        query = query.where(Claim.vehicle_id == wanted.vehicle_id)
     return query
 
 
@@ -182,7 +180,9 @@ def synchronise(
     client: palmed.PalmedClient,
     today: dt.date,
 ) -> dict[str, Any]:
-    """One run now: claims to PALMED and payments back, then member statuses."""
+    """One run now: claims to PALMED and payments back, then member statuses (the whole
+    fleet's, so a vehicle-scoped caller is refused)."""
+    require_fleet(reach(session, actor), "A PALMED run")
     report = pipeline.run(engine, client, today=today).as_dict()
     try:
         members = eligibility.follow(engine, client, today)

@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import Blueprint, Flask, render_template, request
 from marshmallow import Schema
-from sqlalchemy import select
 
 from common import web
 from common.access import current_actor
@@ -38,9 +37,9 @@ from hub.report.schemas import Period
 from hub.supply import service as supplies
 from hub.supply.routes import bp as supply_bp
 from hub.supply.schemas import RequestQuery, StockQuery
+from hub.vehicle import service as vehicles
 from hub.vehicle.routes import bp as vehicles_bp
 from schema.base import utcnow
-from schema.models import Vehicle
 
 bp = Blueprint(
     "dashboard",
@@ -57,6 +56,7 @@ NAV = (
     ("Reports", "dashboard.reports_page", "reports:read"),
     ("Formulary", "dashboard.formulary", "reference:read"),
     ("Routes", "dashboard.routes_page", "routes:read"),
+    ("Vehicles", "dashboard.vehicles_page", "vehicles:read"),
     ("People", "dashboard.people", "users:read"),
     ("Audit log", "dashboard.audit", "audit:read"),
     ("Devices", "sync_pages.devices", "devices:read"),
@@ -89,18 +89,15 @@ def _args(schema: type[Schema]) -> dict[str, Any]:
     return loaded
 
 
-def _vehicle_names() -> dict[str, str]:
-    rows = db.session.execute(select(Vehicle.id, Vehicle.name).order_by(Vehicle.name))
-    return {vehicle_id: name for vehicle_id, name in rows}
-
-
 @bp.get("/")
 @endpoint("dashboard:read", page=True)
 def home() -> Any:
-    """The head-office dashboard: fleet health, visits, diagnoses, claims, alerts."""
+    """The head-office dashboard: fleet health, visits, diagnoses, claims, alerts (of
+    the caller's vehicles, for a crew role)."""
     actor = current_actor()
     data = service.overview(
         db.session,
+        actor,
         health(),
         utcnow(),
         with_claims=permits(actor.role, "claims:read"),
@@ -113,12 +110,13 @@ def home() -> Any:
 @bp.get("/supply")
 @endpoint("supply:read", page=True)
 def supply() -> Any:
-    """Supply requests from every vehicle, with approve, reject and fulfil actions."""
-    query = _args(RequestQuery)
+    """Supply requests from every vehicle in reach, with approve, reject and fulfil
+    actions."""
+    query, actor = _args(RequestQuery), current_actor()
     status = query.get("status", supplies.OPEN)
     wanted = supplies.SupplyFilter(status, query.get("vehicle_id"))
-    rows, _total = supplies.list_requests(db.session, wanted, query["page"], 100)
-    may_approve = permits(current_actor().role, "supply:approve")
+    rows, _total = supplies.list_requests(db.session, actor, wanted, query["page"], 100)
+    may_approve = permits(actor.role, "supply:approve")
     return render_template(
         "dashboard/supply.html", requests=rows, status=status, may_approve=may_approve
     )
@@ -127,14 +125,14 @@ def supply() -> Any:
 @bp.get("/stock")
 @endpoint("inventory:read", page=True)
 def stock() -> Any:
-    """Every item's stock on every vehicle, side by side."""
-    query = _args(StockQuery)
+    """Every item's stock on every vehicle in reach, side by side."""
+    query, actor = _args(StockQuery), current_actor()
     wanted = fleet.StockFilter(query.get("q"), query["low_only"])
-    items, _total = fleet.stock(db.session, wanted, utcnow().date(), 1, 1000)
+    items, _total = fleet.stock(db.session, actor, wanted, utcnow().date(), 1, 1000)
     return render_template(
         "dashboard/stock.html",
         items=items,
-        vehicles=list(_vehicle_names().values()),
+        vehicles=list(vehicles.names(db.session, actor).values()),
         q=query.get("q"),
         low_only=query["low_only"],
     )
@@ -158,7 +156,7 @@ def reports_page() -> Any:
         reports=tables,
         scope=chosen,
         filters=filters,
-        vehicles=_vehicle_names(),
+        vehicles=vehicles.names(db.session, chosen.reach),
     )
 
 
@@ -168,7 +166,7 @@ def formulary() -> Any:
     """The formulary and tariff table, with CSV export and import."""
     items, _ = reference.page_of(db.session, reference.items(None, None, None), 1, 2000)
     tariffs, _ = reference.page_of(db.session, reference.tariffs(None, None), 1, 2000)
-    may_write = permits(current_actor().role, "reference:write")
+    may_write = permits(current_actor().role, "formulary:write")
     return render_template(
         "dashboard/formulary.html", items=items, tariffs=tariffs, may_write=may_write
     )
@@ -177,16 +175,33 @@ def formulary() -> Any:
 @bp.get("/routes")
 @endpoint("routes:read", page=True)
 def routes_page() -> Any:
-    """Routes planned from today, with CSV export and import."""
-    since = utcnow().date()
+    """Routes planned from today (of the vehicles in reach), with CSV export and import."""
+    since, actor = utcnow().date(), current_actor()
     wanted = planning.RouteFilter(date_from=since)
-    routes, _ = planning.list_routes(db.session, wanted, 1, 500)
+    routes, _ = planning.list_routes(db.session, actor, wanted, 1, 500)
     return render_template(
         "dashboard/routes.html",
         routes=routes,
         since=since,
-        vehicles=_vehicle_names(),
-        may_write=permits(current_actor().role, "routes:write"),
+        vehicles=vehicles.names(db.session, actor),
+        may_write=permits(actor.role, "routes:write"),
+    )
+
+
+@bp.get("/vehicles")
+@endpoint("vehicles:read", page=True)
+def vehicles_page() -> Any:
+    """The vehicles in reach: register and change them, issue their laptops' enrollment
+    tokens."""
+    actor = current_actor()
+    fleet_rows, _ = vehicles.list_vehicles(db.session, actor, None, 1, 1000)
+    provinces, _ = reference.page_of(db.session, reference.provinces(), 1, 1000)
+    return render_template(
+        "dashboard/vehicles.html",
+        fleet=fleet_rows,
+        provinces={p.id: p.name for p in provinces},
+        may_register=permits(actor.role, "vehicles:write"),
+        may_enroll=permits(actor.role, "devices:manage"),
     )
 
 
@@ -202,7 +217,7 @@ def people() -> Any:
         users=rows,
         invites=pending,
         pages=max(1, -(-total // 100)),
-        vehicles=_vehicle_names(),
+        vehicles=vehicles.names(db.session, current_actor()),
         roles=[role.value for role in Role],
         may_manage=permits(current_actor().role, "users:manage"),
     )
@@ -215,7 +230,7 @@ def audit() -> Any:
     query = _args(AuditQuery)
     page, per_page = query.pop("page"), query.pop("per_page")
     records, total = audit_search.search(
-        db.session, audit_search.AuditFilter(**query), page, per_page
+        db.session, current_actor(), audit_search.AuditFilter(**query), page, per_page
     )
     filters = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in query.items()}
     return render_template(

@@ -7,10 +7,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from common.access import Actor
 from hub.alert import service as alerts
 from hub.dashboard import chart
 from hub.fleet.service import Health, fleet
 from hub.report import service as reports
+from hub.scope import reach
 
 CHART_DAYS = 14
 STAGES = (
@@ -23,20 +25,27 @@ STAGES = (
 
 
 def overview(
-    session: Session, health: Health, now: dt.datetime, *, with_claims: bool, with_alerts: bool
+    session: Session,
+    actor: Actor,
+    health: Health,
+    now: dt.datetime,
+    *,
+    with_claims: bool,
+    with_alerts: bool,
 ) -> dict[str, Any]:
-    """The start page: headline figures, fleet health, charts, diagnoses, and claims and
-    open alerts for the roles that may see them."""
-    today = now.date()
-    scope = reports.Scope(today - dt.timedelta(days=29), today)
-    recent = reports.Scope(today - dt.timedelta(days=CHART_DAYS - 1), today)
+    """The start page over the actor's vehicles (the fleet for head office): headline
+    figures, fleet health, charts, diagnoses, and claims and open alerts for the roles
+    that may see them."""
+    today, within = now.date(), reach(session, actor)
+    scope = reports.Scope(today - dt.timedelta(days=29), today, within)
+    recent = reports.Scope(today - dt.timedelta(days=CHART_DAYS - 1), today, within)
     visit_rows = reports.visits(session, recent).records()
     open_alerts, alert_total = (
-        alerts.list_alerts(session, alerts.AlertFilter(), 1, 10) if with_alerts else ([], 0)
+        alerts.list_alerts(session, within, alerts.AlertFilter(), 1, 10) if with_alerts else ([], 0)
     )
     return {
         "stats": reports.stats(session, scope, health, now, with_claims=with_claims),
-        "fleet": fleet(session, health, now),
+        "fleet": fleet(session, within, health, now),
         "per_day": _per_day(visit_rows, recent),
         "per_stage": _per_stage(visit_rows),
         "diagnoses": reports.diagnoses(session, scope).records()[:10],

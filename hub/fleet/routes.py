@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
+from common.access import current_actor
 from common.api import PageQuery, endpoint, paginated
 from common.database import db
 from hub.fleet import service
@@ -23,8 +24,9 @@ def health() -> service.Health:
 @bp.get("/api/fleet")
 @endpoint("dashboard:read", query=PageQuery, response=VehicleHealthOut, many=True)
 def fleet(query: dict[str, Any]) -> Any:
-    """Every vehicle with its last successful sync, lag and health (green/amber/red)."""
-    rows = service.fleet(db.session, health(), utcnow())
+    """Every vehicle (of the caller's, for a crew role) with its last successful sync,
+    lag and health (green/amber/red)."""
+    rows = service.fleet(db.session, current_actor(), health(), utcnow())
     page, per_page = query["page"], query["per_page"]
     shown = rows[(page - 1) * per_page : page * per_page]
     return paginated(VehicleHealthOut().dump(shown, many=True), page, per_page, len(rows))
@@ -33,8 +35,10 @@ def fleet(query: dict[str, Any]) -> Any:
 @bp.get("/api/stock/fleet")
 @endpoint("inventory:read", query=StockQuery, response=StockRowOut, many=True)
 def fleet_stock(query: dict[str, Any]) -> Any:
-    """Each item's quantity on hand on every vehicle, with low-stock and expiry flags."""
+    """Each item's quantity on hand on every vehicle (the caller's, for a crew role),
+    with low-stock and expiry flags."""
     wanted = service.StockFilter(query.get("q"), query["low_only"])
     page, per_page = query["page"], query["per_page"]
-    data, total = service.stock(db.session, wanted, utcnow().date(), page, per_page)
+    today = utcnow().date()
+    data, total = service.stock(db.session, current_actor(), wanted, today, page, per_page)
     return paginated(StockRowOut().dump(data, many=True), page, per_page, total)

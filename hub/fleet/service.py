@@ -1,5 +1,6 @@
 """Each vehicle's sync health (from its devices and the hub's sync links) and the stock
-every vehicle holds, derived from the movement ledger (never a stored quantity)."""
+every vehicle holds, derived from the movement ledger (never a stored quantity); each
+caller sees the vehicles in their reach (`hub.scope`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from common.access import Actor
 from common.stockalert import EXPIRY_HORIZON, is_low
+from hub.scope import Reach, reach
 from schema.models import Alert, Device, Item, Lot, StockMovement, SyncLink, Vehicle
 
 
@@ -57,12 +60,16 @@ def last_syncs(session: Session) -> dict[str, dt.datetime]:
     return latest
 
 
-def fleet(session: Session, health: Health, now: dt.datetime) -> list[dict[str, Any]]:
-    """Every vehicle with its last sync, lag, health colour and open alerts, by name."""
+def fleet(
+    session: Session, who: Actor | Reach, health: Health, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """Every vehicle in reach with its last sync, lag, health colour and open alerts (of
+    the kinds in reach), by name."""
+    within = reach(session, who)
     latest = last_syncs(session)
     alerts = dict(
         session.execute(
-            select(Alert.vehicle_id, func.count())
+            within.alerts(select(Alert.vehicle_id, func.count()))
             .where(Alert.status.in_(("active", "acknowledged")))
             .group_by(Alert.vehicle_id)
         ).all()
@@ -75,7 +82,9 @@ def fleet(session: Session, health: Health, now: dt.datetime) -> list[dict[str, 
         ).all()
     )
     rows = []
-    for vehicle in session.scalars(select(Vehicle).order_by(Vehicle.name)):
+    for vehicle in session.scalars(
+        within.where(select(Vehicle), Vehicle.id).order_by(Vehicle.name)
+    ):
         last = latest.get(vehicle.id)
         lag = now - last if last is not None else None
         rows.append(
@@ -101,12 +110,21 @@ class StockFilter:
 
 
 def stock(
-    session: Session, wanted: StockFilter, today: dt.date, page: int, per_page: int
+    session: Session,
+    who: Actor | Reach,
+    wanted: StockFilter,
+    today: dt.date,
+    page: int,
+    per_page: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Items (a page of them, by name) with each vehicle's quantity on hand, whether it
-    is at or below the reorder level, and its soonest expiry among lots still held."""
-    vehicles = session.execute(select(Vehicle.id, Vehicle.name).order_by(Vehicle.name)).all()
-    held = held_by_lot(session)
+    """Items (a page of them, by name) with each vehicle's quantity on hand (the
+    vehicles in reach), whether it is at or below the reorder level, and its soonest
+    expiry among lots still held."""
+    within = reach(session, who)
+    vehicles = session.execute(
+        within.where(select(Vehicle.id, Vehicle.name), Vehicle.id).order_by(Vehicle.name)
+    ).all()
+    held = held_by_lot(session, within)
     levels: dict[str, dict[str, dict[str, Any]]] = {}
     for (vehicle_id, item_id, _lot), (quantity, expiry) in held.items():
         level = levels.setdefault(item_id, {}).setdefault(
@@ -143,9 +161,10 @@ def stock(
     return rows[start : start + per_page], len(rows)
 
 
-def held_by_lot(session: Session) -> dict[tuple[str, str, str], tuple[int, dt.date]]:
-    """What each vehicle holds of each lot (summed from the ledger) and its expiry."""
-    query = (
+def held_by_lot(session: Session, within: Reach) -> dict[tuple[str, str, str], tuple[int, dt.date]]:
+    """What each vehicle in reach holds of each lot (summed from the ledger) and its
+    expiry."""
+    query = within.where(
         select(
             StockMovement.vehicle_id,
             StockMovement.item_id,
@@ -155,7 +174,8 @@ def held_by_lot(session: Session) -> dict[tuple[str, str, str], tuple[int, dt.da
         )
         .join(Lot, Lot.id == StockMovement.lot_id)
         .group_by(StockMovement.vehicle_id, StockMovement.item_id, StockMovement.lot_id)
-        .group_by(Lot.expiry_date)
+        .group_by(Lot.expiry_date),
+        StockMovement.vehicle_id,
     )
     return {(v, i, lot): (int(q or 0), e) for v, i, lot, q, e in session.execute(query)}
 

@@ -28,10 +28,11 @@ _FILTERS = ("vehicle_id", "date_from", "date_to")
 @bp.get("/api/routes")
 @endpoint("routes:read", query=RouteQuery, response=RouteOut, many=True)
 def list_routes(query: dict[str, Any]) -> Any:
-    """Routes by date and vehicle, with their stops."""
+    """Routes by date and vehicle (the caller's vehicles, for a crew role), with their
+    stops."""
     wanted = service.RouteFilter(**{k: query.get(k) for k in _FILTERS})
     page, per_page = query["page"], query["per_page"]
-    routes, total = service.list_routes(db.session, wanted, page, per_page)
+    routes, total = service.list_routes(db.session, current_actor(), wanted, page, per_page)
     return paginated(RouteOut().dump(routes, many=True), page, per_page, total)
 
 
@@ -46,7 +47,7 @@ def create_route(body: dict[str, Any]) -> Any:
 @endpoint("routes:read", response=RouteOut)
 def get_route(route_id: str) -> Any:
     """One route with its stops and their appointment slots."""
-    return ok(RouteOut().dump(service.get_route(db.session, route_id)))
+    return ok(RouteOut().dump(service.get_route(db.session, current_actor(), route_id)))
 
 
 @bp.patch("/api/routes/<route_id>")
@@ -73,7 +74,8 @@ def cancel_route(route_id: str, body: dict[str, Any]) -> Any:
 def export_routes(query: dict[str, Any]) -> Any:
     """Routes as a CSV file, one stop a line (the import's format)."""
     wanted = service.RouteFilter(**{k: query.get(k) for k in _FILTERS})
-    return csvfile.attachment(service.export_routes(db.session, wanted), "routes.csv")
+    routes = service.export_routes(db.session, current_actor(), wanted)
+    return csvfile.attachment(routes, "routes.csv")
 
 
 @bp.post("/api/routes/import")

@@ -1,7 +1,8 @@
 """Planning a vehicle's days: a route of ordered stops, each cut into appointment slots.
 
 Routes, stops and slots are vehicle-scoped synced rows: written here through the ORM,
-they reach that vehicle (and only it) at its next sync.
+they reach that vehicle (and only it) at its next sync. A caller plans and sees only the
+routes of vehicles in their reach (`hub.scope`); another vehicle's route is a 404.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
-from common.errors import BadRequest, Conflict, NotFound
+from common.errors import BadRequest, Conflict
 from common.stops import add_stops, order_problem
 from hub import csvfile
+from hub.scope import Reach, owned, reach
 from schema.base import utcnow
 from schema.models import Appointment, AppointmentSlot, Location, Route, RouteStop, Vehicle
 
@@ -44,8 +46,9 @@ class RouteFilter:
 
 
 def create_route(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Plan a route with its stops and slots for one vehicle and day."""
-    if session.get(Vehicle, data["vehicle_id"]) is None:
+    """Plan a route with its stops and slots for one vehicle (in reach) and day."""
+    vehicle_id = data["vehicle_id"]
+    if session.get(Vehicle, vehicle_id) is None or not reach(session, actor).covers(vehicle_id):
         raise BadRequest("Invalid input", details={"vehicle_id": ["No such vehicle"]})
     _check_stops(session, data["stops"])
     if _planned(session, data["vehicle_id"], data["route_date"], data["name"]):
@@ -65,7 +68,7 @@ def update_route(
     or replace its stops. Moving is refused while patients are booked on it (they would
     lose their place), replacing stops once any appointment was made in them. The
     vehicle gets the change at its next sync."""
-    route = _planned_route(session, route_id)
+    route = _planned_route(session, actor, route_id)
     stops = changes.get("stops")
     if stops is not None:
         _check_stops(session, stops)
@@ -97,7 +100,7 @@ def cancel_route(
 ) -> dict[str, Any]:
     """Call off a planned route. With patients booked it is refused unless
     `with_appointments`, which cancels their appointments too (the crew sees why)."""
-    route = _planned_route(session, route_id)
+    route = _planned_route(session, actor, route_id)
     booked = _holding(session, route)
     if booked and not with_appointments:
         raise Conflict(
@@ -115,18 +118,15 @@ def cancel_route(
     return view(session, route)
 
 
-def get_route(session: Session, route_id: str) -> dict[str, Any]:
-    route = session.get(Route, route_id)
-    if route is None:
-        raise NotFound("No such route")
-    return view(session, route)
+def get_route(session: Session, who: Actor | Reach, route_id: str) -> dict[str, Any]:
+    return view(session, owned(session, Route, route_id, reach(session, who), "route"))
 
 
 def list_routes(
-    session: Session, wanted: RouteFilter, page: int, per_page: int
+    session: Session, who: Actor | Reach, wanted: RouteFilter, page: int, per_page: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of routes by date and vehicle, with their stops."""
-    query = _filtered(wanted)
+    """One page of routes in reach by date and vehicle, with their stops."""
+    query = _filtered(reach(session, who), wanted)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     routes = session.scalars(
         query.order_by(Route.route_date, Route.vehicle_id, Route.name)
@@ -138,8 +138,8 @@ def list_routes(
 
 def import_routes(session: Session, actor: Actor, parsed: csvfile.Parsed) -> dict[str, int]:
     """Plan routes from CSV rows (one stop a line); any bad line and nothing is planned."""
-    errors = parsed.errors
-    found = [_resolve(session, line, data, errors) for line, data in parsed.rows]
+    errors, within = parsed.errors, reach(session, actor)
+    found = [_resolve(session, within, line, data, errors) for line, data in parsed.rows]
     resolved = [row for row in found if row["vehicle_id"]]
     key = lambda r: (r["vehicle_id"], r["route_date"], r["route_name"])  # noqa: E731
     groups = [(k, list(g)) for k, g in groupby(sorted(resolved, key=key), key=key)]
@@ -155,14 +155,14 @@ def import_routes(session: Session, actor: Actor, parsed: csvfile.Parsed) -> dic
     return counts
 
 
-def export_routes(session: Session, wanted: RouteFilter) -> str:
-    """Routes as CSV, one stop a line, in the import's format."""
+def export_routes(session: Session, who: Actor | Reach, wanted: RouteFilter) -> str:
+    """Routes in reach as CSV, one stop a line, in the import's format."""
     query = (
         select(Route, RouteStop, Vehicle.registration_plate, Location.name)
         .join(RouteStop, RouteStop.route_id == Route.id)
         .join(Vehicle, Vehicle.id == Route.vehicle_id)
         .join(Location, Location.id == RouteStop.location_id)
-        .where(Route.id.in_(_filtered(wanted).with_only_columns(Route.id)))
+        .where(Route.id.in_(_filtered(reach(session, who), wanted).with_only_columns(Route.id)))
         .order_by(Route.route_date, Vehicle.registration_plate, Route.name, RouteStop.sequence)
     )
     lines = []
@@ -263,11 +263,10 @@ def _check_stops(session: Session, stops: Sequence[Mapping[str, Any]]) -> None:
         raise BadRequest("Invalid input", details={"stops": [problem]})
 
 
-def _planned_route(session: Session, route_id: str) -> Route:
-    """The route, locked, if it is still only planned (not cancelled or under way)."""
-    route = session.get(Route, route_id, with_for_update=True, populate_existing=True)
-    if route is None:
-        raise NotFound("No such route")
+def _planned_route(session: Session, actor: Actor, route_id: str) -> Route:
+    """The route (of a vehicle in reach), locked, if it is still only planned (not
+    cancelled or under way)."""
+    route = owned(session, Route, route_id, reach(session, actor), "route", lock=True)
     if route.status != "planned":
         raise Conflict(f"This route is {route.status}: only a planned route can change")
     return route
@@ -324,10 +323,8 @@ def _planned(session: Session, vehicle_id: str, day: dt.date, name: str) -> bool
     return session.scalar(query.limit(1)) is not None
 
 
-def _filtered(wanted: RouteFilter) -> Select[Any]:
-    query = select(Route)
-    if wanted.vehicle_id:
-        query = query.where(Route.vehicle_id == wanted.vehicle_id)
+def _filtered(within: Reach, wanted: RouteFilter) -> Select[Any]:
+    query = within.narrowed(wanted.vehicle_id).where(select(Route), Route.vehicle_id)
     if wanted.date_from:
         query = query.where(Route.route_date >= wanted.date_from)
     if wanted.date_to:
@@ -336,14 +333,11 @@ def _filtered(wanted: RouteFilter) -> Select[Any]:
 
 
 def _resolve(
-    session: Session, line: int, data: dict[str, Any], errors: list[dict[str, Any]]
+    session: Session, within: Reach, line: int, data: dict[str, Any], errors: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """A CSV row with its vehicle (plate or name) and location (name) found."""
-    vehicle = session.scalars(
-        select(Vehicle.id).where(
-            or_(Vehicle.registration_plate == data["vehicle"], Vehicle.name == data["vehicle"])
-        )
-    ).all()
+    """A CSV row with its vehicle (plate or name, in reach) and location (name) found."""
+    named = or_(Vehicle.registration_plate == data["vehicle"], Vehicle.name == data["vehicle"])
+    vehicle = session.scalars(within.where(select(Vehicle.id).where(named), Vehicle.id)).all()
     locations = session.scalars(select(Location.id).where(Location.name == data["location"])).all()
     problems: dict[str, list[str]] = {}
     if len(vehicle) != 1:

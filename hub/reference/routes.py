@@ -47,14 +47,14 @@ def list_items(query: dict[str, Any]) -> Any:
 
 
 @bp.post("/api/formulary")
-@endpoint("reference:write", body=ItemIn, response=ItemOut, status=201)
+@endpoint("formulary:write", body=ItemIn, response=ItemOut, status=201)
 def create_item(body: dict[str, Any]) -> Any:
     """Add an item to the formulary."""
     return created(ItemOut().dump(service.add(db.session, current_actor(), Item, body)))
 
 
 @bp.put("/api/formulary/<item_id>")
-@endpoint("reference:write", body=ItemUpdate, response=ItemOut)
+@endpoint("formulary:write", body=ItemUpdate, response=ItemOut)
 def update_item(item_id: str, body: dict[str, Any]) -> Any:
     """Change a formulary item (deactivate with active=false)."""
     item = service.change(db.session, current_actor(), Item, item_id, body)
@@ -69,7 +69,7 @@ def export_items() -> Any:
 
 
 @bp.post("/api/formulary/import")
-@endpoint("reference:write")
+@endpoint("formulary:write")
 def import_items() -> Any:
     """Add or update items from a CSV file (text/csv); any bad row and nothing is imported."""
     parsed = csvfile.read(csvfile.request_text(), ItemIn(), ("name", "kind", "unit"))
@@ -85,14 +85,14 @@ def list_tariffs(query: dict[str, Any]) -> Any:
 
 
 @bp.post("/api/tariffs")
-@endpoint("reference:write", body=TariffIn, response=TariffOut, status=201)
+@endpoint("tariffs:write", body=TariffIn, response=TariffOut, status=201)
 def create_tariff(body: dict[str, Any]) -> Any:
     """Add a tariff code and its price."""
     return created(TariffOut().dump(service.add(db.session, current_actor(), Tariff, body)))
 
 
 @bp.put("/api/tariffs/<tariff_id>")
-@endpoint("reference:write", body=TariffUpdate, response=TariffOut)
+@endpoint("tariffs:write", body=TariffUpdate, response=TariffOut)
 def update_tariff(tariff_id: str, body: dict[str, Any]) -> Any:
     """Change a tariff's description, price or active flag."""
     tariff = service.change(db.session, current_actor(), Tariff, tariff_id, body)
@@ -107,7 +107,7 @@ def list_provinces(query: dict[str, Any]) -> Any:
 
 
 @bp.post("/api/provinces")
-@endpoint("reference:write", body=ProvinceIn, response=ProvinceOut, status=201)
+@endpoint("locations:write", body=ProvinceIn, response=ProvinceOut, status=201)
 def create_province(body: dict[str, Any]) -> Any:
     """Add a province."""
     province = service.add(db.session, current_actor(), Province, body)

@@ -22,8 +22,9 @@ bp = Blueprint("reports", __name__)
 
 
 def scope(query: dict[str, Any]) -> service.Scope:
+    """The period and vehicle asked for, within the caller's vehicles."""
     start, end = period(query, utcnow().date())
-    return service.Scope(start, end, query.get("vehicle_id"))
+    return service.scope_of(db.session, current_actor(), start, end, query.get("vehicle_id"))
 
 
 def _answer(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from common import audit
 from common.access import Actor
 from hub.fleet.service import Health, fleet
+from hub.scope import Query, Reach, reach
 from schema.models import Alert, Claim, Diagnosis, Item, StockMovement, Vehicle, Visit
 
 CLAIM_STATUSES = ("draft", "needs_attention", "submitted", "accepted", "rejected", "paid")
@@ -37,11 +38,24 @@ VISIT_EXPORT_COLUMNS = (
 
 @dataclass(frozen=True)
 class Scope:
-    """The days (inclusive) and the vehicle (None: the fleet) a report covers."""
+    """The days (inclusive) a report covers, the caller's reach (`hub.scope`) and the
+    vehicle asked for (None: every vehicle in reach; one out of reach: nothing)."""
 
     start: dt.date
     end: dt.date
+    reach: Reach
     vehicle_id: str | None = None
+
+    @property
+    def within(self) -> Reach:
+        return self.reach.narrowed(self.vehicle_id)
+
+
+def scope_of(
+    session: Session, actor: Actor, start: dt.date, end: dt.date, vehicle_id: str | None
+) -> Scope:
+    """The scope of a report the actor asked for: their vehicles, or the one they named."""
+    return Scope(start, end, reach(session, actor), vehicle_id)
 
 
 @dataclass(frozen=True)
@@ -164,21 +178,18 @@ def stats(
     *,
     with_claims: bool,
 ) -> dict[str, Any]:
-    """The dashboard's headline figures; claims only for those who may see claims."""
-    colours = [v["health"] for v in fleet(session, health, now)]
+    """The dashboard's headline figures over the vehicles in scope; claims only for
+    those who may see claims."""
+    colours = [v["health"] for v in fleet(session, scope.reach, health, now)]
     visit_rows = visits(session, scope).records()
     today = now.date().isoformat()
     seen = select(func.count(func.distinct(Visit.patient_id))).where(
         Visit.visit_date.between(scope.start, scope.end)
     )
     alert_rows = session.execute(
-        _for_vehicle(
-            select(Alert.priority, func.count())
-            .where(Alert.status.in_(("active", "acknowledged")))
-            .group_by(Alert.priority),
-            Alert.vehicle_id,
-            scope,
-        )
+        scope.within.alerts(select(Alert.priority, func.count()))
+        .where(Alert.status.in_(("active", "acknowledged")))
+        .group_by(Alert.priority)
     ).all()
     claim_rows = claims(session, scope).records() if with_claims else None
     return {
@@ -217,8 +228,8 @@ def export_visits(
     return report, total
 
 
-def _for_vehicle(query: Select[Any], column: Any, scope: Scope) -> Select[Any]:
-    return query.where(column == scope.vehicle_id) if scope.vehicle_id else query
+def _for_vehicle(query: Query, column: Any, scope: Scope) -> Query:
+    return scope.within.where(query, column)
 
 
 def _instants(scope: Scope) -> tuple[dt.datetime, dt.datetime]:

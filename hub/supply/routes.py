@@ -31,9 +31,11 @@ def _filter(query: dict[str, Any]) -> service.SupplyFilter:
 @bp.get("/api/supply-requests")
 @endpoint("supply:read", query=RequestQuery, response=RequestOut, many=True)
 def list_requests(query: dict[str, Any]) -> Any:
-    """Supply requests from every vehicle, by status and vehicle, oldest first."""
+    """Supply requests from every vehicle (the caller's, for a crew role), by status and
+    vehicle, oldest first."""
     page, per_page = query["page"], query["per_page"]
-    rows, total = service.list_requests(db.session, _filter(query), page, per_page)
+    wanted = _filter(query)
+    rows, total = service.list_requests(db.session, current_actor(), wanted, page, per_page)
     return paginated(RequestOut().dump(rows, many=True), page, per_page, total)
 
 
@@ -41,7 +43,7 @@ def list_requests(query: dict[str, Any]) -> Any:
 @endpoint("supply:read", response=RequestOut)
 def get_request(request_id: str) -> Any:
     """One supply request with its lines and deliveries."""
-    return ok(RequestOut().dump(service.get_request(db.session, request_id)))
+    return ok(RequestOut().dump(service.get_request(db.session, current_actor(), request_id)))
 
 
 @bp.post("/api/supply-requests/<request_id>/approve")
@@ -71,9 +73,10 @@ def fulfil_request(request_id: str, body: dict[str, Any]) -> Any:
 @bp.get("/api/deliveries")
 @endpoint("supply:read", query=DeliveryQuery, response=DeliveryOut, many=True)
 def list_deliveries(query: dict[str, Any]) -> Any:
-    """Deliveries to every vehicle, newest first."""
+    """Deliveries to every vehicle (the caller's, for a crew role), newest first."""
     page, per_page = query["page"], query["per_page"]
-    rows, total = service.list_deliveries(db.session, _filter(query), page, per_page)
+    wanted = _filter(query)
+    rows, total = service.list_deliveries(db.session, current_actor(), wanted, page, per_page)
     return paginated(DeliveryOut().dump(rows, many=True), page, per_page, total)
 
 

@@ -5,6 +5,7 @@ it; a delivery moves pending → shipped → delivered. Each decision locks the 
 (SELECT ... FOR UPDATE), so two hub processes cannot decide or fulfil the same request
 twice. Requests, deliveries and their lines are the vehicle's synced rows: the vehicle
 sees the decision and the delivery at its next sync and receives the lots into stock.
+A caller sees and decides only on the vehicles in their reach (`hub.scope`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
-from common.errors import BadRequest, Conflict, NotFound
+from common.errors import BadRequest, Conflict
+from hub.scope import Reach, owned, reach
 from schema.base import utcnow
 from schema.models import (
     Delivery,
@@ -29,6 +31,7 @@ from schema.models import (
     Vehicle,
 )
 
+_REQUEST = "supply request"
 OPEN = "open"  # a request filter: pending or approved, still needing head office
 NEXT_DELIVERY_STATUS = {"pending": "shipped", "shipped": "delivered"}
 
@@ -40,10 +43,10 @@ class SupplyFilter:
 
 
 def list_requests(
-    session: Session, wanted: SupplyFilter, page: int, per_page: int
+    session: Session, who: Actor | Reach, wanted: SupplyFilter, page: int, per_page: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """Requests from every vehicle, oldest pending first within each status."""
-    query = _filtered(select(SupplyRequest), SupplyRequest, wanted)
+    """Requests from the vehicles in reach, oldest pending first within each status."""
+    query = _filtered(reach(session, who), select(SupplyRequest), SupplyRequest, wanted)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(SupplyRequest.created_at, SupplyRequest.id)
@@ -53,8 +56,9 @@ def list_requests(
     return [request_view(session, row) for row in rows], total
 
 
-def get_request(session: Session, request_id: str) -> dict[str, Any]:
-    return request_view(session, _request(session, request_id))
+def get_request(session: Session, who: Actor | Reach, request_id: str) -> dict[str, Any]:
+    within = reach(session, who)
+    return request_view(session, owned(session, SupplyRequest, request_id, within, _REQUEST))
 
 
 def approve(session: Session, actor: Actor, request_id: str, note: str | None) -> dict[str, Any]:
@@ -73,7 +77,7 @@ def fulfil(
     session: Session, actor: Actor, request_id: str, data: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Ship an approved request as a delivery of given lots; the request is fulfilled."""
-    row = _locked(session, request_id)
+    row = _locked(session, actor, request_id)
     if row.status != "approved":
         raise Conflict(f"Only an approved request can be fulfilled; this one is {row.status}")
     _check_lines(session, data["lines"])
@@ -96,9 +100,10 @@ def fulfil(
 
 
 def list_deliveries(
-    session: Session, wanted: SupplyFilter, page: int, per_page: int
+    session: Session, who: Actor | Reach, wanted: SupplyFilter, page: int, per_page: int
 ) -> tuple[list[dict[str, Any]], int]:
-    query = _filtered(select(Delivery), Delivery, wanted)
+    """Deliveries to the vehicles in reach, newest first."""
+    query = _filtered(reach(session, who), select(Delivery), Delivery, wanted)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(Delivery.created_at.desc(), Delivery.id)
@@ -112,9 +117,8 @@ def advance_delivery(
     session: Session, actor: Actor, delivery_id: str, data: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Move a delivery one step on (pending → shipped → delivered), never back."""
-    delivery = session.get(Delivery, delivery_id, with_for_update=True, populate_existing=True)
-    if delivery is None:
-        raise NotFound("No such delivery")
+    within = reach(session, actor)
+    delivery = owned(session, Delivery, delivery_id, within, "delivery", lock=True)
     wanted = data["status"]
     if NEXT_DELIVERY_STATUS.get(delivery.status) != wanted:
         raise Conflict(f"A {delivery.status} delivery cannot become {wanted}")
@@ -171,25 +175,16 @@ def delivery_view(session: Session, delivery: Delivery) -> dict[str, Any]:
 
 
 def _decide(session: Session, actor: Actor, request_id: str, status: str) -> SupplyRequest:
-    row = _locked(session, request_id)
+    row = _locked(session, actor, request_id)
     if row.status != "pending":
         raise Conflict(f"This request is already {row.status}")
     row.status, row.decided_by, row.decided_at = status, actor.user_id, utcnow()
     return row
 
 
-def _locked(session: Session, request_id: str) -> SupplyRequest:
-    row = session.get(SupplyRequest, request_id, with_for_update=True, populate_existing=True)
-    if row is None:
-        raise NotFound("No such supply request")
-    return row
-
-
-def _request(session: Session, request_id: str) -> SupplyRequest:
-    row = session.get(SupplyRequest, request_id)
-    if row is None:
-        raise NotFound("No such supply request")
-    return row
+def _locked(session: Session, actor: Actor, request_id: str) -> SupplyRequest:
+    within = reach(session, actor)
+    return owned(session, SupplyRequest, request_id, within, _REQUEST, lock=True)
 
 
 def _check_lines(session: Session, lines: Sequence[Mapping[str, Any]]) -> None:
@@ -223,13 +218,12 @@ def _saved(
     return request_view(session, row)
 
 
-def _filtered(query: Select[Any], model: Any, wanted: SupplyFilter) -> Select[Any]:
+def _filtered(within: Reach, query: Select[Any], model: Any, wanted: SupplyFilter) -> Select[Any]:
+    query = within.narrowed(wanted.vehicle_id).where(query, model.vehicle_id)
     if wanted.status == OPEN:
         query = query.where(model.status.in_(("pending", "approved")))
     elif wanted.status:
         query = query.where(model.status == wanted.status)
-    if wanted.vehicle_id:
-        query = query.where(model.vehicle_id == wanted.vehicle_id)
     return query
 
 

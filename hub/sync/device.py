@@ -14,7 +14,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from common.access import Actor
 from common.errors import APIError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from hub.scope import Reach, owned, reach
 from schema.base import new_id, utcnow
 from schema.models import (
     Device,
@@ -62,6 +64,12 @@ def issue_token(
         )
     )
     return IssuedToken(token, vehicle_id, expires)
+
+
+def issue_in_reach(session: Session, actor: Actor, vehicle_id: str, hours: int) -> IssuedToken:
+    """A token for a vehicle in the actor's reach (another vehicle's is a 404)."""
+    owned(session, Vehicle, vehicle_id, reach(session, actor), "vehicle", vehicle_of="id")
+    return issue_token(session, vehicle_id, actor.user_id, hours)
 
 
 def enroll(
@@ -120,11 +128,9 @@ def enroll(
     return device
 
 
-def set_status(session: Session, device_id: str, status: str) -> Device:
-    """Revoke (refused from its next request) or re-enable a device."""
-    device = session.get(Device, device_id)
-    if device is None:
-        raise NotFound("No such device")
+def set_status(session: Session, who: Actor | Reach, device_id: str, status: str) -> Device:
+    """Revoke (refused from its next request) or re-enable a device of a vehicle in reach."""
+    device = owned(session, Device, device_id, reach(session, who), "device")
     device.status = status
     device.revoked_at = utcnow() if status == "revoked" else None
     return device
@@ -183,14 +189,15 @@ def _spend_nonce(session: Session, device_id: str, nonce: str) -> None:
     session.execute(delete(SyncNonce).where(SyncNonce.expires_at < now))
 
 
-def device_rows(session: Session, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
-    """Devices with their sync health, for the registry and the dashboard."""
-    total = session.scalar(select(func.count()).select_from(Device)) or 0
+def device_rows(
+    session: Session, who: Actor | Reach, page: int, per_page: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Devices of the vehicles in reach with their sync health, for the registry and the
+    dashboard."""
+    query = reach(session, who).where(select(Device), Device.vehicle_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     devices = session.scalars(
-        select(Device)
-        .order_by(Device.enrolled_at.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
+        query.order_by(Device.enrolled_at.desc()).offset((page - 1) * per_page).limit(per_page)
     ).all()
     return [_device_row(session, device) for device in devices], total
 

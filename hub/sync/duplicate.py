@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from common.access import Actor
 from common.errors import BadRequest, NotFound
+from hub.scope import Reach, reach
 from schema.base import new_id, utcnow
 from schema.models import (
     Appointment,
@@ -104,8 +106,12 @@ def _pair(connection: Connection, a: str, b: str, reason: str) -> None:
         )
 
 
-def open_pairs(session: Session, page: int, per_page: int) -> tuple[list[PatientDuplicate], int]:
-    query = select(PatientDuplicate).where(PatientDuplicate.status == "open")
+def open_pairs(
+    session: Session, who: Actor | Reach, page: int, per_page: int
+) -> tuple[list[PatientDuplicate], int]:
+    """Open pairs whose two patients the caller's vehicles both know."""
+    query = _in_reach(reach(session, who), select(PatientDuplicate))
+    query = query.where(PatientDuplicate.status == "open")
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     pairs = session.scalars(
         query.order_by(PatientDuplicate.detected_at).offset((page - 1) * per_page).limit(per_page)
@@ -113,12 +119,17 @@ def open_pairs(session: Session, page: int, per_page: int) -> tuple[list[Patient
     return list(pairs), total
 
 
-def merge(session: Session, winner_id: str, loser_id: str, actor_id: str) -> Patient:
+def merge(
+    session: Session, who: Actor | Reach, winner_id: str, loser_id: str, actor_id: str
+) -> Patient:
     """Keep `winner_id`; the loser becomes a tombstone pointing at it and everything that
-    pointed at the loser follows the winner. Plain ORM writes, so all of it syncs."""
+    pointed at the loser follows the winner. Plain ORM writes, so all of it syncs. Both
+    must be patients the caller's vehicles know."""
     if winner_id == loser_id:
         raise BadRequest("Choose two different patients to merge")
-    winner, loser = session.get(Patient, winner_id), session.get(Patient, loser_id)
+    known = reach(session, who).patients(select(Patient), Patient.id)
+    found = {p.id: p for p in session.scalars(known.where(Patient.id.in_([winner_id, loser_id])))}
+    winner, loser = found.get(winner_id), found.get(loser_id)
     if winner is None or loser is None:
         raise NotFound("No such patient")
     if winner.status != ACTIVE or loser.status != ACTIVE:
@@ -146,13 +157,19 @@ def merge(session: Session, winner_id: str, loser_id: str, actor_id: str) -> Pat
     return winner
 
 
-def dismiss(session: Session, pair_id: str, actor_id: str) -> PatientDuplicate:
+def dismiss(session: Session, who: Actor | Reach, pair_id: str, actor_id: str) -> PatientDuplicate:
     """Two different people after all: close the pair without merging."""
-    pair = session.get(PatientDuplicate, pair_id)
+    query = _in_reach(reach(session, who), select(PatientDuplicate))
+    pair = session.scalar(query.where(PatientDuplicate.id == pair_id))
     if pair is None:
         raise NotFound("No such duplicate pair")
     pair.status, pair.resolved_at, pair.resolved_by = "dismissed", utcnow(), actor_id
     return pair
+
+
+def _in_reach(within: Reach, query: Select[Any]) -> Select[Any]:
+    query = within.patients(query, PatientDuplicate.patient_a_id)
+    return within.patients(query, PatientDuplicate.patient_b_id)
 
 
 def _union(a: list[str] | None, b: list[str] | None) -> list[str]:

@@ -1,5 +1,6 @@
 """Head office's sync pages: the device registry, the duplicate-patient queue with a
-side-by-side compare, and the conflicts queue. Buttons call the JSON API."""
+side-by-side compare, and the conflicts queue, each of the caller's vehicles (every
+vehicle for head office). Buttons call the JSON API."""
 
 from __future__ import annotations
 
@@ -14,31 +15,24 @@ from common.api import endpoint
 from common.database import db
 from common.permission import permits
 from hub.sync import device, duplicate, review
-from schema.models import Patient, Province, Vehicle
+from hub.vehicle import service as vehicles
+from schema.models import Patient
 
 bp = Blueprint("sync_pages", __name__, template_folder="../templates")
-
-
-def _vehicle_names() -> dict[str, str]:
-    return {row.id: row.name for row in db.session.execute(select(Vehicle.id, Vehicle.name))}
 
 
 @bp.get("/devices")
 @endpoint("devices:read", page=True)
 def devices() -> Any:
-    """Enrolled laptops: sync health, the hub's receipt (proof of a full sync), revoke;
-    the vehicles, with registration and enrollment tokens."""
-    rows, _ = device.device_rows(db.session, 1, 500)
-    may_manage = permits(current_actor().role, "devices:manage")
-    fleet = db.session.scalars(select(Vehicle).order_by(Vehicle.name)).all()
-    provinces = dict(db.session.execute(select(Province.id, Province.name)).all())
+    """Enrolled laptops: sync health, the hub's receipt (proof of a full sync), revoke
+    (the vehicles and their enrollment tokens are on the vehicles page)."""
+    actor = current_actor()
+    rows, _ = device.device_rows(db.session, actor, 1, 500)
     return render_template(
         "dashboard/devices.html",
         devices=rows,
-        vehicles=_vehicle_names(),
-        fleet=fleet,
-        provinces=provinces,
-        may_manage=may_manage,
+        vehicles=vehicles.names(db.session, actor),
+        may_manage=permits(actor.role, "devices:manage"),
     )
 
 
@@ -46,12 +40,14 @@ def devices() -> Any:
 @endpoint("patients:merge", page=True)
 def duplicates() -> Any:
     """Pairs that look like one person, side by side, with merge and dismiss."""
-    pairs, _ = duplicate.open_pairs(db.session, 1, 200)
+    actor = current_actor()
+    pairs, _ = duplicate.open_pairs(db.session, actor, 1, 200)
     ids = {p.patient_a_id for p in pairs} | {p.patient_b_id for p in pairs}
     patients = {p.id: p for p in db.session.scalars(select(Patient).where(Patient.id.in_(ids)))}
     _audit_list("patient", sorted(ids))
+    names = vehicles.names(db.session, actor)
     return render_template(
-        "dashboard/duplicates.html", pairs=pairs, patients=patients, vehicles=_vehicle_names()
+        "dashboard/duplicates.html", pairs=pairs, patients=patients, vehicles=names
     )
 
 
@@ -59,7 +55,7 @@ def duplicates() -> Any:
 @endpoint("sync:resolve", page=True)
 def conflicts() -> Any:
     """Concurrent edits the sync merged, for review."""
-    rows, _ = review.conflicts(db.session, review.OPEN, 1, 200)
+    rows, _ = review.conflicts(db.session, current_actor(), review.OPEN, 1, 200)
     _audit_list("sync_conflict", sorted({c.row_id for c in rows}))
     return render_template("dashboard/conflicts.html", conflicts=rows)
 

@@ -1,15 +1,19 @@
-"""What the sync resolved or held back, for a person at head office to look at."""
+"""What the sync resolved or held back, for a person at head office to look at: a
+vehicle-scoped caller sees what concerns their vehicles (the merged patients they know,
+their devices' quarantined changes)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 import schema
+from common.access import Actor
 from common.errors import BadRequest, Conflict, NotFound
+from hub.scope import Reach, reach
 from schema.base import utcnow
 from schema.models import SyncConflict, SyncQuarantine
 
@@ -17,18 +21,24 @@ OPEN = "open"
 
 
 def conflicts(
-    session: Session, status: str, page: int, per_page: int
+    session: Session, who: Actor | Reach, status: str, page: int, per_page: int
 ) -> tuple[list[SyncConflict], int]:
-    query = select(SyncConflict).where(SyncConflict.status == status)
+    query = _in_reach(reach(session, who), select(SyncConflict))
+    query = query.where(SyncConflict.status == status)
     return _page(session, query, SyncConflict.created_at, page, per_page)
 
 
 def resolve(
-    session: Session, conflict_id: str, actor_id: str | None, value: list[str] | None
+    session: Session,
+    who: Actor | Reach,
+    conflict_id: str,
+    actor_id: str | None,
+    value: list[str] | None,
 ) -> SyncConflict:
     """Close a conflict; with `value`, write it to the row first (a new hub version, so
     it reaches every vehicle that holds the row)."""
-    conflict = session.get(SyncConflict, conflict_id, with_for_update=True)
+    query = _in_reach(reach(session, who), select(SyncConflict))
+    conflict = session.scalar(query.where(SyncConflict.id == conflict_id).with_for_update())
     if conflict is None:
         raise NotFound("No such conflict")
     if conflict.status != OPEN:
@@ -56,14 +66,22 @@ def _overwrite(session: Session, conflict: SyncConflict, value: list[str]) -> No
 
 
 def quarantined(
-    session: Session, status: str, page: int, per_page: int
+    session: Session, who: Actor | Reach, status: str, page: int, per_page: int
 ) -> tuple[list[SyncQuarantine], int]:
-    query = select(SyncQuarantine)
+    query = reach(session, who).devices(select(SyncQuarantine), SyncQuarantine.peer)
     if status == OPEN:
         query = query.where(SyncQuarantine.resolved_at.is_(None))
     else:
         query = query.where(SyncQuarantine.resolved_at.is_not(None))
     return _page(session, query, SyncQuarantine.at, page, per_page)
+
+
+def _in_reach(within: Reach, query: Select[Any]) -> Select[Any]:
+    """Conflicts on rows the caller's vehicles know (only patients have merged fields)."""
+    if within.fleet:
+        return query
+    query = query.where(SyncConflict.table_name == "patient")
+    return within.patients(query, SyncConflict.row_id)
 
 
 def _page(

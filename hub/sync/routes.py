@@ -122,7 +122,7 @@ def _signed_device(path: str, body: bytes) -> Any:
 def issue_token(vehicle_id: str, body: dict[str, Any]) -> Any:
     """A one-time enrollment token for a laptop of this vehicle (shown once)."""
     actor = current_actor()
-    issued = device.issue_token(db.session, vehicle_id, actor.user_id, body.get("hours", 72))
+    issued = device.issue_in_reach(db.session, actor, vehicle_id, body.get("hours", 72))
     audit.record(
         db.session,
         actor,
@@ -139,7 +139,7 @@ def issue_token(vehicle_id: str, body: dict[str, Any]) -> Any:
 @endpoint("devices:read", query=ConflictQuery, response=DeviceOut, many=True)
 def devices(query: dict[str, Any]) -> Any:
     """Enrolled devices with status, last seen, last sync, clock offset and quarantine."""
-    rows, total = device.device_rows(db.session, query["page"], query["per_page"])
+    rows, total = device.device_rows(db.session, current_actor(), query["page"], query["per_page"])
     return paginated(DeviceOut().dump(rows, many=True), query["page"], query["per_page"], total)
 
 
@@ -158,7 +158,7 @@ def enable(device_id: str) -> Any:
 
 
 def _set_status(device_id: str, status: str, message: str) -> Any:
-    changed = device.set_status(db.session, device_id, status)
+    changed = device.set_status(db.session, current_actor(), device_id, status)
     audit.record(
         db.session,
         current_actor(),
@@ -174,10 +174,16 @@ def _set_status(device_id: str, status: str, message: str) -> Any:
 @endpoint("sync:read", query=ConflictQuery, response=ConflictOut, many=True)
 def conflicts(query: dict[str, Any]) -> Any:
     """Concurrent edits the merge resolved automatically, for a person to review."""
-    rows, total = review.conflicts(db.session, query["status"], query["page"], query["per_page"])
+    actor, status, page, per_page = (
+        current_actor(),
+        query["status"],
+        query["page"],
+        query["per_page"],
+    )
+    rows, total = review.conflicts(db.session, actor, status, page, per_page)
     audit.record_read(  # conflict values are clinical (allergies, chronic conditions)
         db.session,
-        current_actor(),
+        actor,
         "sync_conflict",
         None,
         detail={"row_ids": sorted({c.row_id for c in rows})},
@@ -191,7 +197,7 @@ def conflicts(query: dict[str, Any]) -> Any:
 def resolve_conflict(conflict_id: str, body: dict[str, Any]) -> Any:
     """Accept the merged value, or put a chosen value in its place (it syncs out)."""
     actor = current_actor()
-    conflict = review.resolve(db.session, conflict_id, actor.user_id, body.get("value"))
+    conflict = review.resolve(db.session, actor, conflict_id, actor.user_id, body.get("value"))
     audit.record(
         db.session,
         actor,
@@ -207,7 +213,9 @@ def resolve_conflict(conflict_id: str, body: dict[str, Any]) -> Any:
 @endpoint("sync:read", query=ConflictQuery, response=QuarantineOut, many=True)
 def quarantine(query: dict[str, Any]) -> Any:
     """Changes from devices that could not be applied, with the reason."""
-    rows, total = review.quarantined(db.session, query["status"], query["page"], query["per_page"])
+    rows, total = review.quarantined(
+        db.session, current_actor(), query["status"], query["page"], query["per_page"]
+    )
     return paginated(QuarantineOut().dump(rows, many=True), query["page"], query["per_page"], total)
 
 
@@ -215,7 +223,9 @@ def quarantine(query: dict[str, Any]) -> Any:
 @endpoint("patients:merge", query=ConflictQuery, response=DuplicateOut, many=True)
 def duplicates(query: dict[str, Any]) -> Any:
     """Pairs of patient records that look like the same person."""
-    pairs, total = duplicate.open_pairs(db.session, query["page"], query["per_page"])
+    pairs, total = duplicate.open_pairs(
+        db.session, current_actor(), query["page"], query["per_page"]
+    )
     return paginated(DuplicateOut().dump(pairs, many=True), query["page"], query["per_page"], total)
 
 
@@ -224,7 +234,7 @@ def duplicates(query: dict[str, Any]) -> Any:
 def merge(body: dict[str, Any]) -> Any:
     """Merge the loser into the winner; the merge reaches every vehicle by sync."""
     actor = current_actor()
-    winner = duplicate.merge(db.session, body["winner_id"], body["loser_id"], actor.user_id)
+    winner = duplicate.merge(db.session, actor, body["winner_id"], body["loser_id"], actor.user_id)
     audit.record(
         db.session,
         actor,
@@ -242,7 +252,7 @@ def merge(body: dict[str, Any]) -> Any:
 @endpoint("patients:merge")
 def dismiss(pair_id: str) -> Any:
     """Not the same person: close the pair."""
-    pair = duplicate.dismiss(db.session, pair_id, current_actor().user_id)
+    pair = duplicate.dismiss(db.session, current_actor(), pair_id, current_actor().user_id)
     audit.record(
         db.session,
         current_actor(),

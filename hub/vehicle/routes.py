@@ -16,16 +16,17 @@ bp = Blueprint("vehicles", __name__)
 
 
 @bp.get("/api/vehicles")
-@endpoint("devices:read", query=VehicleQuery, response=VehicleOut, many=True)
+@endpoint("vehicles:read", query=VehicleQuery, response=VehicleOut, many=True)
 def list_vehicles(query: dict[str, Any]) -> Any:
-    """The fleet's vehicles by name (status=active or inactive to filter)."""
-    page, per_page = query["page"], query["per_page"]
-    rows, total = service.list_vehicles(db.session, query.get("status"), page, per_page)
+    """The fleet's vehicles (a crew role's own) by name (status=active or inactive to
+    filter)."""
+    page, per_page, status = query["page"], query["per_page"], query.get("status")
+    rows, total = service.list_vehicles(db.session, current_actor(), status, page, per_page)
     return paginated(VehicleOut().dump(rows, many=True), page, per_page, total)
 
 
 @bp.post("/api/vehicles")
-@endpoint("devices:manage", body=VehicleIn, response=VehicleOut, status=201)
+@endpoint("vehicles:write", body=VehicleIn, response=VehicleOut, status=201)
 def register_vehicle(body: dict[str, Any]) -> Any:
     """Register a vehicle (name, registration plate, province, practice number)."""
     vehicle = service.register(db.session, current_actor(), body)
@@ -33,7 +34,7 @@ def register_vehicle(body: dict[str, Any]) -> Any:
 
 
 @bp.put("/api/vehicles/<vehicle_id>")
-@endpoint("devices:manage", body=VehicleChange, response=VehicleOut)
+@endpoint("vehicles:write", body=VehicleChange, response=VehicleOut)
 def update_vehicle(vehicle_id: str, body: dict[str, Any]) -> Any:
     """Change a vehicle's details, or take it out of service (status=inactive)."""
     vehicle = service.update(db.session, current_actor(), vehicle_id, body)

@@ -1,6 +1,7 @@
 """Vehicles: the clinics head office runs. A vehicle row is reference data bound for its
 own laptop (it syncs to that vehicle only); its devices are enrolled with tokens
-(`hub.sync.device`)."""
+(`hub.sync.device`). A vehicle-scoped caller sees and changes only their own vehicles;
+registering a new one is head office's."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
-from common.errors import BadRequest, Conflict, NotFound
+from common.errors import BadRequest, Conflict
+from hub.scope import Reach, owned, reach, require_fleet
 from schema.models import Province, Vehicle
 
 
 def list_vehicles(
-    session: Session, status: str | None, page: int, per_page: int
+    session: Session, who: Actor | Reach, status: str | None, page: int, per_page: int
 ) -> tuple[list[Vehicle], int]:
-    query = select(Vehicle)
+    """The vehicles in reach, by name."""
+    query = reach(session, who).where(select(Vehicle), Vehicle.id)
     if status:
         query = query.where(Vehicle.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -29,8 +32,16 @@ def list_vehicles(
     return list(rows), total
 
 
+def names(session: Session, who: Actor | Reach) -> dict[str, str]:
+    """The names of the vehicles in reach by id, in name order (for pages' columns and
+    vehicle pickers)."""
+    query = reach(session, who).where(select(Vehicle.id, Vehicle.name), Vehicle.id)
+    return {row.id: row.name for row in session.execute(query.order_by(Vehicle.name, Vehicle.id))}
+
+
 def register(session: Session, actor: Actor, data: Mapping[str, Any]) -> Vehicle:
     """A new vehicle, ready for an enrollment token."""
+    require_fleet(reach(session, actor), "Registering a vehicle")
     _check(session, data, None)
     vehicle = Vehicle(status="active", **data)
     session.add(vehicle)
@@ -40,9 +51,8 @@ def register(session: Session, actor: Actor, data: Mapping[str, Any]) -> Vehicle
 
 def update(session: Session, actor: Actor, vehicle_id: str, changes: Mapping[str, Any]) -> Vehicle:
     """Rename, re-plate, move to a province, or take a vehicle out of service."""
-    vehicle = session.get(Vehicle, vehicle_id, with_for_update=True, populate_existing=True)
-    if vehicle is None:
-        raise NotFound("No such vehicle")
+    within = reach(session, actor)
+    vehicle = owned(session, Vehicle, vehicle_id, within, "vehicle", lock=True, vehicle_of="id")
     _check(session, changes, vehicle.id)
     for name, value in changes.items():
         setattr(vehicle, name, value)

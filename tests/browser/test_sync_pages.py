@@ -1,5 +1,5 @@
 """Head office's sync pages in Chromium: revoke a device, merge a duplicate pair,
-accept a merged conflict."""
+accept a merged conflict; register a vehicle and issue its enrollment token."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_revoke_a_device_and_merge_a_duplicate_pair(
     )  # the side-by-side compare showed patient data
 
 
-def test_register_a_vehicle_and_issue_its_enrollment_token_from_the_devices_page(
+def test_register_a_vehicle_and_issue_its_enrollment_token_from_the_vehicles_page(
     page: Any, hub_app: Flask, hub_engine: Engine, hub_user: Callable[..., Staff]
 ) -> None:
     admin = hub_user("administrator")
@@ -99,7 +99,7 @@ def test_register_a_vehicle_and_issue_its_enrollment_token_from_the_devices_page
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     with serving(hub_app) as base:
         browser_login(page, base, admin)
-        page.goto(base + "/devices")
+        page.goto(base + "/vehicles")
         form = page.locator("[data-testid=register-vehicle]")
         form.locator("[name=name]").fill("Clinic East")
         form.locator("[name=registration_plate]").fill("GP 123")

@@ -12,6 +12,7 @@ from sqlalchemy.sql import Select
 
 from common.database import new_session
 from hub.report import service
+from hub.scope import FLEET
 from schema.base import new_id, utcnow
 from schema.models import Claim, Diagnosis, Visit
 from tests.hub import fleet_rows
@@ -88,7 +89,7 @@ def explain(engine: Engine, query: Select[Any]) -> list[dict[str, Any]]:
         return [dict(row._mapping) for row in result]
 
 
-MONTH = service.Scope(START + dt.timedelta(days=300), START + dt.timedelta(days=329))
+MONTH = service.Scope(START + dt.timedelta(days=300), START + dt.timedelta(days=329), FLEET)
 
 
 @pytest.mark.parametrize(

@@ -68,9 +68,10 @@ def test_tariffs_provinces_and_locations(hub_client: Any, hub_user: Callable[...
     location = {"province_id": province["id"], "name": "Soweto clinic", "latitude": "-26.2485"}
     made = hub_client.post("/api/locations", json=location, headers=admin.headers)
     assert made.status_code == 201 and made.get_json()["data"]["latitude"] == "-26.248500"
-    clerk = hub_user("clerk")  # clerks may add stops
+    planner, clerk = hub_user("fleet_planner"), hub_user("clerk")  # the planner adds stops
     other = {"province_id": province["id"], "name": "Alexandra"}
-    assert hub_client.post("/api/locations", json=other, headers=clerk.headers).status_code == 201
+    assert hub_client.post("/api/locations", json=other, headers=clerk.headers).status_code == 403
+    assert hub_client.post("/api/locations", json=other, headers=planner.headers).status_code == 201
     names = hub_client.get("/api/locations", headers=clerk.headers).get_json()["data"]
     assert [n["name"] for n in names] == ["Alexandra", "Soweto clinic"]
 
@@ -104,11 +105,12 @@ def test_bad_reference_data_is_refused_and_nothing_written(
     assert row_counts(hub_engine) == before
 
 
-def test_only_reference_writers_change_the_formulary(
+def test_only_formulary_writers_change_the_formulary(
     hub_client: Any, hub_user: Callable[..., Staff], hub_engine: Engine
 ) -> None:
     before = row_counts(hub_engine)
-    for role in ("doctor", "nurse", "finance", "viewer", "inventory_manager"):
+    roles = ("doctor", "nurse", "finance", "viewer", "inventory_manager", "claims_clerk")
+    for role in (*roles, "fleet_planner", "technician"):
         staff = hub_user(role)
         response = hub_client.post("/api/formulary", json=PARACETAMOL, headers=staff.headers)
         assert response.status_code == 403, role
@@ -218,3 +220,29 @@ def test_bad_updates_change_nothing(
         response = hub_client.put(path, json=body, headers=admin.headers)
         assert response.status_code == status, (path, body, response.get_json())
     assert row_counts(hub_engine) == before
+
+
+def test_each_head_office_role_writes_only_its_own_reference_data(
+    hub_client: Any, hub_user: Callable[..., Staff]
+) -> None:
+    """The stock controller keeps the formulary, the claims clerk the tariffs, the fleet
+    planner the provinces and the stops; none writes another's."""
+    controller, clerk, planner = (
+        hub_user(role) for role in ("stock_controller", "claims_clerk", "fleet_planner")
+    )
+    tariff = {"code": "0190", "description": "GP consultation", "kind": "consultation"}
+    province = {"code": "LP", "name": "Limpopo"}
+    writes = {
+        "stock_controller": ("/api/formulary", PARACETAMOL),
+        "claims_clerk": ("/api/tariffs", {**tariff, "amount": "520"}),
+        "fleet_planner": ("/api/provinces", province),
+    }
+    for staff in (controller, clerk, planner):
+        for role, (path, body) in writes.items():
+            response = hub_client.post(path, json=body, headers=staff.headers)
+            expected = 201 if role == staff.role else 403
+            assert response.status_code == expected, (staff.role, path, response.get_json())
+    made = hub_client.get("/api/provinces", headers=planner.headers).get_json()["data"]
+    stop = {"province_id": made[0]["id"], "name": "Polokwane"}
+    assert hub_client.post("/api/locations", json=stop, headers=planner.headers).status_code == 201
+    assert hub_client.post("/api/locations", json=stop, headers=clerk.headers).status_code == 403

@@ -67,17 +67,19 @@ def get(client: Any, path: str, staff: Staff) -> Any:
 def test_the_fleet_shows_each_vehicles_sync_health(
     hub_client: Any, hub_user: Callable[..., Staff], fleet: dict[str, str]
 ) -> None:
-    vehicles = get(hub_client, "/api/fleet", hub_user("viewer")).get_json()["data"]
+    vehicles = get(hub_client, "/api/fleet", hub_user("technician")).get_json()["data"]
     health = {v["name"]: (v["health"], v["devices"], v["open_alerts"]) for v in vehicles}
     assert health == {"East": ("green", 1, 1), "North": ("red", 0, 0), "West": ("amber", 1, 1)}
     east = next(v for v in vehicles if v["name"] == "East")
     assert 3500 < east["lag_seconds"] < 3700
+    viewer = hub_user("viewer", vehicle_ids=[fleet["east"]])  # a viewer sees their vehicles
+    assert [v["name"] for v in get(hub_client, "/api/fleet", viewer).get_json()["data"]] == ["East"]
 
 
 def test_stock_across_the_fleet_side_by_side(
     hub_client: Any, hub_user: Callable[..., Staff], fleet: dict[str, str]
 ) -> None:
-    manager = hub_user("inventory_manager")
+    manager = hub_user("stock_controller")
     items = get(hub_client, "/api/stock/fleet", manager).get_json()["data"]
     levels = {level["vehicle_name"]: level for level in items[0]["levels"]}
     assert (levels["East"]["quantity"], levels["East"]["low"]) == (80, False)
@@ -89,6 +91,9 @@ def test_stock_across_the_fleet_side_by_side(
     assert (
         hub_client.get("/api/stock/fleet", headers=hub_user("finance").headers).status_code == 403
     )
+    crew = hub_user("inventory_manager", vehicle_ids=[fleet["west"]])
+    west = get(hub_client, "/api/stock/fleet", crew).get_json()["data"]
+    assert [(lv["vehicle_name"], lv["quantity"]) for lv in west[0]["levels"]] == [("West", 20)]
 
 
 def test_visits_per_day_vehicle_and_stage(
@@ -160,8 +165,14 @@ def test_dashboard_stats_show_claims_only_to_those_who_may_read_them(
     assert stats["alerts"] == {"open": 2, "by_priority": {"critical": 1, "high": 1}}
     paid = next(s for s in stats["claims"]["by_status"] if s["status"] == "paid")
     assert paid["paid_amount"] == "500.00"
-    nurse = get(hub_client, "/api/dashboard/stats", hub_user("nurse")).get_json()["data"]
+    both = hub_user("nurse", vehicle_ids=[fleet["east"], fleet["west"]])
+    nurse = get(hub_client, "/api/dashboard/stats", both).get_json()["data"]
     assert nurse["claims"] is None and nurse["patients_seen"] == 3
+    east = hub_user("nurse", vehicle_ids=[fleet["east"]])
+    nurse = get(hub_client, "/api/dashboard/stats", east).get_json()["data"]
+    assert nurse["vehicles"] == {"green": 1, "amber": 0, "red": 0, "total": 1}
+    assert (nurse["visits"]["total"], nurse["patients_seen"]) == (2, 2)
+    assert nurse["alerts"] == {"open": 1, "by_priority": {"high": 1}}
 
 
 def test_the_visit_export_pages_and_is_audited(

@@ -1,5 +1,6 @@
 """Head office registers its vehicles: details checked, names and plates unique, each
-change bound for that vehicle's laptop, and only device managers write."""
+change bound for that vehicle's laptop, and only fleet planners (and administrators)
+write; technicians issue the laptops' enrollment tokens."""
 
 from __future__ import annotations
 
@@ -100,10 +101,11 @@ def test_names_and_plates_are_unique_and_unknown_vehicles_are_404(
     assert same.status_code == 200  # its own name is not a clash
 
 
-def test_only_device_managers_register_or_change_vehicles(
+def test_only_fleet_planners_register_or_change_vehicles(
     hub_client: Any, hub_user: Callable[..., Staff], hub_engine: Engine
 ) -> None:
-    others = [hub_user(role) for role in ("finance", "viewer", "nurse", "inventory_manager")]
+    roles = ("finance", "viewer", "nurse", "inventory_manager", "technician", "stock_controller")
+    others = [hub_user(role) for role in roles]
     with new_session(hub_engine) as session, session.begin():
         vehicle = rows.vehicle(session).id
     before = row_counts(hub_engine, ignore=AUDIT_TABLES)
@@ -159,3 +161,20 @@ def test_the_device_list_counts_the_changes_a_busy_hub_stored_for_each_device(
         batch = Batch("b" * 32, 0, 3, [change] * 3)
         inbox.store(connection, "d0000000000s1", batch, NO_CHAINS, utcnow())
     assert stored() == 3
+
+
+def test_a_fleet_planner_registers_vehicles_and_a_technician_enrolls_their_laptops(
+    hub_client: Any, hub_user: Callable[..., Staff]
+) -> None:
+    planner, technician = hub_user("fleet_planner"), hub_user("technician")
+    made = hub_client.post("/api/vehicles", json=NORTH, headers=planner.headers)
+    assert made.status_code == 201
+    vehicle = made.get_json()["data"]["id"]
+    tokens = f"/api/vehicles/{vehicle}/enrollment-tokens"
+    assert hub_client.post(tokens, headers=planner.headers).status_code == 403
+    assert hub_client.post(tokens, headers=technician.headers).status_code == 201
+    page = hub_client.get("/vehicles", headers=planner.headers).get_data(as_text=True)
+    assert "Clinic North" in page and "register-vehicle" in page
+    assert "Enrollment token" not in page
+    page = hub_client.get("/vehicles", headers=technician.headers).get_data(as_text=True)
+    assert "Enrollment token" in page and "register-vehicle" not in page

@@ -126,6 +126,24 @@ def test_an_unknown_user_is_404(node_app: NodeApp) -> None:
     assert node_app.client.get(f"/api/users/{missing}", headers=admin.headers).status_code == 404
 
 
+@pytest.mark.parametrize(
+    "role", ["fleet_planner", "stock_controller", "claims_clerk", "technician"]
+)
+def test_the_hub_creates_head_office_roles(
+    hub_client: Any, hub_user: Callable[..., Staff], role: str
+) -> None:
+    admin = hub_user("administrator")
+    made = hub_client.post("/api/users", json={**NEW, "role": role}, headers=admin.headers)
+    assert made.status_code == 201 and made.get_json()["data"]["role"] == role
+    login = {"username": NEW["username"], "password": NEW["password"]}
+    token = hub_client.post("/api/auth/login", json=login).get_json()["data"]["access_token"]
+    me = hub_client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.get_json()["data"]["user"]["role"] == role
+    assert "dashboard:read" in me.get_json()["data"]["permissions"]
+    wrong = hub_client.post("/api/users", json={**NEW, "role": "planner"}, headers=admin.headers)
+    assert wrong.status_code == 400 and "role" in wrong.get_json()["details"]
+
+
 def test_the_hub_assigns_users_to_any_vehicle(
     hub_client: Any, hub_user: Callable[..., Staff], hub_vehicle: Callable[..., str]
 ) -> None:
