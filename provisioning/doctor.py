@@ -180,6 +180,15 @@ def _last_sync_check(
         f"last sync {link.last_success_at:%Y-%m-%d %H:%M} UTC; {pending} changes waiting; "
         f"clock offset {offset:+.1f} s"
     )
+    if link.rebasing:
+        return Check(
+            "sync",
+            ATTENTION,
+            f"{summary}; re-basing after going back in time: {link.rebase_note}",
+            "sync again with a link up: the laptop's own changes come back from head office",
+        )
+    if link.rebased_at is not None:
+        summary += f"; re-based {link.rebased_at:%Y-%m-%d %H:%M} UTC after a restore"
     if abs(offset) > int(config.get("CLOCK_DRIFT_WARNING_SECONDS", 120)):
         return Check("sync", ATTENTION, summary, "set the laptop's clock (timedatectl)")
     if age > STALE_SYNC:

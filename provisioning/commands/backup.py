@@ -74,6 +74,12 @@ def restore(folder: Path, force: bool) -> None:
         )
     _describe(folder, result.manifest)
     click.echo(f"Restored {where.database} from {folder}")
+    click.echo(
+        "This laptop is back at the backup's state. At its next sync head office finds "
+        "that it holds newer work of this laptop: the laptop re-bases, brings that work "
+        "back, and sends what is done from now on (`clinic-provision status` shows it). "
+        "Sync as soon as a link is up."
+    )
     if result.previous:
         click.echo(f"The previous database is kept at {result.previous}; delete it once checked.")
 
