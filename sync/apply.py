@@ -45,6 +45,17 @@ class Refused(Exception):
         self.final = final
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why the rules refuse a change. `final`: never retried. `reassert`: the receiver's
+    row is written again under a new version of its own, so the sender's replica, which
+    took the refused value locally, comes back to the receiver's (section 3a)."""
+
+    reason: str
+    final: bool = False
+    reassert: bool = False
+
+
 class Rules(Protocol):
     """What a node accepts from the peer whose changes it is applying (`sync.rules`)."""
 
@@ -61,13 +72,11 @@ class Rules(Protocol):
         spec: SyncSpec,
         current: Row[Any] | None,
         decoded: Mapping[str, Any],
-    ) -> str | None: ...
+    ) -> Refusal | None: ...
 
     def held_columns(self, connection: Connection, change: Change, spec: SyncSpec) -> set[str]: ...
 
     def keeps_tombstone(self, connection: Connection, change: Change) -> bool: ...
-
-    def is_final(self, reason: str) -> bool: ...
 
 
 @dataclass
@@ -76,6 +85,7 @@ class Outcome:
     unchanged: int = 0
     quarantined: list[tuple[Change, str]] = field(default_factory=list)
     final: set[int] = field(default_factory=set)  # positions in `quarantined` held for good
+    reasserted: list[Change] = field(default_factory=list)  # refused; rows written again
     conflicts: int = 0
     highest: str | None = None
 
@@ -140,6 +150,8 @@ class Applier:
                 self._note(change, self._try(change, outcome, live), outcome)
         for at, (change, reason) in enumerate(outcome.quarantined):
             self._quarantine(change, reason, batch_id, at in outcome.final)
+        for change in outcome.reasserted:
+            self._reassert(change)
         return outcome
 
     def _apply_batched(self, ordered: list[Change]) -> Outcome | None:
@@ -173,6 +185,8 @@ class Applier:
         if refusal is not None:
             if refusal.final:
                 outcome.final.add(len(outcome.quarantined))
+            if isinstance(refusal, _Reasserted):
+                outcome.reasserted.append(change)
             outcome.quarantined.append((change, str(refusal)))
 
     def retry_quarantined(self, limit: int = 200) -> int:
@@ -248,9 +262,10 @@ class Applier:
         if clock is not None and clock.deleted:
             return False  # deletes win: the row stays a tombstone
         decoded = _decode(table, change)
-        reason = self.rules.refusal(change, table, spec, current, decoded)
-        if reason:
-            raise Refused(reason, final=self.rules.is_final(reason))
+        refusal = self.rules.refusal(change, table, spec, current, decoded)
+        if refusal is not None:
+            kind = _Reasserted if refusal.reassert and current is not None else Refused
+            raise kind(refusal.reason, final=refusal.final)
         if change.op == "d":
             return self._delete(table, change, current)
         if current is None:
@@ -383,6 +398,26 @@ class Applier:
         )
         return result
 
+    def _reassert(self, change: Change) -> None:
+        """Write the refused change's columns again with their current values under a new
+        version of this node, logged, so they reach the sender: its replica took the
+        refused value when it made it, and would keep it for good otherwise. Done after
+        the batch, outside the change's savepoint (a refusal rolls that back)."""
+        table = self.tables[change.table]
+        writes = LiveWrites(self.connection)
+        current = writes.row(table, change.row_id)
+        if current is None:
+            return
+        columns = [c for c in change.values if c in captured_columns(table)]
+        clock = writes.clock(table, change.row_id)
+        versions = column_versions(current, clock, columns)
+        version = self.tick(max([change.version, *versions.values()]))
+        values = {column: getattr(current, column) for column in columns}
+        self._write(
+            writes, table, change.row_id, values, dict.fromkeys(columns, version), current.version
+        )
+        log_rewrite(self.connection, table, current, columns, version)
+
     # ------------------------------------------------------------ bookkeeping
 
     def _quarantine(self, change: Change, reason: str, batch_id: str | None, final: bool) -> None:
@@ -462,6 +497,10 @@ def is_held(connection: Connection, peer: str, change: Change) -> bool:
 
 class _Marker:
     pass
+
+
+class _Reasserted(Refused):
+    """A refusal after which the receiver's row is written again (`Applier._reassert`)."""
 
 
 _LWW = _Marker()  # not a concurrent union edit: ordinary last-writer-wins

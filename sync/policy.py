@@ -46,6 +46,10 @@ class SyncSpec:
     chain: Chain | None = None  # rows hash-chained per node (sync.chain)
     hub_columns: tuple[str, ...] = ()
     home_column: str | None = None
+    # a device changes a row only while `column` is one of `states` (a claim until it is
+    # sent to PALMED), and a child of such a row (by `sealed_by`) only while its parent is
+    open_while: tuple[str, tuple[str, ...]] | None = None
+    sealed_by: str | None = None
 
 
 def synced(
@@ -58,6 +62,8 @@ def synced(
     chain: Chain | None = None,
     hub_columns: tuple[str, ...] = (),
     home_column: str | None = None,
+    open_while: tuple[str, tuple[str, ...]] | None = None,
+    sealed_by: str | None = None,
 ) -> dict[str, Any]:
     """Table info that marks a table as synced with the given policy."""
     spec = SyncSpec(
@@ -69,6 +75,8 @@ def synced(
         chain,
         hub_columns,
         home_column,
+        open_while,
+        sealed_by,
     )
     return {"sync": spec}
 

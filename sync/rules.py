@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Table, bindparam, text
 
+from sync.apply import Refusal
 from sync.change import FULL_OPS, Change
 from sync.clock import millis_of, node_of, wall_millis
 from sync.policy import Policy, Scope, SyncSpec, sync_spec
@@ -79,6 +80,7 @@ class DeviceRules:
         self.subscribed: set[str] = set()
         self.made_here: dict[tuple[str, str], Mapping[str, Any]] = {}  # this batch's inserts
         self.patient_table = ""
+        self.connection: Connection | None = None
 
     # ------------------------------------------------------------ the hub's records
 
@@ -87,6 +89,7 @@ class DeviceRules:
     ) -> None:
         """Load what the refusals of `changes` need: the vehicle's devices, the owners of
         the vehicle-scoped rows they refer to, and the patients they touch or name."""
+        self.connection = connection
         self.ceiling = (self.wall or wall_millis)() + self.max_ahead_ms
         devices = connection.scalars(
             text("SELECT id FROM device WHERE vehicle_id = :v"), {"v": self.vehicle_id}
@@ -144,13 +147,58 @@ class DeviceRules:
         spec: SyncSpec,
         current: Row[Any] | None,
         decoded: Mapping[str, Any],
-    ) -> str | None:
-        return (
-            self._authorship(change)
-            or self._authority(change, table, spec, current, decoded)
+    ) -> Refusal | None:
+        """Every refusal for want of a right is final: applied later (once the vehicle
+        holds the patient, say) it would still be a change made without the right. A
+        change from the future only waits for the hub's clock. A change to a row that
+        has gone on to head office alone (a claim sent to PALMED) is refused and the
+        hub's row reasserted, so the laptop that made it comes back to the hub's."""
+        waiting = self._authorship(change)
+        if waiting is not None:
+            return Refusal(waiting, final=waiting != _ahead_reason(self.max_ahead_ms))
+        sealed = self._sealed(table, spec, current, decoded)
+        if sealed is not None:
+            return Refusal(sealed, final=True, reassert=change.op == "u")
+        reason = (
+            self._authority(change, table, spec, current, decoded)
             or self._hub_columns(change, table, spec, current, decoded)
             or self._references(table, decoded)
         )
+        return Refusal(reason, final=True) if reason else None
+
+    def _sealed(
+        self,
+        table: Table,
+        spec: SyncSpec,
+        current: Row[Any] | None,
+        decoded: Mapping[str, Any],
+    ) -> str | None:
+        """A row (or a row of a parent) in a state only head office moves on from."""
+        if spec.open_while is not None and current is not None:
+            column, states = spec.open_while
+            state = getattr(current, column)
+            if state not in states:
+                return f"this {table.name} is {state}: only head office changes it now"
+        if spec.sealed_by is not None:
+            parent_id = decoded.get(spec.sealed_by)
+            if parent_id is None and current is not None:
+                parent_id = getattr(current, spec.sealed_by)
+            parent = _parent_of(table, spec.sealed_by)
+            state = self._state(parent, parent_id) if parent_id is not None else None
+            if state is not None:
+                return f"its {parent.name} is {state}: only head office changes it now"
+        return None
+
+    def _state(self, parent: Table, row_id: str) -> str | None:
+        """The parent's state when it is past what a device may change, else None."""
+        spec = sync_spec(parent)
+        if spec is None or spec.open_while is None or self.connection is None:
+            return None
+        column, states = spec.open_while
+        found = self.connection.execute(
+            parent.select().with_only_columns(parent.c[column]).where(parent.c.id == row_id)
+        ).scalar()
+        return found if found is not None and found not in states else None
 
     def _authorship(self, change: Change) -> str | None:
         """Every version a change writes must be the device's own and not from the future.
@@ -255,12 +303,6 @@ class DeviceRules:
         }
         return held | {c for c in (*spec.hub_columns, spec.home_column) if c}
 
-    def is_final(self, reason: str) -> bool:
-        """Every refusal for want of a right is final: applied later, when the vehicle
-        has come to hold the patient say, it would still be a change made without the
-        right. Only a change from the future waits for the hub's clock."""
-        return reason != _ahead_reason(self.max_ahead_ms)
-
     def keeps_tombstone(self, connection: Connection, change: Change) -> bool:
         """A delete of a row the hub does not hold is recorded only when the device's own
         change of that row waits in quarantine (its insert was held): the tombstone stops
@@ -301,11 +343,13 @@ class HubRules:
         spec: SyncSpec,
         current: Row[Any] | None,
         decoded: Mapping[str, Any],
-    ) -> str | None:
+    ) -> Refusal | None:
+        """A change from the hub waits for this edge to catch up; it is never refused."""
         if self.hub_time is None:
             return None
         versions = [change.version, *change.versions.values()]
-        return ahead(versions, self.hub_time + self.max_ahead_ms, self.max_ahead_ms)
+        reason = ahead(versions, self.hub_time + self.max_ahead_ms, self.max_ahead_ms)
+        return Refusal(reason) if reason else None
 
     def held_columns(self, connection: Connection, change: Change, spec: SyncSpec) -> set[str]:
         """Union columns with local edits the hub has not received yet."""
@@ -321,9 +365,6 @@ class HubRules:
         )
         edited = {column for row in pending for column in json.loads(row.columns or "{}")}
         return union & edited
-
-    def is_final(self, reason: str) -> bool:
-        return False  # a change from the hub waits for this edge to catch up, never refused
 
     def keeps_tombstone(self, connection: Connection, change: Change) -> bool:
         """The hub's delete of a row this edge never had: recorded, so the row cannot
@@ -348,6 +389,11 @@ class _Missing:
 
 
 _MISSING = _Missing()
+
+
+def _parent_of(table: Table, column: str) -> Table:
+    [key] = table.c[column].foreign_keys
+    return key.column.table
 
 
 def _scope(table: Table) -> Scope | None:

@@ -11,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from schema.base import ID_LENGTH, Base, JSONText, Money, SyncedRow, UTCDateTime
 from sync.policy import Policy, Scope, synced
 
+# The states in which the vehicle that drafted a claim may still change it (or its lines):
+# until the hub sends it to PALMED. From `submitted` on, the hub alone moves it on.
+DEVICE_STATES = ("draft", "ready", "queued", "needs_attention", "withdrawn")
+
 
 class Claim(SyncedRow, Base):
     """Drafted by the vehicle; status and corrections come from the hub (shared, by field)."""
@@ -26,6 +30,7 @@ class Claim(SyncedRow, Base):
                 Scope.VEHICLE,
                 "vehicle_id",
                 hub_columns=("palmed_claim_id", "rejection_codes", "paid_amount"),
+                open_while=("status", DEVICE_STATES),
             )
         },
     )
@@ -51,7 +56,9 @@ class Claim(SyncedRow, Base):
 
 class ClaimLine(SyncedRow, Base):
     __tablename__ = "claim_line"
-    __table_args__ = {"info": synced(Policy.SHARED, Scope.VEHICLE, "vehicle_id")}
+    __table_args__ = {
+        "info": synced(Policy.SHARED, Scope.VEHICLE, "vehicle_id", sealed_by="claim_id")
+    }
 
     claim_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("claim.id"), index=True)
     vehicle_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("vehicle.id"))

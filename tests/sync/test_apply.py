@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from common.database import new_session
 from common.node import HUB_NODE_ID
 from schema.base import new_id, utcnow
-from schema.models import Patient, Supplier, SupplyRequest
+from schema.models import Claim, ClaimLine, Patient, Supplier, SupplyRequest, Visit
 from sync.change import Change
 from sync.clock import HybridLogicalClock, Version, wall_millis
 from sync.hub import Device
@@ -598,3 +599,64 @@ def test_an_edge_holds_back_what_the_hub_dated_too_far_ahead(sync_net: Callable[
         assert "ahead" in connection.execute(text(held)).scalar()
         floor = connection.execute(text("SELECT hlc_floor FROM sync_node")).scalar()
     assert floor is None or floor < future
+
+
+def test_a_claim_with_palmed_is_head_offices_and_the_laptop_comes_back_to_it(
+    sync_net: Callable[[], Net],
+) -> None:
+    """Finding: a reopen on the laptop, before it pulled the claim's fate, took back an
+    accepted claim's lines at the hub. Once the hub has sent a claim, a laptop's change
+    to it (or its lines) is refused for good, and the hub's claim comes back to it."""
+    net = sync_net()
+    a = net.edge("A")
+    [patient_id] = register(a)
+    with new_session(a.engine) as session, session.begin():
+        [visit_row] = session.scalars(select(Visit)).all()
+        claim = Claim(
+            visit_id=visit_row.id,
+            patient_id=patient_id,
+            vehicle_id=a.vehicle_id,
+            practice_number="0123456",
+            service_date=visit_row.visit_date,
+            icd10_codes=["J069"],
+            total_amount=Decimal("350.00"),
+            status="ready",
+            problems=[],
+            rejection_codes=[],
+            created_by="x",
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        session.add(claim)
+        session.flush()
+        line = ClaimLine(
+            claim_id=claim.id,
+            vehicle_id=a.vehicle_id,
+            kind="consultation",
+            code="0190",
+            description="Consultation",
+            quantity=1,
+            unit_price=Decimal("350.00"),
+            amount=Decimal("350.00"),
+        )
+        session.add(line)
+    a.sync()
+    with new_session(net.hub_engine) as session, session.begin():  # the hub sends it
+        sent = session.get_one(Claim, claim.id)
+        sent.status, sent.palmed_claim_id = "accepted", "PM-77"
+    with new_session(a.engine) as session, session.begin():  # the laptop, not yet told
+        session.get_one(Claim, claim.id).status = "withdrawn"
+        session.delete(session.get_one(ClaimLine, line.id))
+    a.sync()
+    [at_hub] = table_rows(net.hub_engine, "claim")
+    assert at_hub["status"] == "accepted" and at_hub["palmed_claim_id"] == "PM-77"
+    assert [row["id"] for row in table_rows(net.hub_engine, "claim_line")] == [line.id]
+    held = "SELECT reason FROM sync_quarantine WHERE final = :yes ORDER BY table_name"
+    with net.hub_engine.connect() as connection:
+        assert list(connection.scalars(text(held), {"yes": True})) == [
+            "this claim is accepted: only head office changes it now",
+            "its claim is accepted: only head office changes it now",
+        ]
+    a.sync()
+    [on_laptop] = table_rows(a.engine, "claim")
+    assert on_laptop["status"] == "accepted" and on_laptop["palmed_claim_id"] == "PM-77"
