@@ -60,6 +60,13 @@ class Rules(Protocol):
     """What a node accepts from the peer whose changes it is applying (`sync.rules`)."""
 
     merges_unions: bool
+    keeps_losers: bool  # record every concurrent value a merge discards (the hub)
+
+    def saw(
+        self, connection: Connection, table: str, row_id: str, column: str, version: str
+    ) -> bool:
+        """Whether the peer had this node's `version` of the column when it made its edit."""
+        ...
 
     def prepare(
         self, connection: Connection, tables: Mapping[str, Table], changes: Sequence[Change]
@@ -322,6 +329,10 @@ class Applier:
                     continue
             if incoming > now_versions[column]:
                 winners[column] = (value, incoming)
+            if self.rules.keeps_losers and _contested(
+                current, column, value, incoming, now_versions
+            ):
+                self._keep_loser(table, change, column, current, now_versions[column], outcome)
         if winners:
             self._write(
                 writes,
@@ -355,6 +366,49 @@ class Applier:
     ) -> None:
         writes.update(table, row_id, {**values, "version": max(versions.values())})
         writes.set_clocks(table, row_id, base, versions)
+
+    def _keep_loser(
+        self,
+        table: Table,
+        change: Change,
+        column: str,
+        current: Row[Any],
+        now: str,
+        outcome: Outcome,
+    ) -> None:
+        """Keep the value a merge by version discards when the two edits were concurrent
+        (neither writer had seen the other's value), so nothing is silently lost (the
+        conflict log, `sync_conflict` with resolution `lww`; invariant 21). An incoming
+        edit that orders below the value here cannot have seen it (hybrid logical clocks);
+        one that orders above had seen it if the sender had pulled it before."""
+        incoming = change.column_version(column)
+        if incoming > now and self.rules.saw(
+            self.connection, table.name, change.row_id, column, now
+        ):
+            return
+        here = codec.encode(table.c[column], getattr(current, column))
+        there = change.values[column]
+        self.connection.execute(
+            text(
+                "INSERT INTO sync_conflict (id, table_name, row_id, column_name, local_value, "
+                "remote_value, merged_value, local_version, remote_version, resolution, status, "
+                "created_at) VALUES (:id, :t, :r, :c, :lv, :rv, :mv, :lver, :rver, 'lww', "
+                "'open', :at)"
+            ),
+            {
+                "id": str(uuid.uuid4()),
+                "t": table.name,
+                "r": change.row_id,
+                "c": column,
+                "lv": json.dumps(here),
+                "rv": json.dumps(there),
+                "mv": json.dumps(there if incoming > now else here),
+                "lver": now,
+                "rver": incoming,
+                "at": naive_utc(self.now()),
+            },
+        )
+        outcome.conflicts += 1
 
     # ------------------------------------------------------------ union columns
 
@@ -497,6 +551,13 @@ def is_held(connection: Connection, peer: str, change: Change) -> bool:
 
 class _Marker:
     pass
+
+
+def _contested(
+    current: Row[Any], column: str, value: Any, incoming: str, versions: Mapping[str, str]
+) -> bool:
+    """Two nodes' different values for one column: one of them is about to be discarded."""
+    return value != getattr(current, column) and node_of(incoming) != node_of(versions[column])
 
 
 class _Reasserted(Refused):

@@ -242,7 +242,7 @@ class HubExchange:
                     inbox.store(connection, device.id, batch, self.chains, naive_utc(self.now()))
                     pushed.waiting = True
                 else:
-                    pushed.quarantined = self._apply(connection, device, batch)
+                    pushed.quarantined = self._apply(connection, device, batch, request.cursor)
                 through = batch.last
                 chain = digest.extend(
                     chain, batch.id, batch.after, batch.last, [c.to_wire() for c in batch.changes]
@@ -313,13 +313,15 @@ class HubExchange:
         return link
 
     def _apply(
-        self, connection: Connection, device: Device, batch: Batch
+        self, connection: Connection, device: Device, batch: Batch, seen: int | None = None
     ) -> list[tuple[Change, str]]:
+        """Apply a device's batch; `seen`: the pull cursor it came with (None: a stored
+        batch, whose device's link still holds it)."""
         clock = clock_for(self.engine)
         applier = Applier(
             connection,
             self.tables,
-            DeviceRules(device.id, device.vehicle_id, max_ahead_ms=self.max_ahead_ms),
+            DeviceRules(device.id, device.vehicle_id, max_ahead_ms=self.max_ahead_ms, seen=seen),
             peer=device.id,
             tick=lambda seen: clock.tick_after(connection, seen),
             now=self.now,

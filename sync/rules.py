@@ -35,6 +35,10 @@ _SUBSCRIBED = text(
     "SELECT scope_id FROM sync_subscription WHERE vehicle_id = :v "
     "AND scope_kind = 'patient' AND scope_id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))
+_SET_BY = text(  # a row's latest log entries, newest first: which one set a column's version
+    "SELECT commit_seq, op, version, columns FROM sync_change WHERE table_name = :t "
+    "AND row_id = :r ORDER BY seq DESC LIMIT 200"
+)
 _HELD = text(
     "SELECT 1 FROM sync_quarantine WHERE peer = :p AND table_name = :t AND row_id = :r "
     "AND resolved_at IS NULL"
@@ -60,6 +64,7 @@ class DeviceRules:
     refusals consult; `refusal` then decides each change without a query of its own."""
 
     merges_unions = True
+    keeps_losers = True
 
     def __init__(
         self,
@@ -68,9 +73,11 @@ class DeviceRules:
         *,
         max_ahead_ms: int = MAX_AHEAD_MS,
         wall: Callable[[], int] | None = None,
+        seen: int | None = None,
     ) -> None:
         self.device = device
         self.vehicle_id = vehicle_id
+        self.seen = seen  # the hub's commit sequence the device had pulled when it wrote
         self.max_ahead_ms = max_ahead_ms
         self.wall = wall
         self.ceiling = 0
@@ -91,6 +98,10 @@ class DeviceRules:
         the vehicle-scoped rows they refer to, and the patients they touch or name."""
         self.connection = connection
         self.ceiling = (self.wall or wall_millis)() + self.max_ahead_ms
+        if self.seen is None:  # a stored batch: no pull since it was pushed, so the link's
+            self.seen = connection.execute(  # cursor is the one it came with
+                text("SELECT pull_cursor FROM sync_link WHERE peer = :p"), {"p": self.device}
+            ).scalar()
         devices = connection.scalars(
             text("SELECT id FROM device WHERE vehicle_id = :v"), {"v": self.vehicle_id}
         )
@@ -303,6 +314,22 @@ class DeviceRules:
         }
         return held | {c for c in (*spec.hub_columns, spec.home_column) if c}
 
+    def saw(
+        self, connection: Connection, table: str, row_id: str, column: str, version: str
+    ) -> bool:
+        """Whether the device had pulled the hub's change that set this column's version
+        before it made its edit: the hub's log entry for it is within the device's
+        cursor. (A device edits a row only once it holds it, so a later snapshot of the
+        row that delivered the value counts the same.)"""
+        entries = connection.execute(_SET_BY, {"t": table, "r": row_id}).all()
+        for entry in entries:
+            columns = json.loads(entry.columns) if entry.columns else {}
+            if columns.get(column) == version or (
+                entry.op in FULL_OPS and entry.version == version
+            ):
+                return entry.commit_seq is not None and entry.commit_seq <= (self.seen or 0)
+        return False
+
     def keeps_tombstone(self, connection: Connection, change: Change) -> bool:
         """A delete of a row the hub does not hold is recorded only when the device's own
         change of that row waits in quarantine (its insert was held): the tombstone stops
@@ -318,6 +345,7 @@ class HubRules:
     """An edge applying what the hub sends."""
 
     merges_unions = False
+    keeps_losers = False
 
     def __init__(
         self,
@@ -365,6 +393,11 @@ class HubRules:
         )
         edited = {column for row in pending for column in json.loads(row.columns or "{}")}
         return union & edited
+
+    def saw(
+        self, connection: Connection, table: str, row_id: str, column: str, version: str
+    ) -> bool:
+        return True  # an edge does not keep losers: the hub has kept them
 
     def keeps_tombstone(self, connection: Connection, change: Change) -> bool:
         """The hub's delete of a row this edge never had: recorded, so the row cannot

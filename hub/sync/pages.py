@@ -57,7 +57,9 @@ def conflicts() -> Any:
     """Concurrent edits the sync merged, for review."""
     rows, _ = review.conflicts(db.session, current_actor(), review.OPEN, 1, 200)
     _audit_list("sync_conflict", sorted({c.row_id for c in rows}))
-    return render_template("dashboard/conflicts.html", conflicts=rows)
+    return render_template(
+        "dashboard/conflicts.html", conflicts=rows, offsets=review.clock_offsets(db.session)
+    )
 
 
 def _audit_list(resource_type: str, row_ids: list[str]) -> None:

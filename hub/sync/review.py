@@ -5,6 +5,7 @@ their devices' quarantined changes)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -15,9 +16,11 @@ from common.access import Actor
 from common.errors import BadRequest, Conflict, NotFound
 from hub.scope import Reach, reach
 from schema.base import utcnow
-from schema.models import SyncConflict, SyncQuarantine
+from schema.models import Device, SyncConflict, SyncQuarantine
+from sync import codec
 
 OPEN = "open"
+LWW = "lww"  # a merge by version: the greater version's value kept, the other discarded
 
 
 def conflicts(
@@ -28,14 +31,23 @@ def conflicts(
     return _page(session, query, SyncConflict.created_at, page, per_page)
 
 
+@dataclass(frozen=True)
+class Choice:
+    """What a reviewer puts in place of what the sync kept: a list of their own for a
+    merged list (`value`), the value the sync discarded (`discarded`), or nothing."""
+
+    value: list[str] | None = None
+    discarded: bool = False
+
+
 def resolve(
     session: Session,
     who: Actor | Reach,
     conflict_id: str,
     actor_id: str | None,
-    value: list[str] | None,
+    choice: Choice = Choice(),
 ) -> SyncConflict:
-    """Close a conflict; with `value`, write it to the row first (a new hub version, so
+    """Close a conflict; with a choice, write it to the row first (a new hub version, so
     it reaches every vehicle that holds the row)."""
     query = _in_reach(reach(session, who), select(SyncConflict))
     conflict = session.scalar(query.where(SyncConflict.id == conflict_id).with_for_update())
@@ -43,14 +55,27 @@ def resolve(
         raise NotFound("No such conflict")
     if conflict.status != OPEN:
         raise Conflict("This conflict is already resolved")
-    if value is not None:
-        _overwrite(session, conflict, value)
+    if choice.discarded:
+        _overwrite(session, conflict, _discarded(conflict))
+    elif choice.value is not None:
+        _overwrite(session, conflict, choice.value)
     conflict.status = "resolved"
     conflict.resolved_by, conflict.resolved_at = actor_id, utcnow()
     return conflict
 
 
-def _overwrite(session: Session, conflict: SyncConflict, value: list[str]) -> None:
+def _discarded(conflict: SyncConflict) -> Any:
+    """The value the sync did not keep, as the column holds it: of a merge by version, the
+    one of the two that is not the merged one (a merged list discards nothing)."""
+    if conflict.resolution != LWW:
+        raise BadRequest("A merged list discarded no value: give the list to keep instead")
+    kept = conflict.merged_value
+    raw = conflict.remote_value if kept == conflict.local_value else conflict.local_value
+    column = schema.metadata.tables[conflict.table_name].c[conflict.column_name]
+    return codec.decoder(column)(json.loads(raw) if raw is not None else None)
+
+
+def _overwrite(session: Session, conflict: SyncConflict, value: Any) -> None:
     mapper = next(
         (m for m in schema.Base.registry.mappers if m.local_table.name == conflict.table_name),
         None,
@@ -61,8 +86,15 @@ def _overwrite(session: Session, conflict: SyncConflict, value: list[str]) -> No
     if row is None:
         raise NotFound("The record of this conflict no longer exists")
     setattr(row, conflict.column_name, value)
-    conflict.merged_value = json.dumps(value)
+    column = mapper.local_table.c[conflict.column_name]
+    conflict.merged_value = json.dumps(codec.encode(column, value))
     session.flush()
+
+
+def clock_offsets(session: Session) -> dict[str, int]:
+    """Each device's last measured clock offset from the hub (ms), to judge its edits."""
+    rows = session.execute(select(Device.id, Device.clock_offset_ms)).all()
+    return {device: offset for device, offset in rows if offset}
 
 
 def quarantined(

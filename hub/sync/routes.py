@@ -195,9 +195,11 @@ def conflicts(query: dict[str, Any]) -> Any:
 @bp.post("/api/sync/conflicts/<conflict_id>/resolve")
 @endpoint("sync:resolve", body=ConflictResolve, response=ConflictOut)
 def resolve_conflict(conflict_id: str, body: dict[str, Any]) -> Any:
-    """Accept the merged value, or put a chosen value in its place (it syncs out)."""
+    """Accept what the sync kept, or put the discarded value (or a chosen list) in its
+    place: written as head office's, it reaches every vehicle that holds the record."""
     actor = current_actor()
-    conflict = review.resolve(db.session, actor, conflict_id, actor.user_id, body.get("value"))
+    choice = review.Choice(body.get("value"), body.get("use") == "discarded")
+    conflict = review.resolve(db.session, actor, conflict_id, actor.user_id, choice)
     audit.record(
         db.session,
         actor,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from common.api import PageQuery
 
@@ -25,7 +27,16 @@ class ConflictQuery(PageQuery):
 
 
 class ConflictResolve(Schema):
+    """Accept what the sync kept (empty body), put the value it discarded back (`use`:
+    `discarded`), or write a chosen list (`value`, for a merged list)."""
+
     value = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=None)
+    use = fields.String(validate=validate.OneOf(["discarded"]), load_default=None)
+
+    @validates_schema
+    def one_choice(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("value") is not None and data.get("use") is not None:
+            raise ValidationError("Give either a value or use, not both", "use")
 
 
 class MergeIn(Schema):
@@ -61,7 +72,11 @@ class ConflictOut(Schema):
     local_value = fields.String(allow_none=True)
     remote_value = fields.String(allow_none=True)
     merged_value = fields.String(allow_none=True)
-    resolution = fields.String()
+    local_version = fields.String()
+    remote_version = fields.String()
+    resolution = fields.String(
+        metadata={"description": "union (lists merged) or lww (the greater version kept)"}
+    )
     status = fields.String()
     created_at = fields.DateTime()
     resolved_at = fields.DateTime(allow_none=True)
