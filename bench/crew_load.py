@@ -79,7 +79,7 @@ from common.database import (
     plain_engine,
 )
 from common.node import ensure_node
-from common.users import create_user
+from common.users import assign_vehicle, create_user, find_by_username
 from schema import migrate
 
 ROLES = ("clerk", "nurse", "doctor", "social_worker")
@@ -204,17 +204,19 @@ def plain_edge(path: Path, node: str) -> Engine:
     return engine
 
 
-def hire(engine: Engine, vehicle_id: str) -> None:
-    with new_session(engine) as session, session.begin():
+def hire(hub: Engine, vehicle_id: str) -> None:
+    """The crew, made at head office (once) and assigned to the vehicle: its laptop's
+    first sync brings them, as on a real vehicle."""
+    with new_session(hub) as session, session.begin():
         for role in ROLES:
-            create_user(
+            user = find_by_username(session, f"bench.{role}") or create_user(
                 session,
                 username=f"bench.{role}",
                 full_name=f"Bench {role.replace('_', ' ').title()}",
                 role=role,
                 password=PASSWORD,
-                vehicle_ids=[vehicle_id],
             )
+            assign_vehicle(session, user, vehicle_id)
 
 
 # -- a crew browser --------------------------------------------------------------------
@@ -463,9 +465,9 @@ def _crew_edge(
     path = folder / "edge.db"
     engine = plain_edge(path, node) if variant == "plain" else new_edge(path, key, node)
     vehicle_id, _ = stock_a_vehicle(hub, medicines, number)
+    hire(hub, vehicle_id)
     try:
         hang_up(enrolled(engine, hub, vehicle_id, hub_base, folder / "secrets"))
-        hire(engine, vehicle_id)
     finally:
         engine.dispose()
     return folder, key, vehicle_id

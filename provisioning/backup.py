@@ -145,7 +145,10 @@ def check_database(path: Path, key: bytes, manifest: Manifest) -> None:
             problems = edgedb.integrity_problems(conn)
             found = edgedb.facts(conn)
     except DatabaseKeyError:
-        raise BackupError(f"{path} does not open with this key") from None
+        raise BackupError(
+            f"{path} does not open with this key: damaged (its first pages), or made under "
+            "another key"
+        ) from None
     except sqlcipher3.DatabaseError as error:
         raise BackupError(f"{path} fails its integrity check: {error}") from None
     if problems:

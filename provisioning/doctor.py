@@ -16,7 +16,7 @@ from typing import Any
 import sqlcipher3
 from sqlalchemy import Engine, func, select
 
-from common.database import new_session, sqlcipher_engine
+from common.database import DatabaseKeyError, new_session, sqlcipher_engine
 from common.health import LOW_DISK_BYTES
 from provisioning import edgedb
 from provisioning.errors import KeyFileError
@@ -118,6 +118,9 @@ def _database_checks(
     try:
         with edgedb.read_only(database, key) as conn:
             problems = edgedb.integrity_problems(conn)
+    except DatabaseKeyError:  # the key is the laptop's own: its first pages are damaged
+        summary = "damaged: does not open with this laptop's key (its first pages)"
+        return [Check("database", ATTENTION, summary, "restore the latest backup")]
     except sqlcipher3.DatabaseError as error:
         return [Check("database", ATTENTION, f"damaged: {error}", "restore the latest backup")]
     integrity = (

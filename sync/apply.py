@@ -196,21 +196,25 @@ class Applier:
                 outcome.reasserted.append(change)
             outcome.quarantined.append((change, str(refusal)))
 
-    def retry_quarantined(self, limit: int = 200) -> int:
+    def retry_quarantined(self, limit: int = 200, only: str | None = None) -> int:
         """Apply again what this peer's changes left in quarantine (a parent row may have
-        arrived since); returns how many now applied."""
+        arrived since), or the one held change `only` (a person at head office asks for
+        it, final or not); returns how many now applied."""
         q = QUARANTINE.c
-        held = self.connection.execute(
-            select(q.id, q.change)
-            .where(q.peer == self.peer, q.resolved_at.is_(None), q.final.is_(False))
-            .order_by(q.at)
-            .limit(limit)
-        ).all()
+        query = select(q.id, q.change).where(q.peer == self.peer, q.resolved_at.is_(None))
+        if only is None:
+            query = query.where(q.final.is_(False))
+        else:
+            query = query.where(q.id == only)
+        held = self.connection.execute(query.order_by(q.at).limit(limit)).all()
         resolved = 0
         live = LiveWrites(self.connection)
-        changes = [Change.from_wire(json.loads(row.change)) for row in held]
-        self.rules.prepare(self.connection, self.tables, changes)
-        for row, change in zip(held, changes, strict=True):
+        changes = {row.id: _stored_change(row.change) for row in held}
+        self.rules.prepare(self.connection, self.tables, [c for c in changes.values() if c])
+        for row in held:
+            change = changes[row.id]
+            if change is None:
+                continue  # not a change at all: it stays held for a person to dismiss
             refusal = self._try(change, Outcome(), live)
             if refusal is None:
                 resolved += 1
@@ -588,6 +592,14 @@ def _columns(table: Table) -> tuple[frozenset[str], frozenset[str], dict[str, An
     allowed = captured_columns(table)
     required = frozenset(c for c in allowed if not table.c[c].nullable)
     return frozenset(allowed), required, {c: codec.decoder(table.c[c]) for c in allowed}
+
+
+def _stored_change(raw: str) -> Change | None:
+    """A held change as it was stored, or None when what is stored is not a change."""
+    try:
+        return Change.from_wire(json.loads(raw))
+    except (ValueError, ProtocolError):
+        return None
 
 
 def _database_reason(error: DBAPIError) -> str:

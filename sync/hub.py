@@ -144,6 +144,7 @@ class HubExchange:
             retrying(self._refresh, device)
             pull = self._pull(device, request.cursor, request.own)
         chunk = self._snapshot(device, request.snapshot, retrying) if request.snapshot else None
+        held, refused = self._held(device)
         hub_time = wall_millis()
         ack = pushed.ack
         receipt = {
@@ -151,6 +152,8 @@ class HubExchange:
             "through": ack.through,
             "digest": ack.digest,
             "at": hub_time,
+            "held": held,
+            "refused": refused,
             **({"rewound": True} if ack.rewound else {}),
         }
         signature = sign_receipt(self.signing_key, receipt)
@@ -165,6 +168,41 @@ class HubExchange:
             pushed.reported,
             request.version,
         )
+
+    def _held(self, device: Device) -> tuple[int, int]:
+        """How many of the device's changes wait in quarantine (to be applied once their
+        cause is gone), and how many were refused for good: the receipt says so, and the
+        laptop is "synced" only with none waiting."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT final, count(*) FROM sync_quarantine WHERE resolved_at IS NULL "
+                    "AND peer = :p GROUP BY final"
+                ),
+                {"p": device.id},
+            ).all()
+        counts = {bool(final): int(number) for final, number in rows}
+        return counts.get(False, 0), counts.get(True, 0)
+
+    def retry(self, device_id: str, held_id: str) -> bool:
+        """Apply one change the device left in quarantine, now, by the same rules as its
+        batches; whether it applied (head office's "retry" of a held change)."""
+        with write_intent(), self.engine.begin() as connection:
+            vehicle_id = connection.execute(
+                text("SELECT vehicle_id FROM device WHERE id = :id"), {"id": device_id}
+            ).scalar()
+            if vehicle_id is None:
+                return False
+            clock = clock_for(self.engine)
+            applier = Applier(
+                connection,
+                self.tables,
+                DeviceRules(device_id, vehicle_id, max_ahead_ms=self.max_ahead_ms),
+                peer=device_id,
+                tick=lambda seen: clock.tick_after(connection, seen),
+                now=self.now,
+            )
+            return applier.retry_quarantined(only=held_id) == 1
 
     # ------------------------------------------------------------ drain
 

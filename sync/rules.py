@@ -88,6 +88,8 @@ class DeviceRules:
         self.made_here: dict[tuple[str, str], Mapping[str, Any]] = {}  # this batch's inserts
         self.patient_table = ""
         self.connection: Connection | None = None
+        # rows named by their key that another vehicle made first: its values stay
+        self.kept_as_is: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------ the hub's records
 
@@ -249,6 +251,9 @@ class DeviceRules:
         if spec.scope in (Scope.USER, Scope.ALL) and current.origin_node not in self.devices:
             if spec.scope is Scope.USER:
                 return "accounts are changed only where they were made (head office)"
+            if change.op in FULL_OPS:  # the same key made on two laptops: one row, kept
+                self.kept_as_is.add((change.table, change.row_id))
+                return None
             return f"this {table.name} was made elsewhere and is changed only there"
         return None
 
@@ -307,6 +312,8 @@ class DeviceRules:
     def held_columns(self, connection: Connection, change: Change, spec: SyncSpec) -> set[str]:
         """Columns whose version names another node (a device cannot speak for others),
         and the hub's own columns of an insert sent again."""
+        if (change.table, change.row_id) in self.kept_as_is:
+            return set(change.values)
         held = {
             column
             for column in change.values

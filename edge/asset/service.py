@@ -21,6 +21,7 @@ from edge.alert.service import raise_alert
 from edge.scope import owned, page_of, vehicle_of
 from schema.base import utcnow
 from schema.models import Alert, Asset, MaintenanceRecord, Supplier
+from schema.rowid import named_id
 
 STATUSES = ("in_service", "needs_repair", "retired")
 MAINTENANCE_KINDS = ("service", "inspection", "calibration", "repair")
@@ -29,10 +30,16 @@ DUE_WITHIN_DAYS = 7
 
 def add_asset(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
     vehicle_id = vehicle_of(actor)
-    if session.scalar(select(Asset.id).filter_by(serial_number=data["serial_number"])):
+    taken = select(Asset.id).filter_by(vehicle_id=vehicle_id, serial_number=data["serial_number"])
+    if session.scalar(taken):
         raise Conflict(f"An asset with serial number {data['serial_number']} already exists")
     _check_supplier(session, data.get("supplier_id"))
-    asset = Asset(vehicle_id=vehicle_id, created_at=utcnow(), **data)
+    asset = Asset(
+        id=named_id("asset", vehicle_id, data["serial_number"]),
+        vehicle_id=vehicle_id,
+        created_at=utcnow(),
+        **data,
+    )
     interval = data.get("maintenance_interval_days")
     if interval and asset.next_maintenance_due is None:
         asset.next_maintenance_due = (data.get("acquired_on") or dt.date.today()) + dt.timedelta(
@@ -135,7 +142,7 @@ def list_suppliers(session: Session, page: int, per_page: int) -> tuple[list[dic
 def add_supplier(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[str, Any]:
     if session.scalar(select(Supplier.id).filter_by(name=data["name"])):
         raise Conflict(f"Supplier {data['name']} already exists")
-    supplier = Supplier(**data)
+    supplier = Supplier(id=named_id("supplier", data["name"]), **data)
     session.add(supplier)
     session.flush()
     audit.record(

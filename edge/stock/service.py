@@ -28,6 +28,7 @@ from edge.alert.service import raise_alert
 from edge.scope import owned, page_of, vehicle_of
 from schema.base import new_id, utcnow
 from schema.models import Item, Lot, StockLevel, StockMovement
+from schema.rowid import named_id
 
 INBOUND = ("receipt", "transfer_in")
 OUTBOUND = ("dispense", "transfer_out", "wastage", "expired")
@@ -218,6 +219,7 @@ def receive_lot(
     )
     if lot is None:
         lot = Lot(
+            id=named_id("lot", vehicle_id, item.id, data["batch_number"]),
             item_id=item.id,
             vehicle_id=vehicle_id,
             batch_number=data["batch_number"],

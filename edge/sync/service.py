@@ -233,23 +233,19 @@ def status(engine: Engine, config: Mapping[str, Any]) -> dict[str, Any]:
         held = connection.execute(
             text("SELECT count(*) FROM sync_quarantine WHERE resolved_at IS NULL")
         ).scalar()
-        refused = connection.execute(
-            text("SELECT count(*) FROM sync_quarantine WHERE resolved_at IS NULL AND peer = :n"),
-            {"n": node_id},
-        ).scalar()
     receipt = json.loads(link["receipt"])["receipt"] if link.get("receipt") else None
     offset = link.get("clock_offset_ms")
     drift = offset is not None and abs(offset) > 1000 * int(config["CLOCK_DRIFT_WARNING_SECONDS"])
     last_success = link.get("last_success_at")
-    # synced: the hub's signed receipt covers exactly our log, with our own digest, and
-    # the hub took all of it (nothing of ours held back, no re-base under way)
+    # synced: the hub's signed receipt covers exactly our log, with our own digest, none
+    # of ours waits in its quarantine, and no re-base is under way
     confirmed = bool(
         receipt
         and receipt.get("through") == link.get("pushed_seq")
         and (newest or 0) <= link.get("pushed_seq", 0)
         and receipt.get("digest") == (link.get("digest") or digest.GENESIS)
+        and not receipt.get("held")
         and not link.get("rebasing")
-        and not refused
     )
     return {
         "enrolled": (Path(config["SECRETS_DIR"]) / ENROLLMENT).exists(),
@@ -266,7 +262,8 @@ def status(engine: Engine, config: Mapping[str, Any]) -> dict[str, Any]:
         "clock_offset_ms": offset,
         "clock_warning": _drift_warning(offset) if drift and offset is not None else None,
         "quarantined": held or 0,
-        "held_back": refused or 0,
+        "held_back": (receipt or {}).get("held", 0),
+        "refused": (receipt or {}).get("refused", 0),
         "rebased_at": link.get("rebased_at"),
         "rebase": link.get("rebase_note"),
     }

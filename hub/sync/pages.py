@@ -57,8 +57,12 @@ def conflicts() -> Any:
     """Concurrent edits the sync merged, for review."""
     rows, _ = review.conflicts(db.session, current_actor(), review.OPEN, 1, 200)
     _audit_list("sync_conflict", sorted({c.row_id for c in rows}))
+    held, _ = review.quarantined(db.session, current_actor(), review.OPEN, 1, 200)
     return render_template(
-        "dashboard/conflicts.html", conflicts=rows, offsets=review.clock_offsets(db.session)
+        "dashboard/conflicts.html",
+        conflicts=rows,
+        held=held,
+        offsets=review.clock_offsets(db.session),
     )
 
 

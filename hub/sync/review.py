@@ -18,6 +18,7 @@ from hub.scope import Reach, reach
 from schema.base import utcnow
 from schema.models import Device, SyncConflict, SyncQuarantine
 from sync import codec
+from sync.hub import HubExchange
 
 OPEN = "open"
 LWW = "lww"  # a merge by version: the greater version's value kept, the other discarded
@@ -106,6 +107,35 @@ def quarantined(
     else:
         query = query.where(SyncQuarantine.resolved_at.is_not(None))
     return _page(session, query, SyncQuarantine.at, page, per_page)
+
+
+def held(session: Session, who: Actor | Reach, held_id: str) -> SyncQuarantine:
+    """One open held change the caller may see, locked for a decision on it."""
+    query = reach(session, who).devices(select(SyncQuarantine), SyncQuarantine.peer)
+    found = session.scalar(query.where(SyncQuarantine.id == held_id).with_for_update())
+    if found is None:
+        raise NotFound("No such held change")
+    if found.resolved_at is not None:
+        raise Conflict("This held change is already resolved")
+    return found
+
+
+def retry(
+    session: Session, who: Actor | Reach, held_id: str, exchange: HubExchange
+) -> SyncQuarantine:
+    """Apply a held change now through the hub's sync engine (its own transaction); the
+    held change as it is then: resolved, or with the reason it still cannot apply."""
+    peer = held(session, who, held_id).peer
+    session.rollback()  # the apply locks the row in a transaction of its own
+    exchange.retry(peer, held_id)
+    return session.get_one(SyncQuarantine, held_id, populate_existing=True)
+
+
+def dismiss(session: Session, row: SyncQuarantine, actor_id: str | None) -> SyncQuarantine:
+    """Head office decides a held change is not to be applied: it leaves the open list
+    (and the vehicle's count of its changes waiting), kept as resolved by that person."""
+    row.resolved_at, row.resolved_by = utcnow(), actor_id
+    return row
 
 
 def _in_reach(within: Reach, query: Select[Any]) -> Select[Any]:

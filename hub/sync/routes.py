@@ -221,6 +221,38 @@ def quarantine(query: dict[str, Any]) -> Any:
     return paginated(QuarantineOut().dump(rows, many=True), query["page"], query["per_page"], total)
 
 
+@bp.post("/api/sync/quarantine/<held_id>/retry")
+@endpoint("sync:resolve", response=QuarantineOut)
+def retry_held(held_id: str) -> Any:
+    """Apply a held change now, by the rules its device's batches follow (say, once the
+    record it needed exists): it comes back resolved, or with why it still cannot."""
+    actor = current_actor()
+    row = review.retry(db.session, actor, held_id, hub_exchange())
+    audit.record(
+        db.session, actor, "sync_held_applied", resource_type="sync_quarantine", resource_id=row.id
+    )
+    db.session.commit()
+    message = "Applied" if row.resolved_at is not None else f"Still held: {row.reason}"
+    return ok(QuarantineOut().dump(row), message)
+
+
+@bp.post("/api/sync/quarantine/<held_id>/dismiss")
+@endpoint("sync:resolve", response=QuarantineOut)
+def dismiss_held(held_id: str) -> Any:
+    """Decide a held change is not to be applied; it is kept, resolved by you."""
+    actor = current_actor()
+    row = review.dismiss(db.session, review.held(db.session, actor, held_id), actor.user_id)
+    audit.record(
+        db.session,
+        actor,
+        "sync_held_dismissed",
+        resource_type="sync_quarantine",
+        resource_id=held_id,
+    )
+    db.session.commit()
+    return ok(QuarantineOut().dump(row), "Dismissed")
+
+
 @bp.get("/api/patients/duplicates")
 @endpoint("patients:merge", query=ConflictQuery, response=DuplicateOut, many=True)
 def duplicates(query: dict[str, Any]) -> Any:

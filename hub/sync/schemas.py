@@ -88,8 +88,10 @@ class QuarantineOut(Schema):
     table_name = fields.String(allow_none=True)
     row_id = fields.String(allow_none=True)
     reason = fields.String()
+    final = fields.Boolean(metadata={"description": "refused for good, not waiting"})
     at = fields.DateTime()
     resolved_at = fields.DateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
 
 
 class DuplicateOut(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schema.base import ID_LENGTH, Base, SyncedRow, UTCDateTime
@@ -23,12 +23,17 @@ class Supplier(SyncedRow, Base):
 
 class Asset(SyncedRow, Base):
     __tablename__ = "asset"
-    __table_args__ = {"info": synced(Policy.SHARED, Scope.VEHICLE, "vehicle_id")}
+    __table_args__ = (
+        # per vehicle (equipment moves between vehicles); the id is named by this key
+        # (`schema.rowid.named_id`), so two laptops of one vehicle make one row
+        UniqueConstraint("vehicle_id", "serial_number"),
+        {"info": synced(Policy.SHARED, Scope.VEHICLE, "vehicle_id")},
+    )
 
     vehicle_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("vehicle.id"), index=True)
     supplier_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("supplier.id"))
     name: Mapped[str] = mapped_column(String(160))
-    serial_number: Mapped[str] = mapped_column(String(64), unique=True)
+    serial_number: Mapped[str] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16), default="in_service")
     acquired_on: Mapped[dt.date | None] = mapped_column(Date)

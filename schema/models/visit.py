@@ -13,7 +13,9 @@ from sync.policy import Policy, Scope, synced
 
 class Visit(SyncedRow, Base):
     """Owned by the vehicle that opened it. `open_day` is set while the visit is open,
-    so the unique constraint allows one open visit per patient per day per vehicle."""
+    so the unique constraint allows one open visit per patient per day per laptop: two
+    laptops of one vehicle that each open one offline keep both (the hub alerts the
+    vehicle to close one, `hub/sync/twins.py`) instead of colliding at the hub."""
 
     __tablename__ = "visit"
     __table_args__ = (
@@ -21,7 +23,7 @@ class Visit(SyncedRow, Base):
         Index("ix_visit_patient", "patient_id", "visit_date"),
         Index("ix_visit_queue", "vehicle_id", "status", "stage"),
         Index("ix_visit_date_stage", "visit_date", "vehicle_id", "stage"),  # fleet reports
-        UniqueConstraint("vehicle_id", "patient_id", "open_day"),
+        UniqueConstraint("vehicle_id", "patient_id", "open_day", "origin_node"),
         {"info": synced(Policy.OWNED, Scope.VEHICLE, "vehicle_id")},
     )
 

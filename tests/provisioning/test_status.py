@@ -7,6 +7,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
+
 from common.database import sqlcipher_connect
 from tests.provisioning.conftest import Laptop
 from tests.provisioning.test_backup import VEHICLE, enroll
@@ -72,13 +74,16 @@ def test_a_locked_key_is_reported_not_a_crash(laptop: Laptop) -> None:
     assert "without the key" in found["database"]["summary"]
 
 
-def test_a_damaged_database_needs_attention(laptop: Laptop) -> None:
+@pytest.mark.parametrize(("where", "said"), [(-2048, "damaged"), (100, "its first pages")])
+def test_a_damaged_database_needs_attention(laptop: Laptop, where: int, said: str) -> None:
+    """Damage in a table's page (the file opens, its checks fail) or in the first page
+    (it no longer opens with the laptop's own key): either way, restore a backup."""
     data = bytearray(laptop.database.read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    data[where] ^= 0xFF
     laptop.database.write_bytes(bytes(data))
     result = laptop.run("doctor")
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "restore the latest backup" in result.output
+    assert said in result.output and "restore the latest backup" in result.output
 
 
 def test_only_the_laptops_own_changes_count_as_waiting(laptop: Laptop) -> None:

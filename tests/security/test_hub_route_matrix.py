@@ -49,6 +49,7 @@ FIELDS = {
     "conflict_id": "conflict",
     "delivery_id": "delivery",
     "device_id": "device",
+    "held_id": "quarantine",
     "invite_id": "invite",
     "item_id": "item",
     "location_id": "location",

@@ -125,16 +125,23 @@ def head_office(hub: HubProcess, username: str = "head.admin") -> dict[str, str]
 
 
 def edge_for(
-    name: str, hub: HubProcess, hub_engine: Engine, template: Path, key: bytes, tmp: Path
+    name: str,
+    hub: HubProcess,
+    hub_engine: Engine,
+    template: Path,
+    key: bytes,
+    tmp: Path,
+    vehicle: str | None = None,
 ) -> tuple[Engine, dict[str, str], str]:
-    """A vehicle `Clinic <name>` at the hub and an edge database (a copy of `template`)
-    enrolled with the hub process and synced once: its engine, sync config and vehicle id."""
+    """A vehicle `Clinic <name>` at the hub (or the given one: a second laptop of it) and
+    an edge database (a copy of `template`) enrolled with the hub process and synced
+    once: its engine, sync config and vehicle id."""
     path = tmp / f"{name}.db"
     shutil.copyfile(template, path)
     engine = sqlcipher_engine(path, key)
     with engine.begin() as connection:
         connection.execute(text("UPDATE sync_node SET id = :n"), {"n": f"d00000000e2e{name}"})
-    vehicle = make_vehicle(hub_engine, name=f"Clinic {name}")
+    vehicle = vehicle or make_vehicle(hub_engine, name=f"Clinic {name}")
     with new_session(hub_engine) as session, session.begin():
         token = devices.issue_token(session, vehicle, None).token
     config = {"SECRETS_DIR": str(tmp / f"secrets-{name}")}
