@@ -33,15 +33,15 @@ def _config() -> dict[str, object]:
 
 
 def open_engine(config: dict[str, object]) -> Engine:
-    url = str(config["DATABASE_URL"])
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return plain_engine(url)
+    """The hub's database; an SQLite file (the default) is made owner-only on first use."""
+    return plain_engine(str(config["DATABASE_URL"]))
 
 
 @click.group(help="Run and administer the head-office hub.")
 def main() -> None:
-    pass
+    # Keys, secrets and (by default) an SQLite database with patient data: every file
+    # this process creates is for its owner only.
+    os.umask(0o077)
 
 
 @main.command(help="Create or upgrade the hub database and its signing secret.")
