@@ -11,8 +11,9 @@ from limits import parse_many
 from common import access
 from common.config import ConfigError
 
-# Views that check a password: rate-limited per client address.
+# Views that check a password: rate-limited per client address, with one count for all.
 LOGIN_VIEWS = ("auth.login", "auth_pages.login_submit")
+LOGIN_SCOPE = "login"
 
 
 def install(app: Flask, *, totp: bool = False) -> None:
@@ -37,7 +38,9 @@ def install(app: Flask, *, totp: bool = False) -> None:
 
 def _limit_logins(app: Flask) -> None:
     """LOGIN_RATE_LIMIT per client address, in this app's own storage (in-process on the
-    edge, RATELIMIT_STORAGE_URI at the hub so several processes share the count)."""
+    edge, RATELIMIT_STORAGE_URI at the hub so several processes share the count). The API
+    and the login form share one count: a limit per view would let an address try twice
+    as many passwords by alternating between them."""
     limiter = Limiter(
         get_remote_address,
         storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
@@ -51,8 +54,9 @@ def _limit_logins(app: Flask) -> None:
         raise ConfigError(
             f"LOGIN_RATE_LIMIT must look like '20 per minute', got {rate!r}"
         ) from None
+    shared = limiter.shared_limit(rate, scope=LOGIN_SCOPE)
     for name in LOGIN_VIEWS:
-        app.view_functions[name] = limiter.limit(rate)(app.view_functions[name])
+        app.view_functions[name] = shared(app.view_functions[name])
 
 
 def _record_breach(limit: RequestLimit) -> None:

@@ -181,6 +181,24 @@ def test_login_is_rate_limited_by_client_address(
     assert other.status_code == 200  # another tablet is not held back
 
 
+def test_the_login_form_and_the_api_share_one_rate_limit(
+    edge_db: Path, edge_key: bytes, edge_user: Callable[..., Staff]
+) -> None:
+    from edge import create_app
+
+    nurse = edge_user("nurse")
+    client = create_app(
+        edge_config(edge_db, edge_key, LOGIN_RATE_LIMIT="4 per minute")
+    ).test_client()
+    form = {"username": nurse.username, "password": "Wrong-password-1"}
+    assert login(client, nurse.username, "Wrong-password-1").status_code == 401
+    assert client.post("/login", data=form).status_code == 401
+    assert login(client, nurse.username, "Wrong-password-1").status_code == 401
+    assert client.post("/login", data=form).status_code == 401
+    assert client.post("/login", data=form).status_code == 429
+    assert login(client, nurse.username, nurse.password).status_code == 429
+
+
 @pytest.mark.parametrize(
     ("body", "error"),
     [
