@@ -42,7 +42,7 @@ def _limit_logins(app: Flask) -> None:
     and the login form share one count: a limit per view would let an address try twice
     as many passwords by alternating between them."""
     limiter = Limiter(
-        get_remote_address,
+        _client,
         storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
         on_breach=_record_breach,
     )
@@ -57,6 +57,14 @@ def _limit_logins(app: Flask) -> None:
     shared = limiter.shared_limit(rate, scope=LOGIN_SCOPE)
     for name in LOGIN_VIEWS:
         app.view_functions[name] = shared(app.view_functions[name])
+
+
+def _client() -> str:
+    """The address a client is counted under: an IPv6 client by its /64 network, as the
+    lockout counts it (`common.auth.lockout.address_key`)."""
+    from common.auth.lockout import address_key
+
+    return address_key(get_remote_address())
 
 
 def _record_breach(limit: RequestLimit) -> None:

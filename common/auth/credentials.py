@@ -22,7 +22,8 @@ from common.access import Actor
 from common.api import endpoint_spec
 from common.audit import Who
 from common.auth import sessions, tokens
-from common.auth.service import PASSWORD_CHANGE_REQUIRED, Lockout, refusal, refusal_for
+from common.auth.lockout import Lockout
+from common.auth.service import PASSWORD_CHANGE_REQUIRED, refusal, refusal_for
 from common.database import db, transaction_apart, write_intended
 from common.errors import APIError, Forbidden, Unauthorized
 from common.node import remember, this_node

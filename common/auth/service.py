@@ -2,8 +2,9 @@
 
 A failed attempt is recorded (audit record and failed-attempt count) in a transaction of
 its own, so the failing request's rollback does not erase it. An unknown user and a wrong
-password cost the same work and get the same answer; even the lockout counts attempts
-on unknown names, so it does not reveal which accounts exist.
+password cost the same work and get the same answer; the lockout (`common.auth.lockout`:
+per account and client address, with a wait that doubles) counts attempts on unknown
+names alike, so it does not reveal which accounts exist either.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import pyotp
+from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
 from common.audit import Entry, Who
 from common.auth import sessions, tokens
+from common.auth.lockout import FORGET_AFTER, Lockout, address_key, forgotten
 from common.database import locked_row, transaction_apart
 from common.errors import APIError, BadRequest, Forbidden, Unauthorized
 from common.node import this_node
@@ -44,6 +47,8 @@ PASSWORD_CHANGE_REQUIRED = "Change your temporary password first, on the /passwo
 TOTP_SECRET = re.compile(r"^[A-Z2-7]{32}$")
 _UNKNOWN_USERS = uuid.UUID("6f1d3c8e-2b7a-4c0e-9a55-0d1e2f3a4b5c")
 
+StateKey = tuple[str, str]  # (account, client address): `login_state`'s primary key
+
 
 @dataclass(frozen=True)
 class Attempt:
@@ -52,19 +57,11 @@ class Attempt:
     totp: str | None = None
 
 
-@dataclass(frozen=True)
-class Lockout:
-    """After `threshold` failures in a row an account is locked for `minutes`."""
-
-    threshold: int
-    minutes: int
-
-
 def login(session: Session, attempt: Attempt, lockout: Lockout, client: Who) -> User:
     """The user these credentials belong to, allowed to log in on this node, with the
     login recorded in the open transaction; otherwise a recorded, typed failure."""
     user = find_by_username(session, attempt.username)
-    key = _state_key(user, attempt.username)
+    key = _state_key(user, attempt.username, client)
     who = _who(client, user)
     checked_hash = user.password_hash if user else None
     locked_until = _locked_until(session, key)
@@ -218,7 +215,7 @@ def totp_disable(session: Session, actor: Actor, code: str) -> None:
 
 
 def _check_totp(
-    session: Session, who: Who, key: str, lockout: Lockout, secret: str, code: str | None
+    session: Session, who: Who, key: StateKey, lockout: Lockout, secret: str, code: str | None
 ) -> None:
     if not code:
         raise Unauthorized(TOTP_REQUIRED, details={"totp": ["required"]})
@@ -231,7 +228,7 @@ def _require_code(secret: str, code: str) -> None:
         raise BadRequest(WRONG_TOTP, details={"code": ["Does not match"]})
 
 
-def _locked_until(session: Session, key: str) -> dt.datetime | None:
+def _locked_until(session: Session, key: StateKey) -> dt.datetime | None:
     state = session.get(LoginState, key, populate_existing=True)
     if state is not None and state.locked_until is not None and state.locked_until > utcnow():
         return state.locked_until
@@ -269,35 +266,57 @@ def _rehashed(password_hash: str | None, password: str) -> str | None:
     return hash_password(password)
 
 
-def _succeed(session: Session, who: Who, key: str, user: User, new_hash: str | None) -> None:
-    """Record the login; `new_hash` replaces the password's hash made with older
+def _succeed(session: Session, who: Who, key: StateKey, user: User, new_hash: str | None) -> None:
+    """Record the login, forgetting this address's failures on the account (other
+    addresses keep theirs); `new_hash` replaces the password's hash made with older
     parameters (None when it is current, or was changed during the check)."""
-    state = locked_row(session, LoginState, key, lambda: LoginState(user_id=key))
-    state.failed_count, state.locked_until, state.last_login_at = 0, None, utcnow()
+    account, address = key
+    session.execute(
+        delete(LoginState).where(LoginState.user_id == account, LoginState.client_addr == address)
+    )
     if new_hash is not None:
         user.password_hash = new_hash
     audit.record(session, who, "login")
 
 
 def _fail(
-    session: Session, who: Who, key: str, lockout: Lockout, message: str, reason: str
+    session: Session, who: Who, key: StateKey, lockout: Lockout, message: str, reason: str
 ) -> NoReturn:
-    """Count a failed attempt (locking the account at the threshold) and refuse."""
+    """Count a failed attempt from this address (holding the address back from the
+    account at the threshold, twice as long at each failure after) and refuse."""
     with transaction_apart(session, discard_open=True):
-        state = locked_row(session, LoginState, key, lambda: LoginState(user_id=key))
         now = utcnow()
+        _forget_quiet_counts(session, now)
+        account, address = key
+        state = locked_row(
+            session, LoginState, key, lambda: LoginState(user_id=account, client_addr=address)
+        )
+        if forgotten(state.last_failed_at, state.locked_until, now):
+            state.failed_count = 0
         state.failed_count = (state.failed_count or 0) + 1
         state.last_failed_at = now
-        locks = state.failed_count >= lockout.threshold
+        until = lockout.until(state.failed_count, now)
         audit.append(session, who, Entry("login_failed", audit.FAILURE, detail={"reason": reason}))
-        if locks:
-            state.failed_count = 0
-            state.locked_until = now + dt.timedelta(minutes=lockout.minutes)
-            detail = {"minutes": lockout.minutes}
+        if until is not None:
+            state.locked_until = until
+            minutes = round((until - now).total_seconds() / 60)
+            detail = {"minutes": minutes, "failures": state.failed_count}
             audit.append(session, who, Entry("lockout", audit.FAILURE, detail=detail))
-    if locks:
-        raise Forbidden(_locked_message(state.locked_until))
+    if until is not None:
+        raise Forbidden(_locked_message(until))
     raise Unauthorized(message)
+
+
+def _forget_quiet_counts(session: Session, now: dt.datetime) -> None:
+    """Drop the counts that would start afresh anyway (`lockout.forgotten`), so guesses
+    spread over many names and addresses do not pile up rows."""
+    quiet = now - FORGET_AFTER
+    session.execute(
+        delete(LoginState).where(
+            LoginState.last_failed_at <= quiet,
+            or_(LoginState.locked_until.is_(None), LoginState.locked_until <= quiet),
+        )
+    )
 
 
 def _refuse(session: Session, who: Who, action: str, error: APIError) -> NoReturn:
@@ -308,17 +327,22 @@ def _refuse(session: Session, who: Who, action: str, error: APIError) -> NoRetur
 def _locked_message(until: dt.datetime | None) -> str:
     left = (until - utcnow()) if until else dt.timedelta()
     minutes = max(1, -(-int(left.total_seconds()) // 60))
-    return (
-        "Too many failed logins: this account is locked. "
-        f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    return f"Too many failed logins from this address. Try again in {_duration(minutes)}."
+
+
+def _duration(minutes: int) -> str:
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{-(-minutes // 60)} hours"
+
+
+def _state_key(user: User | None, username: str, client: Who) -> StateKey:
+    """Known users are counted by id, unknown names by a stable id made from the name;
+    each from the client's address (`lockout.address_key`)."""
+    account = (
+        user.id if user is not None else str(uuid.uuid5(_UNKNOWN_USERS, username.strip().lower()))
     )
-
-
-def _state_key(user: User | None, username: str) -> str:
-    """Known users are counted by id; unknown names by a stable id made from the name."""
-    if user is not None:
-        return user.id
-    return str(uuid.uuid5(_UNKNOWN_USERS, username.strip().lower()))
+    return account, address_key(client.client_addr)
 
 
 def _who(client: Who, user: User | None) -> Who:

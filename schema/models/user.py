@@ -44,15 +44,17 @@ class UserVehicle(SyncedRow, Base):
 
 
 class LoginState(Base):
-    """Failed attempts and lockout, per user and per node: never synced."""
+    """Failed attempts and lockout per account and client address (`common.auth.lockout`),
+    on this node only: never synced. `user_id` is the account's id, or for a name that is
+    no account a stable id made from the name."""
 
     __tablename__ = "login_state"
 
     user_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    client_addr: Mapped[str] = mapped_column(String(64), primary_key=True)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    last_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class WebSession(Base):

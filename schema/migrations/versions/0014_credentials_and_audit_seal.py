@@ -1,0 +1,53 @@
+"""credentials end when they should, and a lockout an outsider cannot use: failed
+logins are counted per account and client address (`login_state`, node-local, made
+anew: its counts and locks are transient)
+
+Revision ID: 0014
+Revises: 0012
+Create Date: 2027-01-05 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import mysql
+
+revision: str = "0014"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _datetime() -> sa.DateTime:
+    return sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+def upgrade() -> None:
+    op.drop_table("login_state")
+    op.create_table(
+        "login_state",
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("client_addr", sa.String(length=64), nullable=False),
+        sa.Column("failed_count", sa.Integer(), nullable=False),
+        sa.Column("locked_until", _datetime(), nullable=True),
+        sa.Column("last_failed_at", _datetime(), nullable=True),
+        sa.PrimaryKeyConstraint("user_id", "client_addr", name=op.f("pk_login_state")),
+    )
+    with op.batch_alter_table("login_state", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_login_state_last_failed_at"), ["last_failed_at"], unique=False
+        )
+
+
+def downgrade() -> None:
+    op.drop_table("login_state")
+    op.create_table(
+        "login_state",
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("failed_count", sa.Integer(), nullable=False),
+        sa.Column("locked_until", _datetime(), nullable=True),
+        sa.Column("last_login_at", _datetime(), nullable=True),
+        sa.Column("last_failed_at", _datetime(), nullable=True),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_login_state")),
+    )
