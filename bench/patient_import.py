@@ -63,7 +63,8 @@ def main() -> None:
             )
         app = create_app({"DATABASE_PATH": str(path), "DB_KEY": key.hex(), "SECRET_KEY": "b" * 40})
         with app.app_context():
-            headers = {"Authorization": f"Bearer {tokens.issue(clerk.id)['access_token']}"}
+            issued = tokens.issue(app.config["SECRET_KEY"], clerk)
+            headers = {"Authorization": f"Bearer {issued['access_token']}"}
         content = csv_file(args.rows, args.bad_every)
         client = app.test_client()
         for query in ("", "?import_valid=true"):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from common import audit
 from common.access import Actor
 from common.audit import Entry, Who
-from common.auth import sessions, tokens
+from common.auth import sessions, standing, tokens
 from common.auth.lockout import FORGET_AFTER, Lockout, address_key, forgotten
 from common.database import locked_row, transaction_apart
 from common.errors import APIError, BadRequest, Forbidden, Unauthorized
@@ -93,27 +93,43 @@ def api_login(session: Session, attempt: Attempt, lockout: Lockout, client: Who)
     return user
 
 
+@dataclass(frozen=True)
+class BrowserLogin:
+    """How a browser session is made: its longest life and the app's secret key, which
+    keys the standing it is issued at (`common.auth.standing`)."""
+
+    max_age: dt.timedelta
+    secret: str
+
+
 def browser_login(
-    session: Session, attempt: Attempt, lockout: Lockout, client: Who, max_age: dt.timedelta
+    session: Session, attempt: Attempt, lockout: Lockout, client: Who, browser: BrowserLogin
 ) -> str:
     """Log in from the login page: the raw id of a new browser session, for its cookie."""
     user = login(session, attempt, lockout, client)
-    raw_id, _web = sessions.start(session, user.id, max_age)
+    raw_id = _start_session(session, user, browser)
     session.commit()
+    return raw_id
+
+
+def _start_session(session: Session, user: User, browser: BrowserLogin) -> str:
+    stamp = standing.stamp(browser.secret, user)
+    raw_id, _web = sessions.start(session, user.id, browser.max_age, stamp)
     return raw_id
 
 
 def logout(
     session: Session, actor: Actor | None, refresh: dict[str, Any] | None, client: Who
 ) -> None:
-    """End what the request presented: its access token or browser session, and the
-    refresh token it handed over."""
-    if actor is not None and actor.token_id and actor.token_expires_at:
-        tokens.revoke(session, actor.token_id, actor.user_id, actor.token_expires_at)
+    """End what the request presented: its browser session, or the whole family of its
+    access token (the refresh token issued with it at login, and every access token
+    refreshed from that), and the family of the refresh token it handed over."""
+    if actor is not None and actor.token_family:
+        tokens.revoke_family(session, actor.token_family, actor.user_id)
     if actor is not None and actor.session_id:
         sessions.revoke(session, actor.session_id)
     if refresh is not None:
-        tokens.revoke(session, refresh["jti"], refresh["sub"], tokens.expiry(refresh))
+        tokens.revoke_family(session, refresh[tokens.FAMILY], refresh["sub"])
     if actor is not None:
         audit.record(session, actor, "logout")
     elif refresh is not None:
@@ -121,14 +137,17 @@ def logout(
     session.commit()
 
 
-def refresh(session: Session, claims: dict[str, Any], client: Who) -> User:
-    """The user of a valid refresh token, if they may still work here."""
+def refresh(session: Session, claims: dict[str, Any], client: Who, secret: str) -> User:
+    """The user of a valid refresh token, if they may still work here and still stand
+    as they did when it was issued (no new password, role or deactivation since)."""
     user = session.get(User, claims["sub"])
     if user is None:
         _refuse(session, client, "token_refresh", Unauthorized("The token is not valid"))
     refusal = refusal_for(session, user)
     if refusal is not None:
         _refuse(session, _who(client, user), "token_refresh", Unauthorized(refusal))
+    if not tokens.stands(secret, claims, user):
+        _refuse(session, _who(client, user), "token_refresh", Unauthorized(tokens.ENDED))
     audit.record(session, _who(client, user), "token_refresh")
     session.commit()
     return user
@@ -165,9 +184,12 @@ def me(session: Session, actor: Actor) -> dict[str, Any]:
     }
 
 
-def change_password(session: Session, actor: Actor, current: str, new: str) -> None:
+def change_password(session: Session, actor: Actor, current: str, new: str) -> User:
     """Replace the actor's password (ending a temporary one) after checking the current.
-    Both Argon2 steps run between transactions, as at login (`_password_matches`)."""
+    Both Argon2 steps run between transactions, as at login (`_password_matches`). Every
+    token and browser session of the user ends with it, the caller's too (the user's
+    standing changed): the caller hands the client new tokens or a new session
+    (`renew_browser_session`)."""
     user = _acting_user(session, actor)
     checked_hash = user.password_hash
     wrong = BadRequest("Invalid input", details={"current_password": ["Wrong password"]})
@@ -183,8 +205,18 @@ def change_password(session: Session, actor: Actor, current: str, new: str) -> N
         raise wrong
     user.password_hash = new_hash
     user.must_change_password = False
+    sessions.revoke_all(session, user.id)
     audit.record(session, actor, "password_changed", resource_type="user", resource_id=user.id)
     session.commit()
+    return user
+
+
+def renew_browser_session(session: Session, user: User, browser: BrowserLogin) -> str:
+    """A new browser session for the one that has just changed its password (the old
+    one ended with every other): the raw id for its cookie."""
+    raw_id = _start_session(session, user, browser)
+    session.commit()
+    return raw_id
 
 
 def totp_setup(actor: Actor, issuer: str) -> dict[str, str]:

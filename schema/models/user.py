@@ -69,14 +69,18 @@ class WebSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The user's standing when it began (`common.auth.standing`): a new password, role or
+    # deactivation ends it, here or when the changed user row arrives by sync.
+    credentials: Mapped[str | None] = mapped_column(String(64))
 
 
 class RevokedToken(Base):
-    """Denylist of JWT ids revoked at logout; survives restarts."""
+    """Token families ended at logout (`common.auth.tokens`: the tokens of one login and
+    those refreshed from it share a family id); survives restarts."""
 
     __tablename__ = "revoked_token"
 
-    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 

@@ -30,10 +30,10 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from common.auth import tokens
-from common.database import new_session
+from common.database import db, new_session
 from common.node import bind_vehicle
 from common.users import create_user
-from schema.models import Vehicle
+from schema.models import User, Vehicle
 
 PASSWORD = "Correct-Horse-9"
 EDGE_VEHICLE_ID = "0190d1a0-0000-7000-8000-00000000e001"
@@ -106,7 +106,7 @@ def make_staff(
         )
         user.active = active
     with app.app_context():
-        issued = tokens.issue(user.id)
+        issued = tokens.issue(app.config["SECRET_KEY"], user)
     return Staff(
         user.id,
         user.username,
@@ -121,7 +121,8 @@ def make_staff(
 def bearer(app: Flask, user_id: str) -> dict[str, str]:
     """Authorization headers with a fresh access token for an existing user."""
     with app.app_context():
-        token = tokens.access(user_id)["access_token"]
+        user = db.session.get_one(User, user_id)
+        token = tokens.issue(app.config["SECRET_KEY"], user)["access_token"]
     return {"Authorization": f"Bearer {token}"}
 
 

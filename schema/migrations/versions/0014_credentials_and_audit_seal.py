@@ -1,6 +1,9 @@
 """credentials end when they should, and a lockout an outsider cannot use: failed
 logins are counted per account and client address (`login_state`, node-local, made
-anew: its counts and locks are transient)
+anew: its counts and locks are transient); logout ends token families
+(`revoked_token.family`, made anew: tokens issued before carry no family and are
+refused anyway); a browser session keeps the standing it began with
+(`web_session.credentials`; sessions from before have none and end)
 
 Revision ID: 0014
 Revises: 0012
@@ -38,9 +41,30 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_login_state_last_failed_at"), ["last_failed_at"], unique=False
         )
+    _revoked_token("family")
+    with op.batch_alter_table("web_session", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("credentials", sa.String(length=64), nullable=True))
+
+
+def _revoked_token(key: str) -> None:
+    op.drop_table("revoked_token")
+    op.create_table(
+        "revoked_token",
+        sa.Column(key, sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.String(length=36), nullable=True),
+        sa.Column("expires_at", _datetime(), nullable=False),
+        sa.PrimaryKeyConstraint(key, name=op.f("pk_revoked_token")),
+    )
+    with op.batch_alter_table("revoked_token", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_revoked_token_expires_at"), ["expires_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("web_session", schema=None) as batch_op:
+        batch_op.drop_column("credentials")
+    _revoked_token("jti")
     op.drop_table("login_state")
     op.create_table(
         "login_state",
