@@ -30,6 +30,7 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "LOCKOUT_MINUTES": env_int(environ, "HUB_LOCKOUT_MINUTES", 15),
         "LOGIN_RATE_LIMIT": environ.get("HUB_LOGIN_RATE_LIMIT", "20 per minute"),
         "RATELIMIT_STORAGE_URI": environ.get("HUB_RATELIMIT_STORAGE_URI", "memory://"),
+        "PROXY_COUNT": env_int(environ, "HUB_PROXY_COUNT", 0, minimum=0),
         "SESSION_MAX_HOURS": env_int(environ, "HUB_SESSION_MAX_HOURS", 12),
         "COOKIE_SECURE": env_bool(environ, "HUB_COOKIE_SECURE", True),
         "SYNC_AMBER_HOURS": env_int(environ, "HUB_SYNC_AMBER_HOURS", 24),

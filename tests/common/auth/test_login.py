@@ -17,7 +17,7 @@ from common.database import db, new_session, write_intent
 from common.password import hash_password, needs_rehash, verify_password
 from schema.models import AuditRecord, LoginState, User
 from sync.txn import WriteGate, gate_of
-from tests.conftest import edge_config
+from tests.conftest import edge_config, hub_config
 from tests.support.clock import movable_clock
 from tests.support.identity import NodeApp, Staff, make_vehicle
 from tests.support.tables import row_counts
@@ -166,6 +166,28 @@ def test_unknown_names_are_held_back_like_real_ones(
     real = [login(edge_client, nurse.username, f"Wrong-password-{n}") for n in range(6)]
     assert [a.status_code for a in ghost] == [401, 401, 401, 401, 403, 403]
     assert [a.get_json() for a in ghost] == [a.get_json() for a in real]
+
+
+def test_behind_a_load_balancer_the_hub_counts_the_forwarded_client(
+    hub_database_url: str, hub_engine: Engine, tmp_path: Path, hub_user: Callable[..., Staff]
+) -> None:
+    from hub import create_app
+
+    clerk = hub_user("clerk")
+    client = create_app(hub_config(hub_database_url, tmp_path, PROXY_COUNT=1)).test_client()
+
+    def via_balancer(client_addr: str, password: str) -> int:
+        body = {"username": clerk.username, "password": password}
+        forwarded = {"X-Forwarded-For": client_addr}
+        balancer = {"REMOTE_ADDR": "10.1.0.2"}
+        response = client.post(
+            "/api/auth/login", json=body, headers=forwarded, environ_base=balancer
+        )
+        return response.status_code
+
+    assert [via_balancer(ATTACKER, f"Wrong-{n}-password") for n in range(5)][-1] == 403
+    assert via_balancer(ATTACKER, clerk.password) == 403
+    assert via_balancer(OWNER, clerk.password) == 200
 
 
 def test_an_ipv6_client_is_counted_by_its_network(node_app: NodeApp) -> None:
