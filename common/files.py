@@ -30,6 +30,25 @@ def write_atomic(path: Path, data: bytes, mode: int = SECRET_MODE) -> None:
     fsync_dir(path.parent)
 
 
+def write_new(path: Path, data: bytes, mode: int = SECRET_MODE) -> None:
+    """Create `path` holding `data`, durably, only if it does not exist yet: FileExistsError
+    otherwise, even when another process creates it at the same moment (a hard link never
+    replaces a file, where a rename would), so two processes can never both think their
+    copy is the one kept."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    fsync_dir(path.parent)
+
+
 def rename_durably(source: Path, target: Path) -> None:
     """Rename and make the rename itself survive a power cut."""
     os.replace(source, target)

@@ -12,7 +12,14 @@ import click
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
-from common.cli import audit_group, friendly_errors, read_password, serve_command
+from common.cli import (
+    audit_group,
+    friendly_errors,
+    read_password,
+    seal_audit_with_node_key,
+    serve_command,
+    start_audit_sealing,
+)
 from common.config import ensure_secret_file
 from common.database import new_session, plain_engine
 from common.node import HUB_NODE_ID, ensure_node
@@ -34,7 +41,7 @@ def _config() -> dict[str, object]:
 
 def open_engine(config: dict[str, object]) -> Engine:
     """The hub's database; an SQLite file (the default) is made owner-only on first use."""
-    return plain_engine(str(config["DATABASE_URL"]))
+    return seal_audit_with_node_key(plain_engine(str(config["DATABASE_URL"])), config, "hub")
 
 
 @click.group(help="Run and administer the head-office hub.")
@@ -44,7 +51,7 @@ def main() -> None:
     os.umask(0o077)
 
 
-@main.command(help="Create or upgrade the hub database and its signing secret.")
+@main.command(help="Create or upgrade the hub database, its signing secret and its audit key.")
 def migrate() -> None:
     config = _config()
     with friendly_errors():
@@ -55,6 +62,7 @@ def migrate() -> None:
         engine = open_engine(config)
         before = migrations.current_revision(engine)
         migrations.upgrade(engine)
+        start_audit_sealing(engine, config)
         with new_session(engine) as session, session.begin():
             ensure_node(session, HUB_NODE_ID, "hub")
         click.echo(f"Hub database at {migrations.head_revision()} (was {before or 'empty'})")

@@ -23,6 +23,8 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "SECRET_KEY": environ.get("HUB_SECRET_KEY"),
         "SECRET_KEY_FILE": environ.get("HUB_SECRET_KEY_FILE", str(secrets_dir / "secret.key")),
         "SECRETS_DIR": str(secrets_dir),
+        # The audit key (common.auditseal); `audit.key` in SECRETS_DIR when not set.
+        "AUDIT_KEY_FILE": environ.get("HUB_AUDIT_KEY_FILE"),
         "SYNC_KEY_FILE": environ.get("HUB_SYNC_KEY_FILE", str(secrets_dir / "sync-receipt.key")),
         "MAX_CONTENT_LENGTH": env_int(environ, "HUB_MAX_REQUEST_BYTES", 32 * 1024 * 1024),
         "IDLE_TIMEOUT_MINUTES": env_int(environ, "HUB_IDLE_TIMEOUT_MINUTES", 30),

@@ -1,19 +1,27 @@
 """The hub's sync engine for this app: the `sync.hub.HubExchange` over the app's
 database, signing receipts with the hub's key. Served by `clinic-hub serve`, it applies
-`SYNC_APPLY_SLOTS` batches at once inline and stores the rest for its drain thread."""
+`SYNC_APPLY_SLOTS` batches at once inline and stores the rest for its drain thread.
+Whatever applies a batch (inline or the drain), `on_applied` then looks for duplicate
+patients and seals the audit records received under the hub's audit key, in the
+batch's transaction."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from flask import Flask, current_app
+from sqlalchemy import Connection
 
 import schema
+from common import auditseal
+from common.auditseal import SealKey
 from common.config import read_secret_file, write_secret_file
 from common.database import db
 from sync import signing
-from sync.hub import ApplySlots, HubExchange
+from sync.change import FULL_OPS, Change
+from sync.hub import AppliedHook, ApplySlots, HubExchange
 
 KEY_HINT = "run `clinic-hub migrate` first"
 
@@ -36,18 +44,41 @@ def hub_exchange() -> HubExchange:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     exchange = app.extensions.get("clinic.sync")
     if exchange is None:
-        from hub.sync.duplicate import detect
-
         draining = app.config.get("SYNC_DRAIN", False)
         exchange = HubExchange(
             db.engine,
             schema.synced_tables(),
             _receipt_key(app),
-            on_applied=detect,
+            on_applied=on_applied(auditseal.key_for(db.engine)),
             slots=ApplySlots(app.config["SYNC_APPLY_SLOTS"]) if draining else None,
         )
         app.extensions["clinic.sync"] = exchange
     return exchange
+
+
+def on_applied(audit_key: SealKey) -> AppliedHook:
+    """What the hub does with a device's batch once applied, in its transaction: pair
+    duplicate patients, and seal the audit records received (`seal_received`)."""
+    from hub.sync.duplicate import detect
+
+    def applied(connection: Connection, changes: Sequence[Change]) -> None:
+        detect(connection, changes)
+        seal_received(connection, changes, audit_key)
+
+    return applied
+
+
+def seal_received(connection: Connection, changes: Sequence[Change], key: SealKey) -> int:
+    """Seal the audit records of an applied batch under the hub's audit key, as stored:
+    with the `prev_hash` and `hash` the hub worked out itself where the batch left them
+    out (protocol, section 5c), and only those stored (a change held in quarantine is
+    not; one applied before keeps its seal)."""
+    received = [
+        change.row_id
+        for change in changes
+        if change.table == "audit_record" and change.op in FULL_OPS
+    ]
+    return auditseal.seal_unsealed(connection, key, received) if received else 0
 
 
 def start_drain(app: Flask) -> threading.Thread:

@@ -19,7 +19,9 @@ import pytest
 import requests
 from sqlalchemy import Engine, text
 
+from common import auditseal
 from common.database import new_session, sqlcipher_engine
+from common.files import write_new
 from edge.sync import service as edge_sync
 from hub.sync import device as devices
 from tests.support.identity import PASSWORD, make_vehicle
@@ -81,6 +83,7 @@ class HubProcess(AppProcess):
             **extra,
         }
         super().__init__("clinic-hub", env)
+        write_audit_key(Path(env["HUB_SECRETS_DIR"]))
         subprocess.run(  # noqa: S603 - our own command: makes the key files
             [str(self.bin / "clinic-hub"), "migrate"],
             env=self.env,
@@ -102,6 +105,17 @@ class EdgeProcess(AppProcess):
             "EDGE_COOKIE_SECURE": "0",
         }
         super().__init__("clinic-edge", env)
+        write_audit_key(secrets_dir)
+
+
+def write_audit_key(secrets_dir: Path) -> None:
+    """The tests' audit key, as the served process's own (its `migrate` makes none
+    then), so the test can verify what the process wrote."""
+    from tests.conftest import TEST_AUDIT_KEY
+
+    path = auditseal.key_file({"SECRETS_DIR": str(secrets_dir)})
+    if not path.exists():
+        write_new(path, (TEST_AUDIT_KEY.text() + "\n").encode())
 
 
 @pytest.fixture

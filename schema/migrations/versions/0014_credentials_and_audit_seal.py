@@ -3,7 +3,9 @@ logins are counted per account and client address (`login_state`, node-local, ma
 anew: its counts and locks are transient); logout ends token families
 (`revoked_token.family`, made anew: tokens issued before carry no family and are
 refused anyway); a browser session keeps the standing it began with
-(`web_session.credentials`; sessions from before have none and end)
+(`web_session.credentials`; sessions from before have none and end); the audit trail
+is sealed under a key kept outside the database (`audit_seal`, node-local, and the
+chain head's `seal_key` and `seal`)
 
 Revision ID: 0014
 Revises: 0012
@@ -44,6 +46,17 @@ def upgrade() -> None:
     _revoked_token("family")
     with op.batch_alter_table("web_session", schema=None) as batch_op:
         batch_op.add_column(sa.Column("credentials", sa.String(length=64), nullable=True))
+    op.create_table(
+        "audit_seal",
+        sa.Column("record_id", sa.String(length=36), nullable=False),
+        sa.Column("key_id", sa.String(length=16), nullable=False),
+        sa.Column("mac", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("record_id", name=op.f("pk_audit_seal")),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table("audit_chain", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("seal_key", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("seal", sa.String(length=64), nullable=True))
 
 
 def _revoked_token(key: str) -> None:
@@ -62,6 +75,10 @@ def _revoked_token(key: str) -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_chain", schema=None) as batch_op:
+        batch_op.drop_column("seal")
+        batch_op.drop_column("seal_key")
+    op.drop_table("audit_seal")
     with op.batch_alter_table("web_session", schema=None) as batch_op:
         batch_op.drop_column("credentials")
     _revoked_token("jti")
