@@ -5,12 +5,14 @@ a started hub on the test's clean database, stopped after the test."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,6 +108,20 @@ class EdgeProcess(AppProcess):
         }
         super().__init__("clinic-edge", env)
         write_audit_key(secrets_dir)
+
+
+def audit_key_file() -> Path:
+    """The tests' audit key in a file of this test process (removed at its exit), for a
+    hub command run as a process of its own: `HUB_AUDIT_KEY_FILE`."""
+    if not _KEY_FILES:
+        folder = Path(tempfile.mkdtemp(prefix="clinic-tests-"))  # 0700
+        write_audit_key(folder)
+        atexit.register(shutil.rmtree, folder, True)
+        _KEY_FILES.append(auditseal.key_file({"SECRETS_DIR": str(folder)}))
+    return _KEY_FILES[0]
+
+
+_KEY_FILES: list[Path] = []
 
 
 def write_audit_key(secrets_dir: Path) -> None:
