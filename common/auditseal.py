@@ -181,26 +181,43 @@ def start_sealing(engine: Engine, path: Path) -> int | None:
 # ------------------------------------------------------------ sealing what is stored
 
 
+_UNSEALED = (
+    select(_RECORDS.c.id, _RECORDS.c.hash)
+    .outerjoin(SEALS, SEALS.c.record_id == _RECORDS.c.id)
+    .where(SEALS.c.record_id.is_(None))
+)
+
+
 def seal_unsealed(connection: Connection, key: SealKey, ids: Iterable[str] | None = None) -> int:
     """Seal the stored records (those among `ids`, or all) that have no seal yet, as they
     are stored; returns how many. The hub calls it with the records of a batch it has
-    just applied (the batch's own values, re-derived hashes included, as stored)."""
-    unsealed = (
-        select(_RECORDS.c.id, _RECORDS.c.hash)
-        .outerjoin(SEALS, SEALS.c.record_id == _RECORDS.c.id)
-        .where(SEALS.c.record_id.is_(None))
-    )
-    count = 0
-    for chunk in _chunks(ids):
-        query = unsealed if chunk is None else unsealed.where(_RECORDS.c.id.in_(chunk))
-        rows = [
-            {"record_id": row.id, "key_id": key.id, "mac": key.record(row.id, row.hash)}
-            for row in connection.execute(query)
-        ]
-        if rows:
-            connection.execute(INSERT_SEALS, rows)
-            count += len(rows)
-    return count
+    just applied (the batch's own values, re-derived hashes included, as stored); the
+    first `migrate` of a node with all, a page at a time (six years of a fleet's trail)."""
+    if ids is not None:
+        wanted = list(dict.fromkeys(ids))
+        pages = (
+            _UNSEALED.where(_RECORDS.c.id.in_(wanted[at : at + _CHUNK]))
+            for at in range(0, len(wanted), _CHUNK)
+        )
+        return sum(len(_seal(connection, key, page)) for page in pages)
+    count, after = 0, ""
+    while True:
+        page = _UNSEALED.where(_RECORDS.c.id > after).order_by(_RECORDS.c.id).limit(_CHUNK)
+        sealed = _seal(connection, key, page)
+        if not sealed:
+            return count
+        count += len(sealed)
+        after = sealed[-1]["record_id"]
+
+
+def _seal(connection: Connection, key: SealKey, query: Any) -> list[dict[str, str]]:
+    rows = [
+        {"record_id": row.id, "key_id": key.id, "mac": key.record(row.id, row.hash)}
+        for row in connection.execute(query)
+    ]
+    if rows:
+        connection.execute(INSERT_SEALS, rows)
+    return rows
 
 
 def seal_heads(connection: Connection, key: SealKey) -> None:
@@ -211,15 +228,6 @@ def seal_heads(connection: Connection, key: SealKey) -> None:
             .where(_HEADS.c.node == head.node)
             .values(seal_key=key.id, seal=key.head(head.node, head.last_seq, head.last_hash))
         )
-
-
-def _chunks(ids: Iterable[str] | None) -> Iterable[list[str] | None]:
-    if ids is None:
-        yield None
-        return
-    wanted = list(dict.fromkeys(ids))
-    for start in range(0, len(wanted), _CHUNK):
-        yield wanted[start : start + _CHUNK]
 
 
 # ------------------------------------------------------------ checking

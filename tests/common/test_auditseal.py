@@ -272,3 +272,16 @@ def test_the_key_is_made_once_owner_only_sealing_what_was_written_before(
     assert auditseal.start_sealing(edge_engine, path) is None
     [report] = verify(edge_engine, key)
     assert report.broken is not None and "has no seal" in report.broken.reason
+
+
+def test_sealing_what_was_written_before_goes_a_page_at_a_time(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auditseal, "_CHUNK", 2)
+    append(engine, 5)
+    with engine.begin() as connection:
+        connection.execute(delete(AuditSeal))
+    path = tmp_path / "audit.key"
+    assert auditseal.start_sealing(engine, path) == 5
+    [report] = verify(engine, SealKey.from_text(path.read_text()))
+    assert report.broken is None and report.records == 5
