@@ -56,7 +56,7 @@ import sqlcipher3
 from sqlalchemy import Engine, create_engine
 from stdnum import luhn
 
-from bench import machine
+from bench import AUDIT_KEY, machine, seal_with_bench_key
 from bench.day import (
     DEFAULT_SERVER,
     ENV,
@@ -134,6 +134,7 @@ def serve(path: str, key: str, plain: bool, port: int, data: str) -> None:
             "DATA_DIR": data,
             "SECRETS_DIR": str(Path(data) / "secrets"),
             "SECRET_KEY": secrets.token_hex(32),
+            "AUDIT_KEY": AUDIT_KEY.text(),
             "COOKIE_SECURE": False,  # plain HTTP on loopback, as EDGE_COOKIE_SECURE=0 allows
             "LOGIN_RATE_LIMIT": "1000 per minute",  # the tablets share one loopback address
         }
@@ -558,6 +559,7 @@ def table(figures: Figures) -> str:
 
 
 def main() -> None:
+    seal_with_bench_key()
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command")
     served = sub.add_parser("serve", help="(used by the benchmark) serve an edge database")

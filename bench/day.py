@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 import schema
+from bench import AUDIT_KEY
 from common import audit
 from common.database import db, new_session, plain_engine, sqlcipher_engine
 from common.node import HUB_NODE_ID, ensure_node
@@ -199,6 +200,7 @@ def hub_site(server_url: str, data_dir: Path) -> Iterator[HubSite]:
                 "DATA_DIR": str(data_dir),
                 "SECRET_KEY": secrets.token_hex(32),
                 "SYNC_KEY_FILE": str(key_file),
+                "AUDIT_KEY": AUDIT_KEY.text(),
             }
         )
         engine = plain_engine(url)

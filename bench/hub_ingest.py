@@ -49,7 +49,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 import schema
-from bench import machine
+from bench import machine, seal_with_bench_key
 from bench.day import (
     DAY_TABLES,
     DEFAULT_SERVER,
@@ -440,6 +440,7 @@ def _spread(ms: list[float]) -> str:
 
 
 def main() -> None:
+    seal_with_bench_key()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--vehicles", type=int, default=20)
     parser.add_argument("--visits", type=int, default=30, help="visits in each vehicle's day")

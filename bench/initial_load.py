@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 import schema
-from bench import machine
+from bench import machine, seal_with_bench_key
 from bench.day import hub_database, hub_processes
 from bench.meter import Count, metering
 from common.database import new_session, plain_engine, sqlcipher_engine
@@ -235,6 +235,7 @@ def line(label: str, figures: dict[str, Any], count: Count, hub_mb: float | None
 
 
 def main() -> None:
+    seal_with_bench_key()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--patients", type=int, default=50_000)
     parser.add_argument("--per-row-patients", type=int, default=2_000)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from stdnum import luhn
 
+from bench import AUDIT_KEY, seal_with_bench_key
 from common.auth import tokens
 from common.database import new_session, sqlcipher_engine
 from common.node import bind_vehicle, ensure_node
@@ -39,6 +40,7 @@ def csv_file(rows: int, bad_every: int) -> bytes:
 
 
 def main() -> None:
+    seal_with_bench_key()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--bad-every", type=int, default=250)
@@ -61,9 +63,17 @@ def main() -> None:
                 password=secrets.token_urlsafe(16),
                 vehicle_ids=[vehicle.id],
             )
-        app = create_app({"DATABASE_PATH": str(path), "DB_KEY": key.hex(), "SECRET_KEY": "b" * 40})
+        app = create_app(
+            {
+                "DATABASE_PATH": str(path),
+                "DB_KEY": key.hex(),
+                "SECRET_KEY": "b" * 40,
+                "AUDIT_KEY": AUDIT_KEY.text(),
+            }
+        )
         with app.app_context():
-            headers = {"Authorization": f"Bearer {tokens.issue(clerk.id)['access_token']}"}
+            issued = tokens.issue(app.config["SECRET_KEY"], clerk)
+            headers = {"Authorization": f"Bearer {issued['access_token']}"}
         content = csv_file(args.rows, args.bad_every)
         client = app.test_client()
         for query in ("", "?import_valid=true"):

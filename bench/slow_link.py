@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bench import machine
+from bench import machine, seal_with_bench_key
 from bench.day import (
     DEFAULT_SERVER,
     ENV,
@@ -163,6 +163,7 @@ def table(visits: int, link: Link, clean: list[Run], dropped: Run) -> str:
 
 
 def main() -> None:
+    seal_with_bench_key()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--visits", type=int, default=150)
     parser.add_argument("--runs", type=int, default=3, help="clean runs (the median is of them)")

@@ -31,7 +31,7 @@ from typing import Any
 import requests
 from sqlalchemy import text
 
-from bench import machine
+from bench import machine, seal_with_bench_key
 from bench.day import (
     DEFAULT_SERVER,
     ENV,
@@ -269,6 +269,7 @@ def table(figures: Figures) -> str:
 
 
 def main() -> None:
+    seal_with_bench_key()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--visits", type=int, default=150)
     parser.add_argument("--seed", type=int, default=20261201)

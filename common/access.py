@@ -35,6 +35,7 @@ class Actor:
     session_id: str | None = None  # the browser session (cookie) the request came with
     token_id: str | None = None  # or the access token's jti, and when it expires
     token_expires_at: dt.datetime | None = None
+    token_family: str | None = None  # the login the access token descends from
 
 
 Authenticate = Callable[[], Actor | None]

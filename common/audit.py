@@ -4,6 +4,9 @@ Records are append-only and chained per node: each carries the hash of the one b
 made on the same node (`origin_node`, `chain_seq`, `prev_hash`), so an edited, deleted or
 reordered record breaks the chain and `verify` finds the first broken link. At the hub
 the chains of every vehicle sit side by side in one table and are verified one by one.
+Each record and each chain head is also sealed under the node's audit key, kept outside
+the database (`common.auditseal`), so a record edited by someone who hashed the chain
+again breaks it too.
 
 Three ways to record, by what the request is doing:
 - `record`: a write joins the request's transaction (the record commits with the change,
@@ -28,12 +31,14 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
+from common import auditseal
 from common.access import Actor
+from common.auditseal import SealKey
 from common.database import locked_row, transaction_apart, write_intended
 from common.groupcommit import PerEngine
 from common.node import this_node_id
 from schema.base import new_id, utcnow
-from schema.models import AuditChain, AuditRecord
+from schema.models import AuditChain, AuditRecord, AuditSeal
 from schema.models.audit import HASHED_FIELDS, record_digest
 from sync.stamp import clock_for
 from sync.txn import gate_of
@@ -50,7 +55,12 @@ _LOCK_HEAD = (
 _MOVE_HEAD = (
     update(_HEADS)
     .where(_HEADS.c.node == bindparam("head"))
-    .values(last_seq=bindparam("seq"), last_hash=bindparam("hash"))
+    .values(
+        last_seq=bindparam("seq"),
+        last_hash=bindparam("hash"),
+        seal_key=bindparam("seal_key"),
+        seal=bindparam("seal"),
+    )
 )
 
 SUCCESS = "success"
@@ -162,7 +172,8 @@ def append(session: Session, who: Who, entry: Entry) -> None:
 
 
 def append_all(session: Session, records: list[tuple[Who, Entry]]) -> None:
-    """Add records to the end of this node's chain in order, locking its head once.
+    """Add records to the end of this node's chain in order, locking its head once, and
+    seal each and the head where it ends, in the same transaction (`common.auditseal`).
 
     Written as plain statements rather than ORM objects: every request writes a record,
     most of them a GET's read record, and the unit of work took a quarter of a read's
@@ -173,16 +184,22 @@ def append_all(session: Session, records: list[tuple[Who, Entry]]) -> None:
         raise RuntimeError("this database has no node identity; initialise it first")
     session.flush()
     connection = session.connection()
+    key = auditseal.key_for(connection.engine)
     seq, prev = _lock_head(session, connection, node)
     clock = clock_for(connection.engine)
-    rows = []
+    rows, seals = [], []
     for who, entry in records:
         row = _next(node, seq + 1, prev, who, entry)
         row["version"] = clock.tick(connection)
         rows.append(row)
+        seals.append(
+            {"record_id": row["id"], "key_id": key.id, "mac": key.record(row["id"], row["hash"])}
+        )
         seq, prev = row["chain_seq"], row["hash"]
     connection.execute(_INSERT, rows)
-    connection.execute(_MOVE_HEAD, {"head": node, "seq": seq, "hash": prev})
+    connection.execute(auditseal.INSERT_SEALS, seals)
+    head = {"head": node, "seq": seq, "hash": prev, "seal_key": key.id}
+    connection.execute(_MOVE_HEAD, {**head, "seal": key.head(node, seq, prev)})
 
 
 def _next(node: str, seq: int, prev: str, who: Who, entry: Entry) -> dict[str, Any]:
@@ -244,19 +261,25 @@ class ChainReport:
     broken: Break | None
 
 
-def verify(session: Session) -> list[ChainReport]:
-    """Check every node's chain held in this database; one report per node."""
+def verify(session: Session, key: SealKey | None = None) -> list[ChainReport]:
+    """Check every node's chain held in this database, links and seals, under `key` (by
+    default the database's own, `auditseal.key_for`); one report per node."""
+    key = key or auditseal.key_for(session.get_bind().engine)
     nodes = set(session.scalars(select(AuditRecord.origin_node).distinct()))
     nodes |= set(session.scalars(select(AuditChain.node)))
-    return [verify_chain(session, node) for node in sorted(nodes)]
+    return [verify_chain(session, node, key) for node in sorted(nodes)]
 
 
-def verify_chain(session: Session, node: str) -> ChainReport:
-    """Walk one node's chain in order and report the first record that breaks it."""
+def verify_chain(session: Session, node: str, key: SealKey | None = None) -> ChainReport:
+    """Walk one node's chain in order and report the first record that breaks it: a
+    broken link, or a seal that is missing or does not match (a record edited by someone
+    who hashed the chain again), then a head that does not match the chain or its seal."""
+    key = key or auditseal.key_for(session.get_bind().engine)
     seq, prev, count = 0, GENESIS, 0
-    for audit in _chain(session, node):
+    for audit, key_id, mac in _chain(session, node):
         count += 1
         problem = _link_problem(audit, seq + 1, prev)
+        problem = problem or auditseal.record_problem(key, audit.id, audit.hash, key_id, mac)
         if problem is not None:
             return ChainReport(node, count, Break(seq + 1, audit.id, problem))
         seq, prev = audit.chain_seq, audit.hash
@@ -267,17 +290,22 @@ def verify_chain(session: Session, node: str) -> ChainReport:
             "records at the end were deleted or rewritten"
         )
         return ChainReport(node, count, Break(seq + 1, None, reason))
+    problem = auditseal.head_problem(key, head) if head is not None else None
+    if problem is not None:
+        return ChainReport(node, count, Break(seq + 1, None, problem))
     return ChainReport(node, count, None)
 
 
-def _chain(session: Session, node: str) -> Iterator[AuditRecord]:
+def _chain(session: Session, node: str) -> Iterator[tuple[AuditRecord, str | None, str | None]]:
+    """A node's records in chain order, each with its seal's key and MAC (or None)."""
     query = (
-        select(AuditRecord)
+        select(AuditRecord, AuditSeal.key_id, AuditSeal.mac)
+        .outerjoin(AuditSeal, AuditSeal.record_id == AuditRecord.id)
         .where(AuditRecord.origin_node == node)
         .order_by(AuditRecord.chain_seq)
         .execution_options(yield_per=1000)
     )
-    yield from session.scalars(query)
+    yield from session.execute(query)  # type: ignore[misc]  # rows are tuples
 
 
 def _link_problem(audit: AuditRecord, seq: int, prev: str) -> str | None:

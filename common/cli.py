@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import click
 from sqlalchemy import Engine
 
-from common import audit
+from common import audit, auditseal
 from common.config import ConfigError
 from common.database import DatabaseKeyError, new_session
 from common.errors import APIError
@@ -114,14 +114,43 @@ def serve_command(
     return serve
 
 
+def audit_key_hint(kind: str) -> str:
+    return f"run `clinic-{kind} migrate` first, which makes it"
+
+
+def seal_audit_with_node_key(engine: Engine, config: Mapping[str, Any], kind: str) -> Engine:
+    """Seal and verify `engine`'s audit records with the node's audit key, read from its
+    file when first needed (a command that audits nothing needs none)."""
+    auditseal.use(engine, lambda: auditseal.from_config(config, audit_key_hint(kind)))
+    return engine
+
+
+def start_audit_sealing(engine: Engine, config: Mapping[str, Any]) -> None:
+    """After a migration: make the node's audit key if it has none, sealing the records
+    written before (`auditseal.start_sealing`), and say so."""
+    if config.get("AUDIT_KEY"):
+        return  # given as a value (tests, benchmarks): nothing to make
+    path = auditseal.key_file(config)
+    sealed = auditseal.start_sealing(engine, path)
+    if sealed is not None:
+        click.echo(
+            f"Created the audit key in {path} (owner-only; keep it with the other secrets) "
+            f"and sealed the {sealed} audit record(s) already written"
+        )
+
+
 def audit_group(open_engine: Callable[[], Engine]) -> click.Group:
-    """`audit verify`: walk each node's audit chain and report its first broken link."""
+    """`audit verify`: walk each node's audit chain and report its first broken link
+    (a link, or a record's or the head's seal under the node's audit key)."""
 
     @click.group(name="audit", help="Check the tamper-evident audit trail.")
     def group() -> None:
         pass
 
-    @group.command(help="Verify every node's audit chain; exit 1 at the first broken link.")
+    @group.command(
+        help="Verify every node's audit chain and the seals under this node's audit key; "
+        "exit 1 at the first broken link or missing or wrong seal."
+    )
     def verify() -> None:
         with friendly_errors():
             engine = open_engine()

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import schema
+from common.files import private_database
 from sync import sequence, txn
 from sync.txn import (  # noqa: F401 - part of this module's API
     reset_write_intent,
@@ -143,6 +144,7 @@ def sqlcipher_engine_options(path: Path | str, key: bytes) -> dict[str, Any]:
     """Engine options (for Flask-SQLAlchemy or `create_engine`) that open `path` encrypted."""
 
     def creator() -> sqlcipher3.Connection:
+        private_database(Path(path))
         return sqlcipher_connect(path, key)
 
     return {"creator": creator, "module": sqlcipher3, **EDGE_POOL}
@@ -192,6 +194,10 @@ def configure_engine(engine: Engine) -> None:
     sequence.install(engine)
     if engine.dialect.name != "sqlite":
         return
+    file = engine.url.database
+    if file and file != ":memory:" and not file.startswith("file:"):
+        # The hub's default database file; an edge's engine does this in its creator.
+        event.listen(engine, "do_connect", lambda *_: private_database(Path(file)))
     event.listen(engine, "connect", _sqlite_pragmas)
     txn.install(engine, BUSY_TIMEOUT_SECONDS)
 

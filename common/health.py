@@ -64,7 +64,7 @@ def _migrations() -> dict[str, Any]:
 
 
 def _disk(path: Path) -> dict[str, Any]:
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)  # where the node keeps patient data
     usage = shutil.disk_usage(path)
     return {"ok": usage.free > LOW_DISK_BYTES, "free_bytes": usage.free, "total_bytes": usage.total}
 

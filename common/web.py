@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from common import access
+from common import access, auditseal
 from common.database import configure_engine, db, reset_write_intent, set_write_intent
 from common.errors import register_error_handlers
 from common.health import bp as health_bp
@@ -30,6 +30,7 @@ def init_app(app: Flask, *, title: str, home_endpoint: str) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+        _seal_audit_with(app)
     register_error_handlers(app)
     app.before_request(_limit_body)
     app.before_request(_begin_write_intent)  # before access: auth reads join the write lock
@@ -39,6 +40,13 @@ def init_app(app: Flask, *, title: str, home_endpoint: str) -> None:
     app.context_processor(_shell_context)
     for blueprint in (ui_bp, health_bp, meta_bp):
         app.register_blueprint(blueprint)
+
+
+def _seal_audit_with(app: Flask) -> None:
+    """The node's audit key (`common.auditseal`), read with the other secret files: a
+    node without one refuses to start rather than write records it cannot seal."""
+    hint = f"run `clinic-{app.config['NODE_KIND']} migrate` first, which makes it"
+    auditseal.use(db.engine, auditseal.from_config(app.config, hint))
 
 
 def add_nav(app: Flask, label: str, endpoint: str, permission: str) -> None:

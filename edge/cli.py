@@ -11,7 +11,14 @@ import click
 from sqlalchemy import Engine
 
 from common import audit
-from common.cli import audit_group, friendly_errors, read_password, serve_command
+from common.cli import (
+    audit_group,
+    friendly_errors,
+    read_password,
+    seal_audit_with_node_key,
+    serve_command,
+    start_audit_sealing,
+)
 from common.config import ensure_secret_file, write_secret_file
 from common.database import new_session, sqlcipher_engine
 from common.node import ensure_node, new_device_id
@@ -28,7 +35,8 @@ def _config() -> dict[str, object]:
 
 
 def open_engine(config: dict[str, object]) -> Engine:
-    return sqlcipher_engine(Path(str(config["DATABASE_PATH"])), unlocked_key(config))
+    engine = sqlcipher_engine(Path(str(config["DATABASE_PATH"])), unlocked_key(config))
+    return seal_audit_with_node_key(engine, config, "edge")
 
 
 def unlocked_key(config: dict[str, object]) -> bytes:
@@ -62,17 +70,23 @@ def init() -> None:
             click.echo(f"Created the signing secret in {config['SECRET_KEY_FILE']}")
         engine = open_engine(config)
         migrations.upgrade(engine)
+        start_audit_sealing(engine, config)
         with new_session(engine) as session, session.begin():
             node = ensure_node(session, new_device_id(), "edge")
             click.echo(f"Edge node {node.id} ready at {config['DATABASE_PATH']}")
 
 
-@main.command(help="Upgrade the database schema to the latest version.")
+@main.command(
+    help="Upgrade the database schema to the latest version (and make the audit key if "
+    "there is none yet)."
+)
 def migrate() -> None:
+    config = _config()
     with friendly_errors():
-        engine = open_engine(_config())
+        engine = open_engine(config)
         before = migrations.current_revision(engine)
         migrations.upgrade(engine)
+        start_audit_sealing(engine, config)
         click.echo(f"Database at {migrations.head_revision()} (was {before or 'empty'})")
 
 

@@ -43,6 +43,8 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "SECRET_KEY": environ.get("EDGE_SECRET_KEY"),
         "SECRET_KEY_FILE": environ.get("EDGE_SECRET_KEY_FILE", str(secrets_dir / "secret.key")),
         "SECRETS_DIR": str(secrets_dir),
+        # The audit key (common.auditseal); `audit.key` in SECRETS_DIR when not set.
+        "AUDIT_KEY_FILE": environ.get("EDGE_AUDIT_KEY_FILE"),
         "HUB_URL": environ.get("EDGE_HUB_URL", "http://127.0.0.1:5100"),
         "MAX_CONTENT_LENGTH": env_int(environ, "EDGE_MAX_REQUEST_BYTES", 10 * 1024 * 1024),
         "IDLE_TIMEOUT_MINUTES": env_int(environ, "EDGE_IDLE_TIMEOUT_MINUTES", 30),

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common import auth, web
 from common.database import engine_options
@@ -23,10 +24,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     url = app.config["DATABASE_URL"]
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url)
+    _behind_proxies(app, int(app.config.get("PROXY_COUNT") or 0))
     web.init_app(app, title="Mobile Clinic Head Office", home_endpoint="dashboard.home")
     auth.install(app, totp=True)
     _register_blueprints(app)
     return app
+
+
+def _behind_proxies(app: Flask, count: int) -> None:
+    """Behind `count` proxies (a load balancer), the client is the address they forward:
+    login limits and lockouts count per client address, and the balancer's own would
+    make every client one (and let one address's failures hold back everyone's)."""
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -12,7 +12,14 @@ import click
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
-from common.cli import audit_group, friendly_errors, read_password, serve_command
+from common.cli import (
+    audit_group,
+    friendly_errors,
+    read_password,
+    seal_audit_with_node_key,
+    serve_command,
+    start_audit_sealing,
+)
 from common.config import ensure_secret_file
 from common.database import new_session, plain_engine
 from common.node import HUB_NODE_ID, ensure_node
@@ -34,18 +41,18 @@ def _config() -> dict[str, object]:
 
 
 def open_engine(config: dict[str, object]) -> Engine:
-    url = str(config["DATABASE_URL"])
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return plain_engine(url)
+    """The hub's database; an SQLite file (the default) is made owner-only on first use."""
+    return seal_audit_with_node_key(plain_engine(str(config["DATABASE_URL"])), config, "hub")
 
 
 @click.group(help="Run and administer the head-office hub.")
 def main() -> None:
-    pass
+    # Keys, secrets and (by default) an SQLite database with patient data: every file
+    # this process creates is for its owner only.
+    os.umask(0o077)
 
 
-@main.command(help="Create or upgrade the hub database and its signing secret.")
+@main.command(help="Create or upgrade the hub database, its signing secret and its audit key.")
 def migrate() -> None:
     config = _config()
     with friendly_errors():
@@ -56,6 +63,7 @@ def migrate() -> None:
         engine = open_engine(config)
         before = migrations.current_revision(engine)
         migrations.upgrade(engine)
+        start_audit_sealing(engine, config)
         with new_session(engine) as session, session.begin():
             ensure_node(session, HUB_NODE_ID, "hub")
         click.echo(f"Hub database at {migrations.head_revision()} (was {before or 'empty'})")

@@ -23,6 +23,8 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "SECRET_KEY": environ.get("HUB_SECRET_KEY"),
         "SECRET_KEY_FILE": environ.get("HUB_SECRET_KEY_FILE", str(secrets_dir / "secret.key")),
         "SECRETS_DIR": str(secrets_dir),
+        # The audit key (common.auditseal); `audit.key` in SECRETS_DIR when not set.
+        "AUDIT_KEY_FILE": environ.get("HUB_AUDIT_KEY_FILE"),
         "SYNC_KEY_FILE": environ.get("HUB_SYNC_KEY_FILE", str(secrets_dir / "sync-receipt.key")),
         "MAX_CONTENT_LENGTH": env_int(environ, "HUB_MAX_REQUEST_BYTES", 32 * 1024 * 1024),
         "IDLE_TIMEOUT_MINUTES": env_int(environ, "HUB_IDLE_TIMEOUT_MINUTES", 30),
@@ -30,6 +32,7 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         "LOCKOUT_MINUTES": env_int(environ, "HUB_LOCKOUT_MINUTES", 15),
         "LOGIN_RATE_LIMIT": environ.get("HUB_LOGIN_RATE_LIMIT", "20 per minute"),
         "RATELIMIT_STORAGE_URI": environ.get("HUB_RATELIMIT_STORAGE_URI", "memory://"),
+        "PROXY_COUNT": env_int(environ, "HUB_PROXY_COUNT", 0, minimum=0),
         "SESSION_MAX_HOURS": env_int(environ, "HUB_SESSION_MAX_HOURS", 12),
         "COOKIE_SECURE": env_bool(environ, "HUB_COOKIE_SECURE", True),
         "SYNC_AMBER_HOURS": env_int(environ, "HUB_SYNC_AMBER_HOURS", 24),

@@ -154,6 +154,7 @@ def destroy(paths: EdgePaths) -> list[Path]:
         paths.secrets_dir / edge_sync.ENROLLMENT,
         paths.secrets_dir / HUB_CA,
         paths.escrow_blob,
+        paths.audit_key,
     ]
     database = [Path(f"{paths.database}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
     removed = []

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.auditseal import key_file
 from provisioning.key import KeyStore
 
 
@@ -17,6 +18,7 @@ class EdgePaths:
     secrets_dir: Path
     wrapped_key: Path
     raw_key: Path
+    audit_key: Path  # the key sealing the audit trail (`common.auditseal`)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> EdgePaths:
@@ -26,6 +28,7 @@ class EdgePaths:
             secrets_dir=Path(config["SECRETS_DIR"]),
             wrapped_key=Path(config["WRAPPED_KEY_FILE"]),
             raw_key=Path(config["DB_KEY_FILE"]),
+            audit_key=key_file(config),
         )
 
     @property

@@ -4,6 +4,13 @@ The backup is verified, copied beside the database and verified again there (re-
 this laptop's current key if it was made before a key rotation); only then is the current
 database renamed aside (kept, never deleted) and the copy renamed into place. If the
 restored database then fails its check, the old one is put back.
+
+A backup holds no key, neither the database's nor the audit trail's (`audit.key`): both
+stay on the laptop. Restored on the same laptop, the audit trail verifies as before. On
+a replacement laptop the old audit key is gone with the old laptop: `audit_standing`
+makes the new laptop its own key and counts the records sealed under the old one, which
+can no longer be verified there (the hub holds its own sealed copy of all it received).
+A restore seals nothing: it cannot tell a record of the old laptop from a forged one.
 """
 
 from __future__ import annotations
@@ -16,8 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlcipher3
+from sqlalchemy import inspect
 
-from common.database import DatabaseKeyError
+from common import auditseal
+from common.auditseal import SealKey, Unverifiable
+from common.database import DatabaseKeyError, sqlcipher_engine
 from common.files import fsync_file, rename_durably
 from provisioning import edgedb
 from provisioning.backup import (
@@ -74,6 +84,42 @@ def restore(
         _put_back(database, previous)
         raise
     return Restored(manifest, previous)
+
+
+@dataclass(frozen=True)
+class AuditStanding:
+    """What this laptop's audit key can vouch for in a restored database."""
+
+    key_id: str | None  # None: the database predates sealing (`clinic-edge migrate` next)
+    made_key: bool  # the laptop had no audit key (a replacement): this restore made it
+    unverifiable: Unverifiable | None
+
+
+def audit_standing(database: Path, key: bytes, audit_key: Path) -> AuditStanding:
+    """After a restore: make this laptop's audit key when it has none, and count the
+    records it cannot verify (sealed under another laptop's key, or not sealed)."""
+    engine = sqlcipher_engine(database, key)
+    try:
+        if not inspect(engine).has_table("audit_seal"):
+            return AuditStanding(None, False, None)
+        made = not audit_key.exists()
+        seal_key = _made_or_loaded(audit_key) if made else _loaded(audit_key)
+        with engine.connect() as connection:
+            found = auditseal.unverifiable(connection, seal_key)
+        return AuditStanding(seal_key.id, made, found)
+    finally:
+        engine.dispose()
+
+
+def _made_or_loaded(path: Path) -> SealKey:
+    try:
+        return auditseal.create_key(path)
+    except FileExistsError:
+        return _loaded(path)
+
+
+def _loaded(path: Path) -> SealKey:
+    return auditseal.load(path, "restore it from the laptop's secrets, or remove it")
 
 
 def clinic_mismatch(manifest: Manifest, database: Path, key: bytes) -> str | None:

@@ -13,6 +13,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine
 
+from common import auditseal
+from common.auditseal import SealKey
 from common.database import new_session, plain_engine, sqlcipher_engine
 from common.node import HUB_NODE_ID, ensure_node
 from schema import migrate
@@ -40,6 +42,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 TEST_SECRET = "test-signing-secret-" + "0" * 40
 EDGE_NODE_ID = "dtest00000001"
+# Every node of the tests seals its audit trail with this key: the apps (AUDIT_KEY below),
+# the engines tests make themselves, and the served processes (its file, written by
+# `tests.support.hubprocess`), so a test may verify any node's trail from here.
+TEST_AUDIT_KEY = SealKey(bytes(range(32)))
+auditseal.use_everywhere(TEST_AUDIT_KEY)
 
 
 def migrated_edge_file(path: Path, key: bytes, node_id: str = EDGE_NODE_ID) -> Path:
@@ -78,6 +85,7 @@ def edge_config(db_path: Path, key: bytes, **extra: Any) -> dict[str, Any]:
         "SECRETS_DIR": str(db_path.parent / "secrets"),
         "DB_KEY": key.hex(),
         "SECRET_KEY": TEST_SECRET,
+        "AUDIT_KEY": TEST_AUDIT_KEY.text(),
         **extra,
     }
 
@@ -135,6 +143,7 @@ def hub_config(url: str, tmp_path: Path, **extra: Any) -> dict[str, Any]:
         "DATABASE_URL": url,
         "SECRET_KEY": TEST_SECRET,
         "SYNC_KEY_FILE": str(key_file),
+        "AUDIT_KEY": TEST_AUDIT_KEY.text(),
         **extra,
     }
 

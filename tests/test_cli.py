@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +118,40 @@ def test_hub_migrate_and_create_admin(env: dict[str, str]) -> None:
     assert "(was 0" in runner.invoke(hub_main, ["migrate"]).output
     args = ["create-admin", "--username", "head", "--full-name", "Head Office", "--password-stdin"]
     assert runner.invoke(hub_main, args, input="Correct-Horse-9\n").exit_code == 0
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    """The umask most machines have (0022): group and others may read what is created.
+    The commands set their own (0077) for the process; the test puts the old one back."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_hub_keeps_its_default_database_and_secrets_owner_only(
+    env: dict[str, str], tmp_path: Path, loose_umask: None
+) -> None:
+    result = CliRunner(env=env).invoke(hub_main, ["migrate"])
+    assert result.exit_code == 0, result.output
+    data, secrets = tmp_path / "hub", tmp_path / "secrets" / "hub"
+    assert mode(data) == 0o700 and mode(secrets) == 0o700
+    files = [data / "hub.db", *sorted(secrets.iterdir())]
+    assert {f.name for f in files} >= {"hub.db", "secret.key", "sync-receipt.key"}
+    for file in files:
+        assert mode(file) == 0o600, file
+
+
+def test_the_edge_keeps_its_database_and_secrets_owner_only(
+    env: dict[str, str], tmp_path: Path, loose_umask: None
+) -> None:
+    result = CliRunner(env=env).invoke(edge_main, ["init"])
+    assert result.exit_code == 0, result.output
+    data, secrets = tmp_path / "edge", tmp_path / "secrets" / "edge"
+    assert mode(data) == 0o700 and mode(secrets) == 0o700
+    for file in [*data.iterdir(), *secrets.iterdir()]:
+        assert mode(file) == 0o600, file

@@ -11,8 +11,9 @@ from limits import parse_many
 from common import access
 from common.config import ConfigError
 
-# Views that check a password: rate-limited per client address.
+# Views that check a password: rate-limited per client address, with one count for all.
 LOGIN_VIEWS = ("auth.login", "auth_pages.login_submit")
+LOGIN_SCOPE = "login"
 
 
 def install(app: Flask, *, totp: bool = False) -> None:
@@ -37,9 +38,11 @@ def install(app: Flask, *, totp: bool = False) -> None:
 
 def _limit_logins(app: Flask) -> None:
     """LOGIN_RATE_LIMIT per client address, in this app's own storage (in-process on the
-    edge, RATELIMIT_STORAGE_URI at the hub so several processes share the count)."""
+    edge, RATELIMIT_STORAGE_URI at the hub so several processes share the count). The API
+    and the login form share one count: a limit per view would let an address try twice
+    as many passwords by alternating between them."""
     limiter = Limiter(
-        get_remote_address,
+        _client,
         storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
         on_breach=_record_breach,
     )
@@ -51,8 +54,17 @@ def _limit_logins(app: Flask) -> None:
         raise ConfigError(
             f"LOGIN_RATE_LIMIT must look like '20 per minute', got {rate!r}"
         ) from None
+    shared = limiter.shared_limit(rate, scope=LOGIN_SCOPE)
     for name in LOGIN_VIEWS:
-        app.view_functions[name] = limiter.limit(rate)(app.view_functions[name])
+        app.view_functions[name] = shared(app.view_functions[name])
+
+
+def _client() -> str:
+    """The address a client is counted under: an IPv6 client by its /64 network, as the
+    lockout counts it (`common.auth.lockout.address_key`)."""
+    from common.auth.lockout import address_key
+
+    return address_key(get_remote_address())
 
 
 def _record_breach(limit: RequestLimit) -> None:

@@ -2,9 +2,12 @@
 
 A request authenticates with a bearer access token (API clients) or the session cookie
 (the browser pages). Either way the user is loaded from the database on every request,
-so deactivation, a role change or removal from the vehicle takes effect at once. A
-cookie-authenticated write must carry the session's CSRF token. On a public endpoint a
-refused credential just means "anonymous"; elsewhere it is a recorded 401.
+so deactivation, a role change or removal from the vehicle takes effect at once, and
+the credential must have been issued to the user as they stand now
+(`common.auth.standing`): a new password, role or deactivation ends every token and
+browser session issued before. A cookie-authenticated write must carry the session's
+CSRF token. On a public endpoint a refused credential just means "anonymous"; elsewhere
+it is a recorded 401.
 """
 
 from __future__ import annotations
@@ -21,8 +24,15 @@ from common import audit
 from common.access import Actor
 from common.api import endpoint_spec
 from common.audit import Who
-from common.auth import sessions, tokens
-from common.auth.service import PASSWORD_CHANGE_REQUIRED, Lockout, refusal, refusal_for
+from common.auth import sessions, standing, tokens
+from common.auth.lockout import Lockout
+from common.auth.service import (
+    PASSWORD_CHANGE_REQUIRED,
+    BrowserLogin,
+    refusal,
+    refusal_for,
+    renew_browser_session,
+)
 from common.database import db, transaction_apart, write_intended
 from common.errors import APIError, Forbidden, Unauthorized
 from common.node import remember, this_node
@@ -97,10 +107,26 @@ def session_cookie_name() -> str:
 
 
 def session_ended() -> str | None:
-    """Why the browser's session ended (idle, expired), when it still sends the cookie."""
+    """Why the browser's session ended (idle, expired, changed credentials), when it
+    still sends the cookie."""
     raw_id = request.cookies.get(session_cookie_name())
     web = sessions.find(db.session, raw_id) if raw_id else None
-    return sessions.ended(web, idle_limit()) if web is not None else None
+    if web is None:
+        return None
+    user = db.session.get(User, web.user_id)
+    if user is not None and not standing.holds(secret(), user, web.credentials):
+        return sessions.CHANGED
+    return sessions.ended(web, idle_limit())
+
+
+def secret() -> str:
+    """The app's secret key, which keys the credential standing (`common.auth.standing`)."""
+    return str(current_app.config["SECRET_KEY"])
+
+
+def credential_stamp(user: User) -> str:
+    """The standing a credential issued to `user` now carries."""
+    return standing.stamp(secret(), user)
 
 
 def set_session_cookie(response: Any, raw_id: str, max_age: dt.timedelta) -> None:
@@ -127,6 +153,18 @@ def clear_session_cookie(response: Any) -> None:
 
 def idle_limit() -> dt.timedelta:
     return dt.timedelta(minutes=current_app.config["IDLE_TIMEOUT_MINUTES"])
+
+
+def browser_login() -> BrowserLogin:
+    """How this app makes browser sessions."""
+    return BrowserLogin(session_lifetime(), secret())
+
+
+def renew_session(response: Any, user: User) -> None:
+    """A new browser session on `response` for a user whose standing has just changed
+    (a new password), which ended the session the request came with."""
+    raw_id = renew_browser_session(db.session, user, browser_login())
+    set_session_cookie(response, raw_id, session_lifetime())
 
 
 def lockout() -> Lockout:
@@ -156,7 +194,16 @@ def _token_actor(session: Session, header: str) -> tuple[Actor, User]:
         raise Unauthorized("Send the access token as 'Authorization: Bearer <token>'")
     claims = tokens.read(session, token.strip(), tokens.ACCESS)
     user = _usable_user(session, str(claims["sub"]))
-    return _actor_of(session, user, token_id=claims["jti"], expires=tokens.expiry(claims)), user
+    if not tokens.stands(secret(), claims, user):
+        raise Unauthorized(tokens.ENDED)
+    actor = _actor_of(
+        session,
+        user,
+        token_id=claims["jti"],
+        expires=tokens.expiry(claims),
+        family=claims[tokens.FAMILY],
+    )
+    return actor, user
 
 
 def _session_actor(session: Session, raw_id: str) -> tuple[Actor, User] | None:
@@ -166,6 +213,8 @@ def _session_actor(session: Session, raw_id: str) -> tuple[Actor, User] | None:
     web, user, node, assigned = found
     if sessions.ended(web, idle_limit()) is not None:
         return None
+    if not standing.holds(secret(), user, web.credentials):
+        return None  # a new password, role or deactivation since it began
     if refusal(user, node, lambda _vehicle: assigned) is not None:
         return None
     if sessions.needs_touch(web):
@@ -226,6 +275,7 @@ def _actor_of(
     session_id: str | None = None,
     token_id: str | None = None,
     expires: dt.datetime | None = None,
+    family: str | None = None,
 ) -> Actor:
     client = requester(session)
     return Actor(
@@ -239,6 +289,7 @@ def _actor_of(
         session_id=session_id,
         token_id=token_id,
         token_expires_at=expires,
+        token_family=family,
     )
 
 

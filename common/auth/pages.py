@@ -21,6 +21,7 @@ bp = Blueprint("auth_pages", __name__)
 NOTICES = {
     "idle": "You were logged off after {minutes} minutes without activity. Log in again.",
     "expired": "Your session has expired. Log in again.",
+    "changed": "Your password or role was changed, or your account deactivated. Log in again.",
     "logged_out": "You have logged out.",
 }
 
@@ -49,9 +50,9 @@ def login_submit() -> Any:
     target = _safe_next(form.pop("next"))
     attempt = service.Attempt(form["username"], form["password"], form["totp"] or None)
     client = credentials.requester(db.session)
-    lifetime = credentials.session_lifetime()
+    browser = credentials.browser_login()
     try:
-        raw_id = service.browser_login(db.session, attempt, credentials.lockout(), client, lifetime)
+        raw_id = service.browser_login(db.session, attempt, credentials.lockout(), client, browser)
     except APIError as refusal:
         needs_code = refusal.message in (service.TOTP_REQUIRED, service.WRONG_TOTP)
         return _form(refusal.message, form["username"], target, needs_code, refusal.status)
@@ -59,7 +60,7 @@ def login_submit() -> Any:
     if user is not None and user.must_change_password:
         target = url_for("auth_pages.password")
     response = redirect(target)
-    credentials.set_session_cookie(response, raw_id, lifetime)
+    credentials.set_session_cookie(response, raw_id, browser.max_age)
     return response
 
 
@@ -76,7 +77,7 @@ def password_submit() -> Any:
     """Change your own password from the page."""
     try:
         form = PasswordForm().load(request.form.to_dict())
-        service.change_password(
+        user = service.change_password(
             db.session, current_actor(), form["current_password"], form["new_password"]
         )
     except (ValidationError, APIError) as problem:
@@ -85,8 +86,10 @@ def password_submit() -> Any:
             details = problem.details or {}
             message = " ".join(m for ms in details.values() for m in ms) or problem.message
         return render_template("auth/password.html", error=message), 400
-    flash("Your password is changed.", "success")
-    return redirect(url_for(current_app.config["HOME_ENDPOINT"]))
+    flash("Your password is changed. Every other session of yours has ended.", "success")
+    response = redirect(url_for(current_app.config["HOME_ENDPOINT"]))
+    credentials.renew_session(response, user)  # this browser's session ended with the rest
+    return response
 
 
 @bp.post("/logout")

@@ -34,7 +34,7 @@ def login(body: dict[str, Any]) -> Any:
     client = credentials.requester(db.session)
     user = service.api_login(db.session, service.Attempt(**body), credentials.lockout(), client)
     user_view = UserOut().dump(get_user(db.session, user.id))
-    return ok({**tokens.issue(user.id), "user": user_view}, "Logged in")
+    return ok({**tokens.issue(credentials.secret(), user), "user": user_view}, "Logged in")
 
 
 @bp.post("/api/auth/refresh")
@@ -42,14 +42,15 @@ def login(body: dict[str, Any]) -> Any:
 def refresh(body: dict[str, Any]) -> Any:
     """A new access token for a valid refresh token."""
     claims = tokens.read(db.session, body["refresh_token"], tokens.REFRESH)
-    user = service.refresh(db.session, claims, credentials.requester(db.session))
-    return ok(tokens.access(user.id))
+    service.refresh(db.session, claims, credentials.requester(db.session), credentials.secret())
+    return ok(tokens.access(claims["sub"], claims))
 
 
 @bp.post("/api/auth/logout")
 @endpoint(public=True, body=LogoutBody, body_optional=True)
 def logout(body: dict[str, Any]) -> Any:
-    """Revoke the access token (and the refresh token given) or the browser session."""
+    """End the browser session, or the access token's whole family (its refresh token
+    and the access tokens refreshed from it), and the given refresh token's family."""
     given = body.get("refresh_token")
     refresh_claims = tokens.read(db.session, given, tokens.REFRESH) if given else None
     client = credentials.requester(db.session)
@@ -79,11 +80,17 @@ def verify() -> Any:
 @endpoint("profile:read", body=PasswordChange)
 def change_password(body: dict[str, Any]) -> Any:
     """Change your own password (required after a reset: a temporary password allows
-    nothing else)."""
-    service.change_password(
-        db.session, current_actor(), body["current_password"], body["new_password"]
+    nothing else). Every token and session of yours ends; a token caller gets a new
+    pair, a browser a new session."""
+    actor = current_actor()
+    user = service.change_password(
+        db.session, actor, body["current_password"], body["new_password"]
     )
-    return ok(None, "Password changed")
+    if actor.session_id is None:
+        return ok(tokens.issue(credentials.secret(), user), "Password changed")
+    response = ok(None, "Password changed")
+    credentials.renew_session(response, user)
+    return response
 
 
 @totp_bp.post("/api/auth/totp/setup")

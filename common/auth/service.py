@@ -2,8 +2,9 @@
 
 A failed attempt is recorded (audit record and failed-attempt count) in a transaction of
 its own, so the failing request's rollback does not erase it. An unknown user and a wrong
-password cost the same work and get the same answer; even the lockout counts attempts
-on unknown names, so it does not reveal which accounts exist.
+password cost the same work and get the same answer; the lockout (`common.auth.lockout`:
+per account and client address, with a wait that doubles) counts attempts on unknown
+names alike, so it does not reveal which accounts exist either.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import pyotp
+from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
 from common import audit
 from common.access import Actor
 from common.audit import Entry, Who
-from common.auth import sessions, tokens
+from common.auth import sessions, standing, tokens
+from common.auth.lockout import FORGET_AFTER, Lockout, address_key, forgotten
 from common.database import locked_row, transaction_apart
 from common.errors import APIError, BadRequest, Forbidden, Unauthorized
 from common.node import this_node
@@ -45,6 +48,8 @@ PASSWORD_CHANGE_REQUIRED = "Change your temporary password first, on the /passwo
 TOTP_SECRET = re.compile(r"^[A-Z2-7]{32}$")
 _UNKNOWN_USERS = uuid.UUID("6f1d3c8e-2b7a-4c0e-9a55-0d1e2f3a4b5c")
 
+StateKey = tuple[str, str]  # (account, client address): `login_state`'s primary key
+
 
 @dataclass(frozen=True)
 class Attempt:
@@ -53,19 +58,11 @@ class Attempt:
     totp: str | None = None
 
 
-@dataclass(frozen=True)
-class Lockout:
-    """After `threshold` failures in a row an account is locked for `minutes`."""
-
-    threshold: int
-    minutes: int
-
-
 def login(session: Session, attempt: Attempt, lockout: Lockout, client: Who) -> User:
     """The user these credentials belong to, allowed to log in on this node, with the
     login recorded in the open transaction; otherwise a recorded, typed failure."""
     user = find_by_username(session, attempt.username)
-    key = _state_key(user, attempt.username)
+    key = _state_key(user, attempt.username, client)
     who = _who(client, user)
     checked_hash = user.password_hash if user else None
     locked_until = _locked_until(session, key)
@@ -97,27 +94,43 @@ def api_login(session: Session, attempt: Attempt, lockout: Lockout, client: Who)
     return user
 
 
+@dataclass(frozen=True)
+class BrowserLogin:
+    """How a browser session is made: its longest life and the app's secret key, which
+    keys the standing it is issued at (`common.auth.standing`)."""
+
+    max_age: dt.timedelta
+    secret: str
+
+
 def browser_login(
-    session: Session, attempt: Attempt, lockout: Lockout, client: Who, max_age: dt.timedelta
+    session: Session, attempt: Attempt, lockout: Lockout, client: Who, browser: BrowserLogin
 ) -> str:
     """Log in from the login page: the raw id of a new browser session, for its cookie."""
     user = login(session, attempt, lockout, client)
-    raw_id, _web = sessions.start(session, user.id, max_age)
+    raw_id = _start_session(session, user, browser)
     session.commit()
+    return raw_id
+
+
+def _start_session(session: Session, user: User, browser: BrowserLogin) -> str:
+    stamp = standing.stamp(browser.secret, user)
+    raw_id, _web = sessions.start(session, user.id, browser.max_age, stamp)
     return raw_id
 
 
 def logout(
     session: Session, actor: Actor | None, refresh: dict[str, Any] | None, client: Who
 ) -> None:
-    """End what the request presented: its access token or browser session, and the
-    refresh token it handed over."""
-    if actor is not None and actor.token_id and actor.token_expires_at:
-        tokens.revoke(session, actor.token_id, actor.user_id, actor.token_expires_at)
+    """End what the request presented: its browser session, or the whole family of its
+    access token (the refresh token issued with it at login, and every access token
+    refreshed from that), and the family of the refresh token it handed over."""
+    if actor is not None and actor.token_family:
+        tokens.revoke_family(session, actor.token_family, actor.user_id)
     if actor is not None and actor.session_id:
         sessions.revoke(session, actor.session_id)
     if refresh is not None:
-        tokens.revoke(session, refresh["jti"], refresh["sub"], tokens.expiry(refresh))
+        tokens.revoke_family(session, refresh[tokens.FAMILY], refresh["sub"])
     if actor is not None:
         audit.record(session, actor, "logout")
     elif refresh is not None:
@@ -125,14 +138,17 @@ def logout(
     session.commit()
 
 
-def refresh(session: Session, claims: dict[str, Any], client: Who) -> User:
-    """The user of a valid refresh token, if they may still work here."""
+def refresh(session: Session, claims: dict[str, Any], client: Who, secret: str) -> User:
+    """The user of a valid refresh token, if they may still work here and still stand
+    as they did when it was issued (no new password, role or deactivation since)."""
     user = session.get(User, claims["sub"])
     if user is None:
         _refuse(session, client, "token_refresh", Unauthorized("The token is not valid"))
     refusal = refusal_for(session, user)
     if refusal is not None:
         _refuse(session, _who(client, user), "token_refresh", Unauthorized(refusal))
+    if not tokens.stands(secret, claims, user):
+        _refuse(session, _who(client, user), "token_refresh", Unauthorized(tokens.ENDED))
     audit.record(session, _who(client, user), "token_refresh")
     session.commit()
     return user
@@ -173,9 +189,12 @@ def me(session: Session, actor: Actor) -> dict[str, Any]:
     }
 
 
-def change_password(session: Session, actor: Actor, current: str, new: str) -> None:
+def change_password(session: Session, actor: Actor, current: str, new: str) -> User:
     """Replace the actor's password (ending a temporary one) after checking the current.
-    Both Argon2 steps run between transactions, as at login (`_password_matches`)."""
+    Both Argon2 steps run between transactions, as at login (`_password_matches`). Every
+    token and browser session of the user ends with it, the caller's too (the user's
+    standing changed): the caller hands the client new tokens or a new session
+    (`renew_browser_session`)."""
     user = _acting_user(session, actor)
     checked_hash = user.password_hash
     wrong = BadRequest("Invalid input", details={"current_password": ["Wrong password"]})
@@ -191,8 +210,18 @@ def change_password(session: Session, actor: Actor, current: str, new: str) -> N
         raise wrong
     user.password_hash = new_hash
     user.must_change_password = False
+    sessions.revoke_all(session, user.id)
     audit.record(session, actor, "password_changed", resource_type="user", resource_id=user.id)
     session.commit()
+    return user
+
+
+def renew_browser_session(session: Session, user: User, browser: BrowserLogin) -> str:
+    """A new browser session for the one that has just changed its password (the old
+    one ended with every other): the raw id for its cookie."""
+    raw_id = _start_session(session, user, browser)
+    session.commit()
+    return raw_id
 
 
 def totp_setup(actor: Actor, issuer: str) -> dict[str, str]:
@@ -223,7 +252,7 @@ def totp_disable(session: Session, actor: Actor, code: str) -> None:
 
 
 def _check_totp(
-    session: Session, who: Who, key: str, lockout: Lockout, secret: str, code: str | None
+    session: Session, who: Who, key: StateKey, lockout: Lockout, secret: str, code: str | None
 ) -> None:
     if not code:
         raise Unauthorized(TOTP_REQUIRED, details={"totp": ["required"]})
@@ -236,7 +265,7 @@ def _require_code(secret: str, code: str) -> None:
         raise BadRequest(WRONG_TOTP, details={"code": ["Does not match"]})
 
 
-def _locked_until(session: Session, key: str) -> dt.datetime | None:
+def _locked_until(session: Session, key: StateKey) -> dt.datetime | None:
     state = session.get(LoginState, key, populate_existing=True)
     if state is not None and state.locked_until is not None and state.locked_until > utcnow():
         return state.locked_until
@@ -274,35 +303,57 @@ def _rehashed(password_hash: str | None, password: str) -> str | None:
     return hash_password(password)
 
 
-def _succeed(session: Session, who: Who, key: str, user: User, new_hash: str | None) -> None:
-    """Record the login; `new_hash` replaces the password's hash made with older
+def _succeed(session: Session, who: Who, key: StateKey, user: User, new_hash: str | None) -> None:
+    """Record the login, forgetting this address's failures on the account (other
+    addresses keep theirs); `new_hash` replaces the password's hash made with older
     parameters (None when it is current, or was changed during the check)."""
-    state = locked_row(session, LoginState, key, lambda: LoginState(user_id=key))
-    state.failed_count, state.locked_until, state.last_login_at = 0, None, utcnow()
+    account, address = key
+    session.execute(
+        delete(LoginState).where(LoginState.user_id == account, LoginState.client_addr == address)
+    )
     if new_hash is not None:
         user.password_hash = new_hash
     audit.record(session, who, "login")
 
 
 def _fail(
-    session: Session, who: Who, key: str, lockout: Lockout, message: str, reason: str
+    session: Session, who: Who, key: StateKey, lockout: Lockout, message: str, reason: str
 ) -> NoReturn:
-    """Count a failed attempt (locking the account at the threshold) and refuse."""
+    """Count a failed attempt from this address (holding the address back from the
+    account at the threshold, twice as long at each failure after) and refuse."""
     with transaction_apart(session, discard_open=True):
-        state = locked_row(session, LoginState, key, lambda: LoginState(user_id=key))
         now = utcnow()
+        _forget_quiet_counts(session, now)
+        account, address = key
+        state = locked_row(
+            session, LoginState, key, lambda: LoginState(user_id=account, client_addr=address)
+        )
+        if forgotten(state.last_failed_at, state.locked_until, now):
+            state.failed_count = 0
         state.failed_count = (state.failed_count or 0) + 1
         state.last_failed_at = now
-        locks = state.failed_count >= lockout.threshold
+        until = lockout.until(state.failed_count, now)
         audit.append(session, who, Entry("login_failed", audit.FAILURE, detail={"reason": reason}))
-        if locks:
-            state.failed_count = 0
-            state.locked_until = now + dt.timedelta(minutes=lockout.minutes)
-            detail = {"minutes": lockout.minutes}
+        if until is not None:
+            state.locked_until = until
+            minutes = round((until - now).total_seconds() / 60)
+            detail = {"minutes": minutes, "failures": state.failed_count}
             audit.append(session, who, Entry("lockout", audit.FAILURE, detail=detail))
-    if locks:
-        raise Forbidden(_locked_message(state.locked_until))
+    if until is not None:
+        raise Forbidden(_locked_message(until))
     raise Unauthorized(message)
+
+
+def _forget_quiet_counts(session: Session, now: dt.datetime) -> None:
+    """Drop the counts that would start afresh anyway (`lockout.forgotten`), so guesses
+    spread over many names and addresses do not pile up rows."""
+    quiet = now - FORGET_AFTER
+    session.execute(
+        delete(LoginState).where(
+            LoginState.last_failed_at <= quiet,
+            or_(LoginState.locked_until.is_(None), LoginState.locked_until <= quiet),
+        )
+    )
 
 
 def _refuse(session: Session, who: Who, action: str, error: APIError) -> NoReturn:
@@ -313,17 +364,22 @@ def _refuse(session: Session, who: Who, action: str, error: APIError) -> NoRetur
 def _locked_message(until: dt.datetime | None) -> str:
     left = (until - utcnow()) if until else dt.timedelta()
     minutes = max(1, -(-int(left.total_seconds()) // 60))
-    return (
-        "Too many failed logins: this account is locked. "
-        f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    return f"Too many failed logins from this address. Try again in {_duration(minutes)}."
+
+
+def _duration(minutes: int) -> str:
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{-(-minutes // 60)} hours"
+
+
+def _state_key(user: User | None, username: str, client: Who) -> StateKey:
+    """Known users are counted by id, unknown names by a stable id made from the name;
+    each from the client's address (`lockout.address_key`)."""
+    account = (
+        user.id if user is not None else str(uuid.uuid5(_UNKNOWN_USERS, username.strip().lower()))
     )
-
-
-def _state_key(user: User | None, username: str) -> str:
-    """Known users are counted by id; unknown names by a stable id made from the name."""
-    if user is not None:
-        return user.id
-    return str(uuid.uuid5(_UNKNOWN_USERS, username.strip().lower()))
+    return account, address_key(client.client_addr)
 
 
 def _who(client: Who, user: User | None) -> Who:

@@ -22,14 +22,18 @@ TOUCH_INTERVAL = dt.timedelta(minutes=1)
 IDLE = "idle"
 EXPIRED = "expired"
 REVOKED = "revoked"
+CHANGED = "changed"  # the user's password, role or active flag changed since it began
 
 
 def digest(raw_id: str) -> str:
     return hashlib.sha256(raw_id.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def start(session: Session, user_id: str, max_age: dt.timedelta) -> tuple[str, WebSession]:
-    """A new session; returns the raw id for the cookie (never stored) and the row."""
+def start(
+    session: Session, user_id: str, max_age: dt.timedelta, credentials: str
+) -> tuple[str, WebSession]:
+    """A new session for the user at their standing `credentials` (`common.auth.
+    standing`); returns the raw id for the cookie (never stored) and the row."""
     raw_id = secrets.token_urlsafe(32)
     now = utcnow()
     web = WebSession(
@@ -39,6 +43,7 @@ def start(session: Session, user_id: str, max_age: dt.timedelta) -> tuple[str, W
         created_at=now,
         last_seen_at=now,
         expires_at=now + max_age,
+        credentials=credentials,
     )
     session.add(web)
     session.flush()

@@ -66,8 +66,9 @@ def register(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict[st
     a likely duplicate (same surname and birthday, or medical aid membership) is refused
     until the clerk confirms with `allow_duplicate`."""
     values = {k: v for k, v in data.items() if k != "allow_duplicate"}
-    check_unique(session, values)
-    if not data.get("allow_duplicate"):
+    confirmed = bool(data.get("allow_duplicate"))
+    check_unique(session, vehicle_of(actor), values, elsewhere_confirmed=confirmed)
+    if not confirmed:
         likely = possible_duplicates(session, actor, values)
         if likely:
             raise Conflict(
@@ -105,18 +106,36 @@ def new_patient(session: Session, actor: Actor, values: Mapping[str, Any]) -> Pa
     return patient
 
 
-def check_unique(session: Session, values: Mapping[str, Any], own_id: str | None = None) -> None:
-    """Refuse an ID or passport number another patient already has."""
+def check_unique(
+    session: Session,
+    vehicle_id: str,
+    values: Mapping[str, Any],
+    own_id: str | None = None,
+    *,
+    elsewhere_confirmed: bool = False,
+) -> None:
+    """Refuse an ID or passport number another patient already has. Another patient this
+    vehicle may see is named, so the crew can open their record; one it may not see is
+    neither named nor numbered (the answer would tell a crew who is registered where):
+    registering them here anyway, once confirmed, leaves the pair to head office's
+    duplicate review (sync protocol, section 8)."""
     for column, label in ((Patient.id_number, "ID"), (Patient.passport_number, "passport")):
         number = values.get(column.key)
         if not number:
             continue
-        other = session.scalar(select(Patient.id).where(column == number, Patient.id != own_id))
-        if other is not None:
+        others = select(Patient.id).where(column == number, Patient.id != own_id)
+        seen = session.scalar(others.where(patient_reachable(vehicle_id)).limit(1))
+        if seen is not None:
             raise Conflict(
                 f"A patient with this {label} number is already registered",
-                details={column.key: [f"Already registered to another patient ({other})"]},
+                details={column.key: [f"Already registered to another patient ({seen})"]},
             )
+        if not elsewhere_confirmed and session.scalar(others.limit(1)) is not None:
+            raise Conflict(elsewhere(label), details={"warnings": [elsewhere(label)]})
+
+
+def elsewhere(label: str) -> str:
+    return f"A patient with this {label} number is registered elsewhere; head office will reconcile"
 
 
 def possible_duplicates(
@@ -163,9 +182,11 @@ def update(
     if problems:
         raise BadRequest("Invalid input", details=problems)
     merged = complete_identity(merged)
-    check_unique(session, merged, own_id=patient.id)
-    _check_province(session, merged.get("province_id"))
     changed = sorted(k for k in merged if getattr(patient, k) != merged[k])
+    # Only a number being changed is checked: a patient registered here once confirmed
+    # as someone head office holds elsewhere stays editable until the pair is reconciled.
+    check_unique(session, vehicle_of(actor), {k: merged[k] for k in changed}, own_id=patient.id)
+    _check_province(session, merged.get("province_id"))
     for name in changed:
         setattr(patient, name, merged[name])
     patient.updated_at = utcnow()

@@ -1,6 +1,9 @@
 """The hub's sync engine for this app: the `sync.hub.HubExchange` over the app's
 database, signing receipts with the hub's key. Served by `clinic-hub serve`, it applies
-`SYNC_APPLY_SLOTS` batches at once inline and stores the rest for its drain thread."""
+`SYNC_APPLY_SLOTS` batches at once inline and stores the rest for its drain thread.
+Whatever applies a batch (inline or the drain), `on_applied` then looks for duplicate
+patients and seals the audit records received under the hub's audit key, in the
+batch's transaction."""
 
 from __future__ import annotations
 
@@ -12,11 +15,13 @@ from flask import Flask, current_app
 from sqlalchemy import Connection
 
 import schema
+from common import auditseal
+from common.auditseal import SealKey
 from common.config import read_secret_file, write_secret_file
 from common.database import db
 from sync import signing
-from sync.change import Change
-from sync.hub import ApplySlots, HubExchange
+from sync.change import FULL_OPS, Change
+from sync.hub import AppliedHook, ApplySlots, HubExchange
 from sync.rules import HOUR_MS
 
 KEY_HINT = "run `clinic-hub migrate` first"
@@ -45,7 +50,7 @@ def hub_exchange() -> HubExchange:
             db.engine,
             schema.synced_tables(),
             _receipt_key(app),
-            on_applied=applied,
+            on_applied=on_applied(auditseal.key_for(db.engine)),
             slots=ApplySlots(app.config["SYNC_APPLY_SLOTS"]) if draining else None,
             max_ahead_ms=app.config.get("SYNC_MAX_AHEAD_HOURS", 24) * HOUR_MS,
         )
@@ -53,13 +58,32 @@ def hub_exchange() -> HubExchange:
     return exchange
 
 
-def applied(connection: Connection, changes: Sequence[Change]) -> None:
-    """What head office does as a device's batch is applied, in its transaction."""
+def on_applied(audit_key: SealKey) -> AppliedHook:
+    """What head office does as a device's batch is applied, in its transaction: pair
+    duplicate patients, tell of emergency accounts and of two laptops' visits of one
+    patient, and seal the audit records received (`seal_received`)."""
     from hub.sync import duplicate, emergency, twins
 
-    duplicate.detect(connection, changes)
-    emergency.notice(connection, changes)
-    twins.notice(connection, changes)
+    def applied(connection: Connection, changes: Sequence[Change]) -> None:
+        duplicate.detect(connection, changes)
+        emergency.notice(connection, changes)
+        twins.notice(connection, changes)
+        seal_received(connection, changes, audit_key)
+
+    return applied
+
+
+def seal_received(connection: Connection, changes: Sequence[Change], key: SealKey) -> int:
+    """Seal the audit records of an applied batch under the hub's audit key, as stored:
+    with the `prev_hash` and `hash` the hub worked out itself where the batch left them
+    out (protocol, section 5c), and only those stored (a change held in quarantine is
+    not; one applied before keeps its seal)."""
+    received = [
+        change.row_id
+        for change in changes
+        if change.table == "audit_record" and change.op in FULL_OPS
+    ]
+    return auditseal.seal_unsealed(connection, key, received) if received else 0
 
 
 def start_drain(app: Flask) -> threading.Thread:

@@ -82,6 +82,35 @@ def restore(folder: Path, force: bool) -> None:
     )
     if result.previous:
         click.echo(f"The previous database is kept at {result.previous}; delete it once checked.")
+    with errors():
+        standing = restore_lib.audit_standing(where.database, key, where.audit_key)
+    for line in _audit_lines(standing, where.audit_key):
+        click.echo(line)
+
+
+def _audit_lines(standing: restore_lib.AuditStanding, path: Path) -> list[str]:
+    """What the restore means for the audit trail's seals (docs/operations.md)."""
+    if standing.key_id is None:
+        return ["This backup predates the sealed audit trail: run `clinic-edge migrate` next."]
+    lines = [f"Made this laptop's audit key: {path}"] if standing.made_key else []
+    found = standing.unverifiable
+    if found is None:
+        return lines
+    if found.other_keys:
+        count, keys = sum(found.other_keys.values()), ", ".join(sorted(found.other_keys))
+        lines.append(
+            f"Warning: {count} audit record(s) are sealed under another laptop's audit key "
+            f"({keys}), not this laptop's ({standing.key_id}): `clinic-edge audit verify` "
+            "reports them as unverifiable here. The hub holds its own sealed copy of every "
+            "record it received. If the old laptop's disk can still be read, put its "
+            f"audit.key at {path} instead, before the edge starts."
+        )
+    if found.unsealed:
+        lines.append(
+            f"Warning: {found.unsealed} audit record(s) have no seal: "
+            "`clinic-edge audit verify` names the first."
+        )
+    return lines
 
 
 def _backup_key(

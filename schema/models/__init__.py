@@ -2,7 +2,7 @@
 
 from schema.models.alert import Alert, AlertEscalation
 from schema.models.asset import Asset, MaintenanceRecord, Supplier
-from schema.models.audit import AuditChain, AuditRecord
+from schema.models.audit import AuditChain, AuditRecord, AuditSeal
 from schema.models.claim import Claim, ClaimAttempt, ClaimLine, ClaimSubmission
 from schema.models.clinical import ClinicalNote, Diagnosis, Prescription, Referral, VitalSign
 from schema.models.geography import Location, Province
@@ -36,6 +36,7 @@ __all__ = [
     "Asset",
     "AuditChain",
     "AuditRecord",
+    "AuditSeal",
     "Claim",
     "ClaimAttempt",
     "ClaimLine",

@@ -100,7 +100,9 @@ class AuditRecord(SyncedRow, Base):
 
 
 class AuditChain(Base):
-    """The head of this node's audit chain; locked while a record is appended."""
+    """The head of this node's audit chain; locked while a record is appended. `seal` is
+    an HMAC of where it stands under the node's audit key (`common.auditseal`, named by
+    `seal_key`), so records cut from the end of the chain show."""
 
     __tablename__ = "audit_chain"
 
@@ -108,3 +110,20 @@ class AuditChain(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    seal_key: Mapped[str | None] = mapped_column(String(16))
+    seal: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditSeal(Base):
+    """This node's HMAC-SHA256 of an audit record it holds, under its audit key (a file
+    outside the database, named by `key_id`; `common.auditseal`): node-local, never
+    synced. Without the key, an edited record cannot be sealed again, however well its
+    chain is hashed again. One B-tree on SQLite (no rowid): the edge writes one with
+    every request."""
+
+    __tablename__ = "audit_seal"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    record_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16))
+    mac: Mapped[str] = mapped_column(String(64))

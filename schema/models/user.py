@@ -44,15 +44,17 @@ class UserVehicle(SyncedRow, Base):
 
 
 class LoginState(Base):
-    """Failed attempts and lockout, per user and per node: never synced."""
+    """Failed attempts and lockout per account and client address (`common.auth.lockout`),
+    on this node only: never synced. `user_id` is the account's id, or for a name that is
+    no account a stable id made from the name."""
 
     __tablename__ = "login_state"
 
     user_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    client_addr: Mapped[str] = mapped_column(String(64), primary_key=True)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    last_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class WebSession(Base):
@@ -67,14 +69,18 @@ class WebSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The user's standing when it began (`common.auth.standing`): a new password, role or
+    # deactivation ends it, here or when the changed user row arrives by sync.
+    credentials: Mapped[str | None] = mapped_column(String(64))
 
 
 class RevokedToken(Base):
-    """Denylist of JWT ids revoked at logout; survives restarts."""
+    """Token families ended at logout (`common.auth.tokens`: the tokens of one login and
+    those refreshed from it share a family id); survives restarts."""
 
     __tablename__ = "revoked_token"
 
-    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 

@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DatabaseError
 
-from common import audit
+from common import audit, auditseal
 from common.access import current_actor
 from common.api import endpoint, ok
 from common.audit import GENESIS, Entry, Who
@@ -24,6 +24,7 @@ from common.errors import Conflict
 from schema.base import new_id, utcnow
 from schema.models import AuditRecord, User
 from sync import capture
+from tests.conftest import TEST_AUDIT_KEY
 from tests.support.identity import Staff
 
 SOMEONE = Who("u-1", "sister", "nurse", "10.1.1.7", "tablet", None)
@@ -121,12 +122,14 @@ def test_chains_of_other_nodes_are_verified_one_by_one(hub_engine: Engine) -> No
 
 
 def synced_chain(engine: Engine, node: str, count: int) -> None:
-    """Records as they arrive from a vehicle by sync: chained on that vehicle."""
+    """Records as they arrive from a vehicle by sync: chained on that vehicle, and sealed
+    by the hub as it stores them."""
     prev = GENESIS
     with new_session(engine) as session, session.begin():
-        for seq in range(1, count + 1):
+        ids = [new_id() for _ in range(count)]
+        for seq, record_id in enumerate(ids, start=1):
             record = AuditRecord(
-                id=new_id(),
+                id=record_id,
                 origin_node=node,
                 chain_seq=seq,
                 at=utcnow(),
@@ -137,6 +140,8 @@ def synced_chain(engine: Engine, node: str, count: int) -> None:
             )
             record.hash = prev = audit.record_hash(record)
             session.add(record)
+        session.flush()
+        auditseal.seal_unsealed(session.connection(), TEST_AUDIT_KEY, ids)
 
 
 def test_concurrent_appends_keep_one_unbroken_chain(engine: Engine) -> None:
@@ -167,6 +172,7 @@ def test_clinic_edge_audit_verify(edge_db: Path, edge_key: bytes, edge_engine: E
     from edge.cli import main
 
     env = {"EDGE_DATABASE_PATH": str(edge_db), "EDGE_DB_KEY": edge_key.hex()}
+    env["EDGE_AUDIT_KEY_FILE"] = str(key_file_of_the_tests(edge_db.parent))
     append(edge_engine, 3)
     intact = CliRunner(env=env).invoke(main, ["audit", "verify"])
     assert intact.exit_code == 0, intact.output
@@ -177,10 +183,19 @@ def test_clinic_edge_audit_verify(edge_db: Path, edge_key: bytes, edge_engine: E
     assert "BROKEN at record #2" in broken.output and "tampered with" in broken.output
 
 
-def test_clinic_hub_audit_verify(hub_database_url: str, hub_engine: Engine) -> None:
+def key_file_of_the_tests(folder: Path) -> Path:
+    """The tests' audit key in a file, as a command reads it."""
+    path = folder / "audit.key"
+    path.write_text(TEST_AUDIT_KEY.text())
+    path.chmod(0o600)
+    return path
+
+
+def test_clinic_hub_audit_verify(hub_database_url: str, hub_engine: Engine, tmp_path: Path) -> None:
     from hub.cli import main
 
     env = {"HUB_DATABASE_URL": hub_database_url}
+    env["HUB_AUDIT_KEY_FILE"] = str(key_file_of_the_tests(tmp_path))
     assert "No audit records yet." in CliRunner(env=env).invoke(main, ["audit", "verify"]).output
     append(hub_engine, 2)
     synced_chain(hub_engine, "dvehicle00001", 2)

@@ -3,8 +3,10 @@ clear error with the wrong one, WAL with synchronous=FULL and foreign keys on.""
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from common.database import (
     DatabaseKeyError,
     db,
     parse_key,
+    plain_engine,
     sqlcipher_connect,
     sqlcipher_engine,
     write_intent,
@@ -237,4 +240,38 @@ def test_a_turn_at_the_write_gate_is_taken_up_by_the_next_write_or_given_back(
             gate.on_end(ended.append)
             conn.rollback()
     assert ended == [True, False]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "sqlcipher"])
+def test_database_files_are_owner_only_under_a_loose_umask(tmp_path: Path, kind: str) -> None:
+    """The folder, the file and its WAL and shared-memory files: patient data, whatever
+    umask the process runs under."""
+    path = tmp_path / "var" / "node.db"
+    before = os.umask(0o022)
+    try:
+        engine = (
+            plain_engine(f"sqlite:///{path}")
+            if kind == "sqlite"
+            else sqlcipher_engine(path, secrets.token_bytes(32))
+        )
+        with engine.connect() as conn:  # keeps the WAL open while we look
+            conn.execute(text("SELECT count(*) FROM sqlite_master"))
+            files = sorted(path.parent.iterdir())
+            assert [f.name for f in files] == ["node.db", "node.db-shm", "node.db-wal"]
+            assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        engine.dispose()
+    finally:
+        os.umask(before)
+
+
+def test_a_database_left_readable_by_others_is_narrowed(tmp_path: Path) -> None:
+    path = tmp_path / "hub.db"
+    sqlite3.connect(path).close()
+    path.chmod(0o644)
+    engine = plain_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     engine.dispose()

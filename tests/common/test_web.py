@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from common.config import ConfigError
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET
 from tests.support.apps import routes
 
 
@@ -135,6 +135,7 @@ def test_factories_have_no_side_effects(tmp_path: Path, edge_key: bytes) -> None
             "DATABASE_PATH": str(tmp_path / "e.db"),
             "DB_KEY": edge_key.hex(),
             "SECRET_KEY": TEST_SECRET,
+            "AUDIT_KEY": TEST_AUDIT_KEY.text(),
             "DATA_DIR": str(tmp_path / "edata"),
         }
     )
@@ -142,6 +143,7 @@ def test_factories_have_no_side_effects(tmp_path: Path, edge_key: bytes) -> None
         {
             "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}",
             "SECRET_KEY": TEST_SECRET,
+            "AUDIT_KEY": TEST_AUDIT_KEY.text(),
             "DATA_DIR": str(tmp_path / "hdata"),
         }
     )

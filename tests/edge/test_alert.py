@@ -13,7 +13,7 @@ from edge import jobs
 from edge.alert import service
 from schema.models import Alert, AlertEscalation
 from tests.support.identity import make_vehicle
-from tests.support.tables import row_counts
+from tests.support.tables import AUDIT_TABLES, row_counts
 
 
 def raise_one(engine: Engine, vehicle_id: str | None, **extra: Any) -> str:
@@ -84,8 +84,8 @@ def test_alerts_of_another_vehicle_are_out_of_reach(
         == 404
     )
     assert edge_client.get("/api/alerts", headers=nurse.headers).get_json()["data"] == []
-    assert row_counts(edge_engine, ignore=["audit_record", "audit_chain"]) == {
-        k: v for k, v in before.items() if k not in ("audit_record", "audit_chain")
+    assert row_counts(edge_engine, ignore=AUDIT_TABLES) == {
+        k: v for k, v in before.items() if k not in AUDIT_TABLES
     }
 
 

@@ -175,6 +175,49 @@ def test_another_vehicles_patient_is_out_of_reach(clinic: Clinic) -> None:
     assert clinic.get("clerk", "/api/patients?q=stranger").get_json()["data"] == []
 
 
+def test_an_id_number_held_out_of_reach_names_nobody(clinic: Clinic) -> None:
+    """Registering an ID number another vehicle's patient holds must not tell this crew
+    who that is: no id, no name; confirmed, the patient is registered here and head
+    office reconciles the pair."""
+    number = sa_id(dt.date(1971, 2, 9), "F")
+    with new_session(clinic.engine) as session, session.begin():
+        elsewhere = rows.vehicle(session)
+        stranger = rows.patient(
+            session, registered_vehicle_id=elsewhere.id, last_name="Stranger", id_number=number
+        )
+        stranger_id = stranger.id
+    fields = patient_fields(id_number=number, last_name="Ndlovu")
+    clinic.hire("clerk")
+    before = clinic.counts()
+
+    refused = clinic.post("clerk", "/api/patients", fields)
+
+    body = refused.get_json()
+    assert refused.status_code == 409
+    assert body["error"] == (
+        "A patient with this ID number is registered elsewhere; head office will reconcile"
+    )
+    assert body["details"] == {"warnings": [body["error"]]}
+    assert stranger_id not in refused.get_data(as_text=True)
+    assert "Stranger" not in refused.get_data(as_text=True)
+    assert clinic.counts() == before
+    confirmed = clinic.ok("POST", "clerk", "/api/patients", {**fields, "allow_duplicate": True})
+    assert confirmed["id_number"] == number and confirmed["id"] != stranger_id
+    edited = clinic.ok("PUT", "clerk", f"/api/patients/{confirmed['id']}", {"phone": "0821234567"})
+    assert edited["phone"] == "+27821234567"  # still editable until head office merges
+
+
+def test_an_id_number_of_a_patient_in_reach_is_answered_with_them(clinic: Clinic) -> None:
+    first = clinic.register()
+    again = clinic.post(
+        "clerk",
+        "/api/patients",
+        {**patient_fields(id_number=first["id_number"]), "allow_duplicate": True},
+    )
+    assert again.status_code == 409
+    assert first["id"] in str(again.get_json()["details"]["id_number"])
+
+
 def test_roles_without_patient_access_are_refused(clinic: Clinic) -> None:
     patient = clinic.register()
     assert clinic.get("inventory_manager", f"/api/patients/{patient['id']}").status_code == 403

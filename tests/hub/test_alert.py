@@ -21,7 +21,7 @@ from schema.models import Alert, AlertEscalation, SyncLink
 from tests.hub import fleet_rows
 from tests.support import rows
 from tests.support.identity import Staff
-from tests.support.tables import row_counts
+from tests.support.tables import AUDIT_TABLES, row_counts
 
 HEALTH = Health(dt.timedelta(hours=24), dt.timedelta(hours=72))
 
@@ -160,11 +160,11 @@ def test_roles_without_alerts_neither_see_nor_change_them(
     with new_session(hub_engine) as session, session.begin():
         alert = fleet_rows.alert(session, rows.vehicle(session).id)
     staff = hub_user(role)
-    before = row_counts(hub_engine, ignore=("audit_record", "audit_chain"))
+    before = row_counts(hub_engine, ignore=AUDIT_TABLES)
     assert hub_client.get("/api/alerts", headers=staff.headers).status_code == 403
     path = f"/api/alerts/{alert.id}/resolve"
     assert hub_client.post(path, headers=staff.headers).status_code == 403
-    assert row_counts(hub_engine, ignore=("audit_record", "audit_chain")) == before
+    assert row_counts(hub_engine, ignore=AUDIT_TABLES) == before
     viewer = hub_user("viewer")
     assert hub_client.post(path, headers=viewer.headers).status_code == 403
 

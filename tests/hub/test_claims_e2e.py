@@ -34,7 +34,7 @@ from common.users import create_user
 from edge import create_app
 from edge.sync import service as edge_sync
 from hub.sync import device as devices
-from schema.models import ClaimSubmission, Patient, Tariff, Vehicle
+from schema.models import ClaimSubmission, Patient, Tariff, User, Vehicle
 from tests.conftest import edge_config
 from tests.support import mysql
 from tests.support.claims import attempts, claim_row, push_claims
@@ -155,7 +155,8 @@ def world(
     def staff(role: str) -> Staff:
         user_id = crew[role]
         with app.app_context():
-            issued = tokens.issue(user_id)
+            user = db.session.get_one(User, user_id)
+            issued = tokens.issue(app.config["SECRET_KEY"], user)
         return Staff(
             user_id, role, PASSWORD, role, role, issued["access_token"], issued["refresh_token"]
         )

@@ -13,7 +13,7 @@ from common.database import new_session
 from tests.support import rows
 from tests.support.identity import Staff
 from tests.support.sync import Net, count, table_rows
-from tests.support.tables import row_counts
+from tests.support.tables import AUDIT_TABLES, row_counts
 from tests.sync.test_protocol import visit
 
 
@@ -56,7 +56,7 @@ def test_merging_bad_pairs_is_refused_and_changes_nothing(
     admin = hub_user("administrator")
     with new_session(hub_engine) as session, session.begin():
         patient = rows.patient(session)
-    before = row_counts(hub_engine, ignore={"audit_record", "audit_chain"})
+    before = row_counts(hub_engine, ignore=AUDIT_TABLES)
     for body, status in (
         ({"winner_id": patient.id, "loser_id": patient.id}, 400),
         ({"winner_id": patient.id, "loser_id": "nope"}, 404),
@@ -64,7 +64,7 @@ def test_merging_bad_pairs_is_refused_and_changes_nothing(
     ):
         response = hub_client.post("/api/patients/merge", json=body, headers=admin.headers)
         assert response.status_code == status
-    assert row_counts(hub_engine, ignore={"audit_record", "audit_chain"}) == before
+    assert row_counts(hub_engine, ignore=AUDIT_TABLES) == before
 
 
 def test_conflicts_are_listed_and_resolved(

@@ -28,8 +28,8 @@ def test_a_reset_password_works_only_to_change_it(
     temporary = reset.get_json()["data"]["temporary_password"]
     assert reset.get_json()["data"]["user"]["must_change_password"] is True
     assert login(hub_client, nurse.username, nurse.password).status_code == 401
-    # A token issued before the reset is held to the same rule as the temporary password.
-    assert hub_client.get("/api/formulary", headers=nurse.headers).status_code == 403
+    # A token issued before the reset ends with it.
+    assert hub_client.get("/api/formulary", headers=nurse.headers).status_code == 401
 
     logged_in = login(hub_client, nurse.username, temporary)
     assert logged_in.status_code == 200
@@ -44,7 +44,10 @@ def test_a_reset_password_works_only_to_change_it(
     wrong = {"current_password": "Not-The-One-1", "new_password": NEW_PASSWORD}
     assert hub_client.post("/api/auth/password", json=wrong, headers=headers).status_code == 400
     body = {"current_password": temporary, "new_password": NEW_PASSWORD}
-    assert hub_client.post("/api/auth/password", json=body, headers=headers).status_code == 200
+    changed = hub_client.post("/api/auth/password", json=body, headers=headers)
+    assert changed.status_code == 200
+    assert hub_client.get("/api/formulary", headers=headers).status_code == 401  # ended too
+    headers = {"Authorization": f"Bearer {changed.get_json()['data']['access_token']}"}
     assert hub_client.get("/api/formulary", headers=headers).status_code == 200
     assert login(hub_client, nurse.username, NEW_PASSWORD).status_code == 200
     with hub_engine.connect() as connection:

@@ -26,7 +26,7 @@ from sync.transport import EXCHANGE_PATH, HubRefused
 from tests.support import rows
 from tests.support.identity import make_vehicle
 from tests.support.sync import count, table_rows
-from tests.support.tables import row_counts
+from tests.support.tables import AUDIT_TABLES, row_counts
 
 
 def token_for(hub_engine: Engine, vehicle_id: str) -> str:
@@ -159,7 +159,7 @@ def test_forged_requests_are_refused_and_change_nothing(
     headers = signed(key, device_id, body)
     if forge == "replay":
         assert hub_client.post(EXCHANGE_PATH, data=body, headers=headers).status_code == 200
-    before = row_counts(hub_engine, ignore={"sync_nonce", "audit_record", "audit_chain"})
+    before = row_counts(hub_engine, ignore={"sync_nonce", *AUDIT_TABLES})
     if forge == "tampered":
         body = exchange_body(app_version="evil")
     elif forge == "stale":
@@ -175,7 +175,7 @@ def test_forged_requests_are_refused_and_change_nothing(
     assert response.json["success"] is False
     if forge == "stale":
         assert abs(response.json["details"]["hub_time"] - wall_millis()) < 60_000
-    assert row_counts(hub_engine, ignore={"sync_nonce", "audit_record", "audit_chain"}) == before
+    assert row_counts(hub_engine, ignore={"sync_nonce", *AUDIT_TABLES}) == before
 
 
 def test_a_revoked_device_is_refused_at_once(
@@ -197,11 +197,11 @@ def test_a_device_retires_itself_with_a_signed_request(
     hub_client: Any, hub_engine: Engine, device: Any
 ) -> None:
     key, device_id = device
-    before = row_counts(hub_engine, ignore={"sync_nonce", "audit_record", "audit_chain"})
+    before = row_counts(hub_engine, ignore={"sync_nonce", *AUDIT_TABLES})
     unsigned = hub_client.post(RETIRE_PATH)
     other_path = hub_client.post(RETIRE_PATH, headers=signed(key, device_id, b""))
     assert (unsigned.status_code, other_path.status_code) == (401, 401)
-    assert row_counts(hub_engine, ignore={"sync_nonce", "audit_record", "audit_chain"}) == before
+    assert row_counts(hub_engine, ignore={"sync_nonce", *AUDIT_TABLES}) == before
     headers = signing.sign_request(key, device_id, "POST", RETIRE_PATH, b"", wall_millis())
     response = hub_client.post(RETIRE_PATH, headers=headers.as_dict())
     assert response.status_code == 200, response.json
@@ -291,11 +291,11 @@ def test_malformed_payloads_get_a_400_and_change_nothing(
     hub_client: Any, hub_engine: Engine, device: Any, payload: bytes
 ) -> None:
     key, device_id = device
-    before = row_counts(hub_engine, ignore={"sync_nonce", "audit_record", "audit_chain"})
+    before = row_counts(hub_engine, ignore={"sync_nonce", *AUDIT_TABLES})
     response = hub_client.post(EXCHANGE_PATH, data=payload, headers=signed(key, device_id, payload))
     assert response.status_code == 400, response.data[:200]
     assert "Malformed" in response.json["error"]
-    assert row_counts(hub_engine, ignore={"sync_nonce", "audit_record", "audit_chain"}) == before
+    assert row_counts(hub_engine, ignore={"sync_nonce", *AUDIT_TABLES}) == before
 
 
 def test_head_office_issues_enrollment_tokens_over_the_api(

@@ -17,6 +17,7 @@ from common.database import sqlcipher_connect
 from provisioning.cli import main as provision_main
 from provisioning.escrow import generate_keypair
 from provisioning.key import KdfParams
+from tests.conftest import TEST_AUDIT_KEY
 
 SECRET = "Field-Unlock-9371"
 ESCROW_PASSPHRASE = "head-office-escrow-passphrase"
@@ -67,7 +68,8 @@ def head_office(tmp_path: Path) -> tuple[Path, Path]:
 def laptop(
     tmp_path: Path, edge_db: Path, edge_key: bytes, head_office: tuple[Path, Path]
 ) -> Iterator[Laptop]:
-    """A laptop set up by `clinic-edge init` (plaintext key) and then `keygen` (wraps it)."""
+    """A laptop set up by `clinic-edge init` (plaintext key, audit key) and then `keygen`
+    (wraps the database key)."""
     root = tmp_path / "laptop"
     secrets_dir = root / "secrets"
     secrets_dir.mkdir(parents=True, mode=0o700)
@@ -77,6 +79,9 @@ def laptop(
     raw = secrets_dir / "db.key"
     raw.write_text(edge_key.hex() + "\n")
     raw.chmod(0o600)
+    audit_key = secrets_dir / "audit.key"  # init makes it too: the tests' own key
+    audit_key.write_text(TEST_AUDIT_KEY.text() + "\n")
+    audit_key.chmod(0o600)
     machine = Laptop(root, edge_env(root), edge_key, database, secrets_dir, head_office[0])
     result = machine.run(
         "keygen", "--secret-stdin", "--escrow-public-key", str(head_office[1]), input=SECRET + "\n"
@@ -97,3 +102,16 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+def damage_table(database: Path, key: bytes, table: str) -> None:
+    """Flip a byte in the middle of the root page of `table`: the file still opens (its
+    first pages and schema are whole) and its integrity checks find the damage."""
+    conn = sqlcipher_connect(database, key)
+    page = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    size = conn.execute("PRAGMA cipher_page_size").fetchone()[0]
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(database.read_bytes())
+    data[(page - 1) * int(size) + int(size) // 2] ^= 0xFF
+    database.write_bytes(bytes(data))

@@ -11,15 +11,26 @@ from collections import namedtuple
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
-from common.database import PAGE_HMAC, sqlcipher_connect
+from common import audit
+from common.audit import Entry, Who
+from common.database import (
+    PAGE_HMAC,
+    new_session,
+    sqlcipher_connect,
+    sqlcipher_engine,
+    write_intent,
+)
 from provisioning import backup as backup_lib
 from provisioning.key import KeyStore
 from schema import migrate
-from tests.provisioning.conftest import SECRET, Laptop, mode, snapshot
+from tests.conftest import TEST_AUDIT_KEY
+from tests.provisioning.conftest import SECRET, Laptop, damage_table, mode, snapshot
 
 VEHICLE = "0197a000-0000-7000-8000-00000000000a"
 OTHER_VEHICLE = "0197a000-0000-7000-8000-00000000000b"
+NURSE = Who("u-1", "sister", "nurse", "10.1.1.7", "tablet", None)
 
 
 def enroll(database: Path, key: bytes, vehicle: str) -> None:
@@ -160,9 +171,7 @@ def test_a_corrupted_backup_is_refused_and_nothing_changes(
 ) -> None:
     add_notes(laptop, 10)
     folder = take_backup(laptop, usb)
-    data = bytearray((folder / "edge.db").read_bytes())
-    data[-2048] ^= 0xFF  # in the last page: the file opens, its check finds the damage
-    (folder / "edge.db").write_bytes(bytes(data))
+    damage_table(folder / "edge.db", laptop.key, "probe")  # opens; its checks find it
     if "fix" in damage:
         digest = backup_lib.sha256_file(folder / "edge.db")
         manifest = json.loads((folder / "manifest.json").read_text())
@@ -283,3 +292,57 @@ def test_a_backup_restored_at_once_moves_an_older_laptop_to_hmac_sha256_pages(
     assert result.exit_code == 0, result.output
     assert page_hmac(laptop.database, laptop.key) == PAGE_HMAC
     assert len(notes(laptop.database, laptop.key)) == 3
+
+
+def audited(laptop: Laptop, count: int) -> None:
+    """Work on the laptop, each piece with its sealed audit record, under the laptop's
+    audit key (the tests' key, as the `laptop` fixture puts it)."""
+    engine = sqlcipher_engine(laptop.database, laptop.key)
+    for number in range(count):
+        with write_intent(), new_session(engine) as session, session.begin():
+            audit.append(session, NURSE, Entry("read", resource_id=f"r{number}"))
+    engine.dispose()
+
+
+def audit_verify(laptop: Laptop) -> Result:
+    from edge.cli import main as edge_main
+
+    return CliRunner(env=laptop.env).invoke(edge_main, ["audit", "verify"])
+
+
+def test_a_restore_on_the_same_laptop_keeps_its_audit_trail_verifiable(
+    laptop: Laptop, usb: Path
+) -> None:
+    audited(laptop, 3)
+    folder = take_backup(laptop, usb)
+    audited(laptop, 2)
+    result = laptop.run("restore", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "audit" not in result.output.lower()  # nothing to say
+    checked = audit_verify(laptop)
+    assert checked.exit_code == 0, checked.output
+    assert "3 records, chain intact" in checked.output
+
+
+def test_a_replacement_laptop_says_the_old_seals_cannot_be_verified_there(
+    laptop: Laptop, usb: Path
+) -> None:
+    """The audit key is not in the backup (nor is the database key): the old laptop's
+    went with it. The restore makes the new laptop its own key, seals nothing, and says
+    which records it cannot vouch for; `audit verify` names them."""
+    audited(laptop, 3)
+    folder = take_backup(laptop, usb)
+    (laptop.secrets / "audit.key").unlink()  # a new laptop: no audit key yet
+
+    result = laptop.run("restore", str(folder))
+
+    assert result.exit_code == 0, result.output
+    assert f"Made this laptop's audit key: {laptop.secrets / 'audit.key'}" in result.output
+    assert (
+        f"3 audit record(s) are sealed under another laptop's audit key ({TEST_AUDIT_KEY.id})"
+        in result.output
+    )
+    assert mode(laptop.secrets / "audit.key") == 0o600
+    checked = audit_verify(laptop)
+    assert checked.exit_code == 1
+    assert f"sealed under another audit key ({TEST_AUDIT_KEY.id})" in checked.output

@@ -81,6 +81,7 @@ def test_startup_sh_serves_an_edge_without_systemd(edge_db: Path, edge_key: byte
     env = base_env(
         EDGE_DATABASE_PATH=str(edge_db),
         EDGE_DATA_DIR=str(edge_db.parent),
+        EDGE_SECRETS_DIR=str(edge_db.parent / "secrets"),  # its migrate makes the audit key
         EDGE_DB_KEY=edge_key.hex(),
         EDGE_SECRET_KEY=TEST_SECRET,
         EDGE_HOST="127.0.0.1",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from common.database import sqlcipher_connect
-from tests.provisioning.conftest import Laptop
+from tests.provisioning.conftest import Laptop, damage_table
 from tests.provisioning.test_backup import VEHICLE, enroll
 from tests.provisioning.test_service import fake_systemctl
 
@@ -74,13 +74,16 @@ def test_a_locked_key_is_reported_not_a_crash(laptop: Laptop) -> None:
     assert "without the key" in found["database"]["summary"]
 
 
-@pytest.mark.parametrize(("where", "said"), [(-2048, "damaged"), (100, "its first pages")])
-def test_a_damaged_database_needs_attention(laptop: Laptop, where: int, said: str) -> None:
+@pytest.mark.parametrize(("where", "said"), [("table", "damaged"), ("first", "its first pages")])
+def test_a_damaged_database_needs_attention(laptop: Laptop, where: str, said: str) -> None:
     """Damage in a table's page (the file opens, its checks fail) or in the first page
     (it no longer opens with the laptop's own key): either way, restore a backup."""
-    data = bytearray(laptop.database.read_bytes())
-    data[where] ^= 0xFF
-    laptop.database.write_bytes(bytes(data))
+    if where == "table":
+        damage_table(laptop.database, laptop.key, "sync_change")
+    else:
+        data = bytearray(laptop.database.read_bytes())
+        data[100] ^= 0xFF
+        laptop.database.write_bytes(bytes(data))
     result = laptop.run("doctor")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert said in result.output and "restore the latest backup" in result.output

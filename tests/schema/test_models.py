@@ -11,6 +11,7 @@ from sync.policy import Policy, Scope, sync_spec
 # Tables that stay on the node that wrote them (bookkeeping, credentials, hub-only work).
 NODE_LOCAL = {
     "audit_chain",
+    "audit_seal",
     "claim_attempt",
     "claim_submission",
     "device",

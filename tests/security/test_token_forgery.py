@@ -112,7 +112,9 @@ def test_the_same_payload_signed_with_the_key_is_accepted(node_app: NodeApp) -> 
     """The control: hand signing and edited payloads work when the key is the app's, so
     each refusal above is the key or the algorithm at work, not a malformed token."""
     nurse, admin = node_app.user("nurse"), node_app.user("administrator")
-    edited = {**payload_of(nurse.access_token), "sub": admin.id}
+    # with the administrator's standing too: a token names the standing of its user
+    standing = payload_of(admin.access_token)["crd"]
+    edited = {**payload_of(nurse.access_token), "sub": admin.id, "crd": standing}
     token = hand_signed({"alg": "HS256", "typ": "JWT"}, edited, TEST_SECRET.encode())
     response = node_app.client.get("/api/auth/me", headers=bearer(token))
     assert response.status_code == 200

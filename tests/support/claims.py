@@ -119,8 +119,11 @@ def clinic_hub(*args: str) -> list[str]:
 
 def hub_env(url: str, sandbox: Sandbox, **env: str) -> dict[str, str]:
     """The hub's settings for a command talking to this database and the sandbox."""
+    from tests.support.hubprocess import audit_key_file
+
     palmed = {"PALMED_API_URL": sandbox.url, "PALMED_API_KEY": sandbox.api_key}
-    return {**os.environ, "HUB_DATABASE_URL": url, **palmed, **env}
+    audit_key = {"HUB_AUDIT_KEY_FILE": str(audit_key_file())}  # the jobs audit what they do
+    return {**os.environ, "HUB_DATABASE_URL": url, **palmed, **audit_key, **env}
 
 
 def push_claims(url: str, sandbox: Sandbox, **env: str) -> subprocess.Popen[str]:

@@ -5,12 +5,14 @@ a started hub on the test's clean database, stopped after the test."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,9 @@ import pytest
 import requests
 from sqlalchemy import Engine, text
 
+from common import auditseal
 from common.database import new_session, sqlcipher_engine
+from common.files import write_new
 from edge.sync import service as edge_sync
 from hub.sync import device as devices
 from tests.support.identity import PASSWORD, make_vehicle
@@ -81,6 +85,7 @@ class HubProcess(AppProcess):
             **extra,
         }
         super().__init__("clinic-hub", env)
+        write_audit_key(Path(env["HUB_SECRETS_DIR"]))
         subprocess.run(  # noqa: S603 - our own command: makes the key files
             [str(self.bin / "clinic-hub"), "migrate"],
             env=self.env,
@@ -102,6 +107,31 @@ class EdgeProcess(AppProcess):
             "EDGE_COOKIE_SECURE": "0",
         }
         super().__init__("clinic-edge", env)
+        write_audit_key(secrets_dir)
+
+
+def audit_key_file() -> Path:
+    """The tests' audit key in a file of this test process (removed at its exit), for a
+    hub command run as a process of its own: `HUB_AUDIT_KEY_FILE`."""
+    if not _KEY_FILES:
+        folder = Path(tempfile.mkdtemp(prefix="clinic-tests-"))  # 0700
+        write_audit_key(folder)
+        atexit.register(shutil.rmtree, folder, True)
+        _KEY_FILES.append(auditseal.key_file({"SECRETS_DIR": str(folder)}))
+    return _KEY_FILES[0]
+
+
+_KEY_FILES: list[Path] = []
+
+
+def write_audit_key(secrets_dir: Path) -> None:
+    """The tests' audit key, as the served process's own (its `migrate` makes none
+    then), so the test can verify what the process wrote."""
+    from tests.conftest import TEST_AUDIT_KEY
+
+    path = auditseal.key_file({"SECRETS_DIR": str(secrets_dir)})
+    if not path.exists():
+        write_new(path, (TEST_AUDIT_KEY.text() + "\n").encode())
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from common.auth import tokens
-from common.database import new_session
+from common.database import db, new_session
 from common.node import bind_vehicle
 from common.users import create_user
 from schema.models import User, UserVehicle, Vehicle
@@ -113,7 +113,7 @@ def make_staff(
         )
         user.active = active
     with app.app_context():
-        issued = tokens.issue(user.id)
+        issued = tokens.issue(app.config["SECRET_KEY"], user)
     return Staff(
         user.id,
         user.username,
@@ -146,7 +146,8 @@ def unassign(engine: Engine, user_id: str, vehicle_id: str) -> None:
 def bearer(app: Flask, user_id: str) -> dict[str, str]:
     """Authorization headers with a fresh access token for an existing user."""
     with app.app_context():
-        token = tokens.access(user_id)["access_token"]
+        user = db.session.get_one(User, user_id)
+        token = tokens.issue(app.config["SECRET_KEY"], user)["access_token"]
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -26,9 +26,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, event, select, text
 
 import schema
+from common import auditseal
 from common.audit import GENESIS
 from common.database import new_session, sqlcipher_engine
-from hub.sync.exchange import applied
+from hub.sync.exchange import on_applied
 from schema.base import utcnow
 from schema.models import Device
 from sync import chain, codec, signing, wire
@@ -217,7 +218,8 @@ def sync_net(
 
     def make() -> Net:
         key = signing.new_private_key()
-        hub = HubExchange(hub_engine, schema.synced_tables(), key, on_applied=applied)
+        hooks = on_applied(auditseal.key_for(hub_engine))  # as the hub app wires it
+        hub = HubExchange(hub_engine, schema.synced_tables(), key, on_applied=hooks)
         return Net(hub_engine, hub, signing.public_key_text(key), make_engine, reopen)
 
     yield make

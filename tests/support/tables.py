@@ -10,7 +10,7 @@ from sqlalchemy import Engine, Select, Table, func, select
 
 import schema
 
-AUDIT_TABLES = ("audit_record", "audit_chain")
+AUDIT_TABLES = ("audit_record", "audit_chain", "audit_seal")
 
 
 def row_counts(engine: Engine, ignore: Iterable[str] = ()) -> dict[str, int]:

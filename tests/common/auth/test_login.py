@@ -18,7 +18,7 @@ from common.node import HUB_NODE_ID
 from common.password import hash_password, needs_rehash, verify_password
 from schema.models import AuditRecord, LoginState, User
 from sync.txn import WriteGate, gate_of
-from tests.conftest import edge_config
+from tests.conftest import edge_config, hub_config
 from tests.support.clock import movable_clock
 from tests.support.identity import NodeApp, Staff, make_vehicle
 from tests.support.tables import row_counts
@@ -92,11 +92,11 @@ def test_lockout_after_five_failures_and_unlock_after_the_window(
     fifth = login(node_app.client, clerk.username, "Wrong-password-5")
     assert fifth.status_code == 403
     assert fifth.get_json()["error"] == (
-        "Too many failed logins: this account is locked. Try again in 15 minutes."
+        "Too many failed logins from this address. Try again in 15 minutes."
     )
     right_but_locked = login(node_app.client, clerk.username, clerk.password)
     assert right_but_locked.status_code == 403
-    assert "locked" in right_but_locked.get_json()["error"]
+    assert "Too many failed logins" in right_but_locked.get_json()["error"]
     clock(dt.timedelta(minutes=14))
     assert login(node_app.client, clerk.username, clerk.password).status_code == 403
     clock(dt.timedelta(minutes=1, seconds=1))
@@ -104,14 +104,103 @@ def test_lockout_after_five_failures_and_unlock_after_the_window(
     recorded = [action for action, _outcome, _user in actions(node_app.engine)]
     assert recorded == ["login_failed"] * 5 + ["lockout", "login_locked", "login_locked", "login"]
     with node_app.engine.connect() as connection:
-        state = connection.execute(select(LoginState).filter_by(user_id=clerk.id)).one()
-    assert state.failed_count == 0 and state.locked_until is None
+        assert connection.execute(select(LoginState).filter_by(user_id=clerk.id)).all() == []
 
 
-def test_unknown_names_lock_like_real_ones(edge_client: Any, edge_vehicle: str) -> None:
-    answers = [login(edge_client, "ghost", f"Wrong-password-{n}") for n in range(6)]
+def from_address(client: Any, address: str, username: str, password: str) -> Any:
+    return client.post(
+        "/api/auth/login",
+        json={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+ATTACKER = "198.51.100.7"
+OWNER = "10.0.0.23"
+
+
+def test_an_outsider_locks_out_only_their_own_address(node_app: NodeApp) -> None:
+    """Five wrong passwords for someone else's account hold back the address they came
+    from; the owner, at their own tablet or desk, logs in as ever."""
+    nurse = node_app.user("nurse")
+    answers = [
+        from_address(node_app.client, ATTACKER, nurse.username, f"Wrong-{n}-password")
+        for n in range(6)
+    ]
     assert [a.status_code for a in answers] == [401, 401, 401, 401, 403, 403]
-    assert "locked" in answers[-1].get_json()["error"]
+    assert from_address(node_app.client, ATTACKER, nurse.username, nurse.password).status_code == (
+        403
+    )
+    assert from_address(node_app.client, OWNER, nurse.username, nurse.password).status_code == 200
+    # and the owner's success does not let the outsider in again
+    assert from_address(node_app.client, ATTACKER, nurse.username, nurse.password).status_code == (
+        403
+    )
+
+
+def test_each_failure_after_the_wait_doubles_it(
+    node_app: NodeApp, clock: Callable[[dt.timedelta], None]
+) -> None:
+    clerk = node_app.user("clerk")
+    for n in range(5):
+        from_address(node_app.client, ATTACKER, clerk.username, f"Wrong-{n}-password")
+    waits = []
+    for minutes in (15, 30, 60, 120):
+        clock(dt.timedelta(minutes=minutes, seconds=1))  # just past the wait
+        again = from_address(node_app.client, ATTACKER, clerk.username, "Wrong-again-1")
+        assert again.status_code == 403
+        waits.append(again.get_json()["error"])
+    assert waits == [
+        f"Too many failed logins from this address. Try again in {wait}."
+        for wait in ("30 minutes", "60 minutes", "2 hours", "4 hours")
+    ]
+    # the owner, from their own address, is never held back by any of it
+    assert from_address(node_app.client, OWNER, clerk.username, clerk.password).status_code == 200
+
+
+def test_unknown_names_are_held_back_like_real_ones(
+    edge_client: Any, edge_user: Callable[..., Staff]
+) -> None:
+    """Same answers, same waits: the lockout does not tell which names are accounts."""
+    nurse = edge_user("nurse")
+    ghost = [login(edge_client, "ghost", f"Wrong-password-{n}") for n in range(6)]
+    real = [login(edge_client, nurse.username, f"Wrong-password-{n}") for n in range(6)]
+    assert [a.status_code for a in ghost] == [401, 401, 401, 401, 403, 403]
+    assert [a.get_json() for a in ghost] == [a.get_json() for a in real]
+
+
+def test_behind_a_load_balancer_the_hub_counts_the_forwarded_client(
+    hub_database_url: str, hub_engine: Engine, tmp_path: Path, hub_user: Callable[..., Staff]
+) -> None:
+    from hub import create_app
+
+    clerk = hub_user("clerk")
+    client = create_app(hub_config(hub_database_url, tmp_path, PROXY_COUNT=1)).test_client()
+
+    def via_balancer(client_addr: str, password: str) -> int:
+        body = {"username": clerk.username, "password": password}
+        forwarded = {"X-Forwarded-For": client_addr}
+        balancer = {"REMOTE_ADDR": "10.1.0.2"}
+        response = client.post(
+            "/api/auth/login", json=body, headers=forwarded, environ_base=balancer
+        )
+        return response.status_code
+
+    assert [via_balancer(ATTACKER, f"Wrong-{n}-password") for n in range(5)][-1] == 403
+    assert via_balancer(ATTACKER, clerk.password) == 403
+    assert via_balancer(OWNER, clerk.password) == 200
+
+
+def test_an_ipv6_client_is_counted_by_its_network(node_app: NodeApp) -> None:
+    """A subscriber holds a whole /64: a new address in it is the same client."""
+    clerk = node_app.user("clerk")
+    for n in range(5):
+        address = f"2001:db8:1:2::{n + 1:x}"
+        from_address(node_app.client, address, clerk.username, f"Wrong-{n}-password")
+    held = from_address(node_app.client, "2001:db8:1:2::ff", clerk.username, clerk.password)
+    assert held.status_code == 403
+    other = from_address(node_app.client, "2001:db8:1:3::1", clerk.username, clerk.password)
+    assert other.status_code == 200
 
 
 def test_a_success_resets_the_failure_count(
@@ -122,6 +211,17 @@ def test_a_success_resets_the_failure_count(
         login(edge_client, nurse.username, "Wrong-password-1")
     assert login(edge_client, nurse.username, nurse.password).status_code == 200
     for _ in range(4):
+        assert login(edge_client, nurse.username, "Wrong-password-1").status_code == 401
+
+
+def test_a_count_left_quiet_for_a_day_starts_again(
+    edge_client: Any, edge_user: Callable[..., Staff], clock: Callable[[dt.timedelta], None]
+) -> None:
+    nurse = edge_user("nurse")
+    for _ in range(4):
+        login(edge_client, nurse.username, "Wrong-password-1")
+    clock(dt.timedelta(hours=24))
+    for _ in range(4):  # four more: a fifth in a row would hold the address back
         assert login(edge_client, nurse.username, "Wrong-password-1").status_code == 401
 
 
@@ -180,6 +280,24 @@ def test_login_is_rate_limited_by_client_address(
         environ_base={"REMOTE_ADDR": "10.0.0.9"},
     )
     assert other.status_code == 200  # another tablet is not held back
+
+
+def test_the_login_form_and_the_api_share_one_rate_limit(
+    edge_db: Path, edge_key: bytes, edge_user: Callable[..., Staff]
+) -> None:
+    from edge import create_app
+
+    nurse = edge_user("nurse")
+    client = create_app(
+        edge_config(edge_db, edge_key, LOGIN_RATE_LIMIT="4 per minute")
+    ).test_client()
+    form = {"username": nurse.username, "password": "Wrong-password-1"}
+    assert login(client, nurse.username, "Wrong-password-1").status_code == 401
+    assert client.post("/login", data=form).status_code == 401
+    assert login(client, nurse.username, "Wrong-password-1").status_code == 401
+    assert client.post("/login", data=form).status_code == 401
+    assert client.post("/login", data=form).status_code == 429
+    assert login(client, nurse.username, nurse.password).status_code == 429
 
 
 @pytest.mark.parametrize(
@@ -306,10 +424,12 @@ def change_password(engine: Engine, user_id: str) -> None:
 
 
 def lock_account(engine: Engine, user_id: str) -> None:
-    """As another tablet's fifth failure would."""
+    """As a fifth failure from the same address in another request would."""
     until = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15)
     with write_intent(), new_session(engine) as session, session.begin():
-        session.add(LoginState(user_id=user_id, failed_count=0, locked_until=until))
+        state = LoginState(user_id=user_id, client_addr="127.0.0.1", failed_count=5)
+        state.locked_until = until
+        session.add(state)
 
 
 @pytest.mark.parametrize(

@@ -154,7 +154,7 @@ def test_login_page_messages(node_app: NodeApp) -> None:
     for _ in range(5):
         locked = node_app.client.post("/login", data={"username": clerk.username, "password": "x"})
     assert locked.status_code == 403
-    assert "this account is locked" in locked.get_data(as_text=True)
+    assert "Too many failed logins from this address" in locked.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

@@ -254,7 +254,9 @@ def test_a_reset_password_must_be_changed_before_anything_else(node_app: NodeApp
     assert client.get("/api/auth/verify", headers=headers).status_code == 200
     assert client.get("/", headers=headers).status_code == 403  # the start page, and all else
     body = {"current_password": temporary, "new_password": "Clerk-New-Pass-3"}
-    assert client.post("/api/auth/password", json=body, headers=headers).status_code == 200
+    changed = client.post("/api/auth/password", json=body, headers=headers)
+    assert changed.status_code == 200
+    headers = {"Authorization": f"Bearer {changed.get_json()['data']['access_token']}"}
     me = client.get("/api/auth/me", headers=headers).get_json()["data"]["user"]
     assert me["must_change_password"] is False
     assert client.get("/", headers=headers).status_code == 200
