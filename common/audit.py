@@ -38,13 +38,16 @@ from common.database import locked_row, transaction_apart, write_intended
 from common.groupcommit import PerEngine
 from common.node import this_node_id
 from schema.base import new_id, utcnow
-from schema.models import AuditChain, AuditRecord, AuditSeal
+from schema.models import AuditChain, AuditRecord, AuditSeal, SyncNode
 from schema.models.audit import HASHED_FIELDS, record_digest
 from sync.stamp import clock_for
 from sync.txn import gate_of
 
 RETENTION_YEARS = 6
 GENESIS = "0" * 64
+# A laptop restored from a backup numbers its next records from the next multiple of this
+# (`branch_after_restore`): far past any chain's length, so branches never meet.
+BRANCH = 1_000_000_000
 _HEADS = AuditChain.__table__
 _INSERT = insert(AuditRecord.__table__)
 _LOCK_HEAD = (
@@ -273,17 +276,23 @@ def verify(session: Session, key: SealKey | None = None) -> list[ChainReport]:
 def verify_chain(session: Session, node: str, key: SealKey | None = None) -> ChainReport:
     """Walk one node's chain in order and report the first record that breaks it: a
     broken link, or a seal that is missing or does not match (a record edited by someone
-    who hashed the chain again), then a head that does not match the chain or its seal."""
+    who hashed the chain again), then a head that does not match the chain or its seal.
+    A branch (a laptop restored from a backup, `branch_after_restore`) is a record
+    numbered at a branch's start whose link is an earlier record of the chain."""
     key = key or auditseal.key_for(session.get_bind().engine)
     seq, prev, count = 0, GENESIS, 0
     for audit, key_id, mac in _chain(session, node):
         count += 1
+        if _branches(session, audit, seq):
+            seq, prev = audit.chain_seq - 1, audit.prev_hash
         problem = _link_problem(audit, seq + 1, prev)
         problem = problem or auditseal.record_problem(key, audit.id, audit.hash, key_id, mac)
         if problem is not None:
             return ChainReport(node, count, Break(seq + 1, audit.id, problem))
         seq, prev = audit.chain_seq, audit.hash
     head = session.get(AuditChain, node, populate_existing=True)
+    if head is not None and _branch_head(head, seq, prev):
+        seq = head.last_seq  # restored, no record written since: the next starts a branch
     if head is not None and (head.last_seq, head.last_hash) != (seq, prev):
         reason = (
             f"the chain ends at record #{seq} but its head is at #{head.last_seq}: "
@@ -306,6 +315,44 @@ def _chain(session: Session, node: str) -> Iterator[tuple[AuditRecord, str | Non
         .execution_options(yield_per=1000)
     )
     yield from session.execute(query)  # type: ignore[misc]  # rows are tuples
+
+
+def branch_after_restore(connection: Connection, key: SealKey | None) -> int:
+    """A laptop restored from a backup has gone back in time: head office holds records
+    of its chain past the backup's, under the numbers the laptop would use next. Its
+    next records start a branch instead (numbered from the next multiple of BRANCH, and
+    linked to the backup's last record), so both branches are kept at the hub and each
+    verifies. Returns the number the branch starts after; the head is sealed again."""
+    node = connection.execute(select(SyncNode.id)).scalar()
+    head = connection.execute(
+        select(_HEADS.c.last_seq, _HEADS.c.last_hash).where(_HEADS.c.node == node)
+    ).first()
+    if node is None or head is None:
+        return 0  # no record yet: nothing to branch from
+    base = (head.last_seq // BRANCH + 1) * BRANCH
+    values: dict[str, Any] = {"last_seq": base}
+    if key is not None:
+        values |= {"seal_key": key.id, "seal": key.head(node, base, head.last_hash)}
+    connection.execute(update(_HEADS).where(_HEADS.c.node == node).values(**values))
+    return base
+
+
+def _branches(session: Session, audit: AuditRecord, seq: int) -> bool:
+    """Whether `audit` starts a branch of its chain: numbered at a branch's start,
+    past what came before, and linked to an earlier record of the same node."""
+    if audit.chain_seq % BRANCH != 1 or audit.chain_seq <= seq + 1:
+        return False
+    earlier = select(AuditRecord.id).where(
+        AuditRecord.origin_node == audit.origin_node,
+        AuditRecord.hash == audit.prev_hash,
+        AuditRecord.chain_seq < audit.chain_seq,
+    )
+    return audit.prev_hash == GENESIS or session.scalar(earlier.limit(1)) is not None
+
+
+def _branch_head(head: AuditChain, seq: int, prev: str) -> bool:
+    """A head moved to a branch's start by a restore, before its first record."""
+    return head.last_seq % BRANCH == 0 and head.last_seq > seq and head.last_hash == prev
 
 
 def _link_problem(audit: AuditRecord, seq: int, prev: str) -> str | None:

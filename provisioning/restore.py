@@ -25,7 +25,7 @@ from typing import Any
 import sqlcipher3
 from sqlalchemy import inspect
 
-from common import auditseal
+from common import audit, auditseal
 from common.auditseal import SealKey, Unverifiable
 from common.database import DatabaseKeyError, sqlcipher_engine
 from common.files import fsync_file, rename_durably
@@ -93,20 +93,27 @@ class AuditStanding:
     key_id: str | None  # None: the database predates sealing (`clinic-edge migrate` next)
     made_key: bool  # the laptop had no audit key (a replacement): this restore made it
     unverifiable: Unverifiable | None
+    branch: int = 0  # the number after which the laptop's next audit records start
 
 
 def audit_standing(database: Path, key: bytes, audit_key: Path) -> AuditStanding:
-    """After a restore: make this laptop's audit key when it has none, and count the
-    records it cannot verify (sealed under another laptop's key, or not sealed)."""
+    """After a restore: make this laptop's audit key when it has none, count the records
+    it cannot verify (sealed under another laptop's key, or not sealed), and start the
+    trail's next records on a branch of their own (`common.audit.branch_after_restore`):
+    head office holds this laptop's records past the backup under the numbers it would
+    use next."""
     engine = sqlcipher_engine(database, key)
     try:
         if not inspect(engine).has_table("audit_seal"):
-            return AuditStanding(None, False, None)
+            with engine.begin() as connection:
+                branch = audit.branch_after_restore(connection, None)
+            return AuditStanding(None, False, None, branch)
         made = not audit_key.exists()
         seal_key = _made_or_loaded(audit_key) if made else _loaded(audit_key)
-        with engine.connect() as connection:
+        with engine.begin() as connection:
             found = auditseal.unverifiable(connection, seal_key)
-        return AuditStanding(seal_key.id, made, found)
+            branch = audit.branch_after_restore(connection, seal_key)
+        return AuditStanding(seal_key.id, made, found, branch)
     finally:
         engine.dispose()
 

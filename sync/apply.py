@@ -560,8 +560,13 @@ class _Marker:
 def _contested(
     current: Row[Any], column: str, value: Any, incoming: str, versions: Mapping[str, str]
 ) -> bool:
-    """Two nodes' different values for one column: one of them is about to be discarded."""
-    return value != getattr(current, column) and node_of(incoming) != node_of(versions[column])
+    """Different values for one column, one of them about to be discarded unseen: two
+    nodes', or one node's older one arriving after its newer (a laptop restored from a
+    backup whose clock had gone back: its own earlier value still wins)."""
+    if value == getattr(current, column):
+        return False
+    now = versions[column]
+    return node_of(incoming) != node_of(now) or incoming < now
 
 
 class _Reasserted(Refused):

@@ -93,6 +93,11 @@ def _audit_lines(standing: restore_lib.AuditStanding, path: Path) -> list[str]:
     if standing.key_id is None:
         return ["This backup predates the sealed audit trail: run `clinic-edge migrate` next."]
     lines = [f"Made this laptop's audit key: {path}"] if standing.made_key else []
+    if standing.branch:
+        lines.append(
+            f"The audit trail goes on as a branch from record #{standing.branch + 1}: the "
+            "records this laptop wrote after the backup stay at head office, both verify."
+        )
     found = standing.unverifiable
     if found is None:
         return lines

@@ -266,3 +266,34 @@ def test_a_write_record_rolls_back_with_the_failed_write(
     assert actions(edge_engine) == ["checked"]
     [report] = verify(edge_engine)
     assert report.broken is None
+
+
+def test_a_restored_laptops_trail_goes_on_as_a_branch_and_both_verify(
+    edge_engine: Engine,
+) -> None:
+    """After a restore the next records start a branch linked to the backup's last one:
+    the laptop's trail verifies, and so does the hub's copy holding both branches."""
+    append(edge_engine, 3)
+    with edge_engine.begin() as connection:
+        assert audit.branch_after_restore(connection, TEST_AUDIT_KEY) == audit.BRANCH
+    assert [r.broken for r in verify(edge_engine)] == [None]  # restored, nothing since
+    append(edge_engine, 2)
+    with edge_engine.connect() as connection:
+        numbers = list(connection.scalars(text("SELECT chain_seq FROM audit_record ORDER BY 1")))
+    assert numbers == [1, 2, 3, audit.BRANCH + 1, audit.BRANCH + 2]
+    assert [r.broken for r in verify(edge_engine)] == [None]
+
+
+def test_a_branch_must_hang_from_a_record_of_the_chain(edge_engine: Engine) -> None:
+    """Records cut from the end cannot pass for a branch: a record numbered as a branch's
+    start whose link is no earlier record breaks the chain."""
+    append(edge_engine, 3)
+    with edge_engine.begin() as connection:
+        audit.branch_after_restore(connection, TEST_AUDIT_KEY)
+    append(edge_engine, 1)
+    sql(
+        edge_engine,
+        f"UPDATE audit_record SET prev_hash = '{'ab' * 32}' WHERE chain_seq = {audit.BRANCH + 1}",
+    )
+    [report] = verify(edge_engine)
+    assert report.broken is not None and report.broken.seq == 4

@@ -13,11 +13,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from common import audit
 from common.database import new_session, sqlcipher_engine
 from edge.sync import service as edge_sync
 from provisioning import backup as backup_lib
 from provisioning import restore as restore_lib
 from schema.models import Patient
+from tests.conftest import TEST_AUDIT_KEY
 from tests.support import rows
 from tests.support.hubprocess import HubProcess, edge_for
 from tests.support.sync import applied_once, count
@@ -26,9 +28,21 @@ STATUS = {"CLOCK_DRIFT_WARNING_SECONDS": 120}
 
 
 def register(engine: Engine, vehicle_id: str, names: list[str]) -> None:
+    """Patients registered, each with its audit record, as the crew's pages would."""
     with new_session(engine) as session, session.begin():
         for name in names:
-            rows.patient(session, first_name=name, registered_vehicle_id=vehicle_id)
+            patient = rows.patient(session, first_name=name, registered_vehicle_id=vehicle_id)
+            session.flush()
+            who = audit.Who(None, "clerk", "clerk", None, None, vehicle_id)
+            audit.record(
+                session, who, "patient_created", resource_type="patient", resource_id=patient.id
+            )
+
+
+def chains_verify(engine: Engine) -> None:
+    with new_session(engine) as session:
+        reports = audit.verify(session, TEST_AUDIT_KEY)
+    assert [r for r in reports if r.broken is not None] == []
 
 
 def names(engine: Engine) -> set[str]:
@@ -64,7 +78,12 @@ def test_a_laptop_restored_from_its_backup_loses_nothing(
     engine.dispose()
 
     restore_lib.restore(folder, edge_key, edge_key, database)  # the laptop goes back in time
+    audit_key = tmp_path / "audit.key"
+    audit_key.write_text(TEST_AUDIT_KEY.text())
+    audit_key.chmod(0o600)
+    assert restore_lib.audit_standing(database, edge_key, audit_key).branch > 0
     engine = sqlcipher_engine(database, edge_key)
+    chains_verify(engine)
     try:
         assert not names(engine) & set(made_after_backup)
         made_after_restore = [f"restored{n}" for n in range(15)]
@@ -84,6 +103,12 @@ def test_a_laptop_restored_from_its_backup_loses_nothing(
         node = edge_sync.enrollment(Path(config["SECRETS_DIR"])).device_id
         applied_once(hub_engine, node)
         assert count(hub_engine, "SELECT count(*) FROM patient") == 40
+        # every audit record reached the hub, both branches of the laptop's trail verify
+        records = "SELECT count(*) FROM audit_record WHERE action = 'patient_created'"
+        assert count(hub_engine, records) == 40
+        assert count(hub_engine, "SELECT count(*) FROM sync_quarantine") == 0
+        chains_verify(hub_engine)
+        chains_verify(engine)
         # later work syncs as ever
         register(engine, vehicle, ["later"])
         assert edge_sync.run(engine, config).pushed >= 1
