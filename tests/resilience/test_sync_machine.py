@@ -1,10 +1,13 @@
-"""Sync convergence as a state machine: three edges and the hub do random clinic work and
-sync through a link that drops requests, loses replies after the hub committed, delivers
-twice, reorders, replays and truncates, while the laptops' clocks drift up to a day either
-way, and their processes restart (memory lost, only the database file kept), some in the
-middle of a sync. After every step nothing the hub acknowledged is lost and nothing is
-applied twice; after clean rounds every replica is equal and shows the same conflict winner.
-Hub on MySQL, edges on SQLCipher; `--runs N` multiplies the examples."""
+"""Sync convergence as a state machine: three edges (two of them laptops of one vehicle)
+and the hub do random clinic work (patients, edits, vitals, bookings, stock receipts of a
+few batches) and sync through a link that drops requests, loses replies after the hub
+committed, delivers twice, reorders, replays and truncates, while the laptops' clocks
+drift up to a day either way, their processes restart (memory lost, only the database
+file kept), some in the middle of a sync, and a laptop is backed up and later restored
+from its backup. After every step nothing the hub acknowledged is lost and nothing is
+applied twice; after clean rounds every synced table of every replica agrees with the
+hub (deletes, the stock ledger and each lot's balance included) and shows the same
+conflict winner. Hub on MySQL, edges on SQLCipher; `--runs N` multiplies the examples."""
 
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ from tests.support.sync import LINK_FAULTS, Crash, Net, crash_after, queued_row_
 EXAMPLES = 5
 STEPS = 30
 EDGES = ("A", "B", "C")
+TWINS = {"C": "A"}  # C is a second laptop of A's vehicle
 DAY_MS = 24 * HOUR_MS
 SYNC_STATEMENTS = 40  # a sync of a few changes runs 15-30 statements: most kills land inside
 
@@ -62,7 +66,7 @@ def machine(sync_net: Callable[[], Net], hub_engine: Engine) -> type[RuleBasedSt
         def __init__(self) -> None:
             super().__init__()
             start = {name: 0 for name in EDGES}
-            self.world: World = build(sync_net, hub_engine, start)
+            self.world: World = build(sync_net, hub_engine, start, TWINS)
             self.rng = random.Random(0)
             self.acknowledged: set[str] = set()
 
@@ -82,6 +86,20 @@ def machine(sync_net: Callable[[], Net], hub_engine: Engine) -> type[RuleBasedSt
         @rule(edge=edges)
         def book(self, edge: str) -> None:
             run(self.world, ("book", edge), self.rng)
+
+        @rule(edge=edges, batch=st.integers(0, 1), quantity=st.integers(1, 50))
+        def receive(self, edge: str, batch: int, quantity: int) -> None:
+            run(self.world, ("receive", edge, batch, quantity), self.rng)
+
+        @rule(edge=edges)
+        def back_up(self, edge: str) -> None:
+            run(self.world, ("backup", edge), self.rng)
+
+        @rule(edge=edges, skew=skews)
+        def restore(self, edge: str, skew: int) -> None:
+            """The laptop restored from its last backup (if it has one): it has gone back
+            in time, its clock `skew` off; after clean rounds it has everything again."""
+            run(self.world, ("restore", edge, skew), self.rng)
 
         @rule(edge=edges, skew=skews)
         def drift(self, edge: str, skew: int) -> None:

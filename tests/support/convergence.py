@@ -1,26 +1,42 @@
 """Random clinic work on several edges and the hub, for the convergence tests: a `World`
-of edges behind faulty links, `run` to perform one operation, `settle` to sync cleanly and
-`assert_converged` to compare every replica with the hub."""
+of edges behind faulty links (two of them may be laptops of one vehicle), `run` to
+perform one operation (registering, editing, vitals, bookings, stock receipts, backups
+and restores of a laptop), `settle` to sync cleanly and `assert_converged` to compare
+every synced table of every replica with the hub."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import random
+import shutil
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import Engine, select, text
 
+import schema
+from common import audit
 from common.database import new_session
+from edge.stock.service import receive_lot
 from schema.base import utcnow
-from schema.models import Patient, Visit, VitalSign
+from schema.models import Item, Patient, Visit, VitalSign
 from sync.clock import wall_millis
+from sync.policy import Scope
 from sync.stamp import clock_for
 from sync.transport import SyncError
 from tests.support import mysql, rows
-from tests.support.sync import Edge, FaultyLink, Net, applied_once, table_rows
+from tests.support.sync import (
+    Edge,
+    FaultyLink,
+    Net,
+    applied_once,
+    queued_row_ids,
+    table_rows,
+)
 from tests.sync.test_protocol import visit
 
 FIELDS = {
@@ -31,28 +47,43 @@ FIELDS = {
 HOUR_MS = 3600 * 1000
 
 
+BATCHES = ("B-1", "B-2")  # few, so laptops of one vehicle take in the same batch
+
+
 @dataclass
 class World:
     net: Net
     edges: dict[str, Edge]
     links: dict[str, FaultyLink]
     vitals: set[str] = field(default_factory=set)
+    item_id: str = ""
+    backups: dict[str, Path] = field(default_factory=dict)  # each laptop's last backup
 
     def engine(self, name: str):  # noqa: ANN201 - an Engine
         return self.net.hub_engine if name == "hub" else self.edges[name].engine
 
 
-def build(sync_net: Callable[[], Net], hub_engine: Engine, skews: dict[str, int]) -> World:
-    """A fresh hub and one edge per name in `skews`, whose laptop clock is off by that
-    many milliseconds, each behind a FaultyLink."""
+def build(
+    sync_net: Callable[[], Net],
+    hub_engine: Engine,
+    skews: dict[str, int],
+    twins: dict[str, str] | None = None,
+) -> World:
+    """A fresh hub with a formulary item and one edge per name in `skews`, whose laptop
+    clock is off by that many milliseconds, each behind a FaultyLink; `twins` names
+    edges that are a second laptop of another's vehicle."""
     mysql.empty_tables(hub_engine)
+    with new_session(hub_engine) as session, session.begin():
+        item = Item(name="Paracetamol 500mg", kind="medicine", unit="tablet", active=True)
+        session.add(item)
     net = sync_net()
     edges, links = {}, {}
     for name, skew in skews.items():
-        edge = net.edge(name)
+        twin = (twins or {}).get(name)
+        edge = net.edge(name, edges[twin].vehicle_id if twin else None)
         edges[name], links[name] = edge, FaultyLink(edge)
         skew_clock(edge, skew)
-    return World(net, edges, links)
+    return World(net, edges, links, item_id=item.id)
 
 
 def skew_clock(edge: Edge, skew_ms: int) -> None:
@@ -74,6 +105,38 @@ def restart(world: World, name: str, skew_ms: int) -> Edge:
 
 
 _skews: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def back_up(world: World, name: str) -> None:
+    """A copy of the laptop's database file as it stands (its process stops for it, as a
+    backup's consistent snapshot would see it: committed work only)."""
+    edge = world.edges[name]
+    path = Path(str(edge.engine.url.database))
+    edge.engine.dispose()  # the last connection to close folds the WAL into the file
+    copy = path.with_name(f"{path.name}.backup")
+    shutil.copyfile(path, copy)
+    world.backups[name] = copy
+    restart(world, name, _skews.get(edge.engine, {}).get("ms", 0))
+
+
+def restore(world: World, name: str, skew_ms: int) -> None:
+    """The laptop restored from its last backup (`clinic-provision restore`, which also
+    starts its audit trail on a branch), its process started again."""
+    edge = world.edges[name]
+    path = Path(str(edge.engine.url.database))
+    edge.engine.dispose()
+    for sidecar in ("-wal", "-shm"):
+        path.with_name(path.name + sidecar).unlink(missing_ok=True)
+    shutil.copyfile(world.backups[name], path)
+    restored = restart(world, name, skew_ms)
+    with restored.engine.begin() as connection:
+        audit.branch_after_restore(connection, None)
+    # what it made after the backup and never sent is gone with the set-aside file
+    held = {row["id"] for row in table_rows(world.net.hub_engine, "vital_sign")}
+    held |= queued_row_ids(world.net.hub_engine, "vital_sign")
+    for edge in world.edges.values():
+        held |= {row["id"] for row in table_rows(edge.engine, "vital_sign")}
+    world.vitals &= held
 
 
 def run(world: World, op: tuple, rng: random.Random) -> None:  # noqa: C901 - a dispatcher
@@ -108,6 +171,25 @@ def run(world: World, op: tuple, rng: random.Random) -> None:  # noqa: C901 - a 
                 session.add(vital)
                 session.flush()
                 world.vitals.add(vital.id)
+    elif kind == "receive":  # a batch taken into stock, the same batch maybe on a twin
+        _, name, batch, quantity = op
+        edge = world.edges[name]
+        with new_session(edge.engine) as session, session.begin():
+            if session.get(Item, world.item_id) is None:
+                return  # the formulary has not reached this laptop yet
+            data = {
+                "item_id": world.item_id,
+                "batch_number": BATCHES[batch % len(BATCHES)],
+                "expiry_date": dt.date(2030, 1, 31),
+                "quantity": quantity,
+            }
+            receive_lot(session, edge.vehicle_id, "storekeeper", data)
+    elif kind == "backup":
+        back_up(world, op[1])
+    elif kind == "restore":
+        _, name, skew = op
+        if name in world.backups:
+            restore(world, name, skew)
     elif kind == "book":
         edge = world.edges[op[1]]
         with new_session(world.net.hub_engine) as session, session.begin():
@@ -138,24 +220,53 @@ def settle(world: World) -> None:
 
 
 def assert_converged(world: World) -> None:
-    """Every edge holds what the hub holds of its patients, visits and vitals."""
+    """Every edge holds what the hub holds, table by synced table: each row it has is
+    the hub's, value for value; of its vehicle's rows and of the fleet's reference data
+    it has exactly the hub's (deletes included); its stock on hand per lot is the sum of
+    the hub's ledger; and the hub holds every vital sign made that was not discarded."""
     hub = world.net.hub_engine
-    hub_patients = {row["id"]: row for row in table_rows(hub, "patient")}
+    for name, table in schema.synced_tables().items():
+        spec = table.info["sync"]
+        if spec.scope is Scope.HUB:
+            continue  # sent up only: the audit trail (its chains are checked apart)
+        at_hub = {row["id"]: row for row in table_rows(hub, name)}
+        for edge in world.edges.values():
+            here = table_rows(edge.engine, name)
+            for row in here:
+                _same_row(name, edge.name, row, at_hub.get(row["id"]))
+            ids = {row["id"] for row in here}
+            if spec.scope is Scope.VEHICLE:
+                column = spec.scope_column or "vehicle_id"
+                mine = {i for i, row in at_hub.items() if row[column] == edge.vehicle_id}
+                assert ids == mine, f"{name} of {edge.name}'s vehicle: {ids ^ mine}"
+            elif spec.scope is Scope.ALL:
+                assert ids == set(at_hub), f"{name} on {edge.name}: {ids ^ set(at_hub)}"
     for edge in world.edges.values():
-        for row in table_rows(edge.engine, "patient"):
-            hub_row = hub_patients[row["id"]]
-            # `version` marks the last write applied on each replica, not the row's state
-            differs = {
-                k: (v, hub_row[k]) for k, v in row.items() if hub_row[k] != v and k != "version"
-            }
-            assert not differs, f"patient differs on {edge.name}: {differs}"
-        mine = Visit.__table__.c.vehicle_id == edge.vehicle_id
-        assert table_rows(edge.engine, "visit", mine) == table_rows(hub, "visit", mine)
-        vitals = VitalSign.__table__.c.vehicle_id == edge.vehicle_id
-        assert table_rows(edge.engine, "vital_sign", vitals) == table_rows(
-            hub, "vital_sign", vitals
-        )
+        assert _on_hand(edge.engine, edge.vehicle_id) == _ledger(hub, edge.vehicle_id)
     assert {row["id"] for row in table_rows(hub, "vital_sign")} == world.vitals
+
+
+def _same_row(table: str, edge: str, row: dict, hub_row: dict | None) -> None:
+    assert hub_row is not None, f"{table} {row['id']} on {edge} is not at the hub"
+    # `version` marks the last write applied on each replica, not the row's state
+    differs = {k: (v, hub_row[k]) for k, v in row.items() if hub_row[k] != v and k != "version"}
+    assert not differs, f"{table} differs on {edge}: {differs}"
+
+
+def _ledger(engine: Engine, vehicle_id: str) -> dict[str, int]:
+    query = text(
+        "SELECT lot_id, sum(quantity) FROM stock_movement WHERE vehicle_id = :v GROUP BY lot_id"
+    )
+    with engine.connect() as connection:
+        return {lot: int(total) for lot, total in connection.execute(query, {"v": vehicle_id})}
+
+
+def _on_hand(engine: Engine, vehicle_id: str) -> dict[str, int]:
+    """The laptop's own summary of stock on hand (kept from the ledger by a trigger)."""
+    query = text("SELECT lot_id, quantity FROM stock_level WHERE vehicle_id = :v")
+    with engine.connect() as connection:
+        found = dict(connection.execute(query, {"v": vehicle_id}).all())
+    return {lot: int(quantity) for lot, quantity in found.items()}
 
 
 def assert_applied_once(world: World) -> None:
