@@ -75,10 +75,28 @@ def test_unexpected_errors_are_500_envelopes_without_details(app: Flask) -> None
     assert response.get_json() == {"success": False, "error": "Internal server error"}
 
 
-def test_security_headers(client: Any) -> None:
-    response = client.get("/api/health")
-    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+# Written out here, not read from the product: a weakened policy must fail this test.
+EXPECTED_CSP = {
+    "default-src": "'self'",
+    "img-src": "'self' data:",
+    "style-src": "'self'",
+    "script-src": "'self'",
+    "connect-src": "'self'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+    "base-uri": "'none'",
+}
+
+
+@pytest.mark.parametrize("path", ["/api/health", "/login"])
+def test_security_headers(client: Any, path: str) -> None:
+    response = client.get(path)
+    directives = [d.strip() for d in response.headers["Content-Security-Policy"].split(";")]
+    policy = dict(d.split(" ", 1) for d in directives if d)
+    assert policy == EXPECTED_CSP
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Cache-Control"] == "no-store"
 
 

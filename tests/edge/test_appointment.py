@@ -121,6 +121,11 @@ def test_the_same_patient_booked_twice_at_once_gets_one_booking(
         for thread in threads:
             thread.join()
     assert sorted(statuses) == [201] + [409] * 5
+    with edge_engine.connect() as connection:  # and the database holds exactly one
+        stored = connection.execute(
+            select(Appointment.slot_id, Appointment.status).where(Appointment.patient_id == patient)
+        ).all()
+    assert [tuple(row) for row in stored] == [(slots[1], "booked")]
 
 
 def test_cancel_frees_the_place_and_reschedule_moves_it(

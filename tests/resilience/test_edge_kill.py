@@ -34,7 +34,7 @@ from tests.support.sync import (
     unlogged_rows,
 )
 
-KILLS = 3
+KILLS = 4  # every other round kills the edge with a sync in flight
 SYNC_NOW = "/api/sync/now"  # a failed sync answers 502: the hub, not the edge
 
 
@@ -86,6 +86,20 @@ def syncing(crew: Crew) -> None:
         crew.post("administrator", SYNC_NOW, {})
 
 
+def in_flight(engine: Engine) -> bool:
+    """Whether the edge died with a sync begun and not ended (neither success nor failure
+    recorded after its start)."""
+    with engine.connect() as connection:
+        link = connection.execute(
+            text(
+                "SELECT last_attempt_at, last_success_at, last_error_at FROM sync_link "
+                "WHERE peer = 'hub'"
+            )
+        ).one()
+    ended = [moment for moment in (link.last_success_at, link.last_error_at) if moment]
+    return link.last_attempt_at is not None and all(link.last_attempt_at > m for m in ended)
+
+
 def sync_began(engine: Engine) -> Any:
     """When the edge last began a sync (noted before its first exchange)."""
     with engine.connect() as connection:
@@ -129,6 +143,7 @@ def test_an_edge_killed_while_writing_and_syncing_loses_nothing_acknowledged(
         edge = EdgeProcess(edge_db, edge_key, TEST_SECRET, secrets_dir)
         headers = {role: staff.headers for role, staff in clinic.crew.items()}
         crew = Crew(edge.base, headers)
+        landed_mid_sync = 0
         try:
             for round_ in range(KILLS * runs):
                 edge.start()
@@ -145,10 +160,14 @@ def test_an_edge_killed_while_writing_and_syncing_loses_nothing_acknowledged(
                 else:
                     time.sleep(rng.uniform(0.3, 2.5))
                 edge.kill()
+                if round_ % 2:
+                    assert in_flight(clinic.engine), "the kill did not land during a sync"
+                    landed_mid_sync += 1
                 crew.stop.set()
                 for thread in threads:
                     thread.join(timeout=30)
                 assert_whole(clinic.engine, crew)
+            assert landed_mid_sync == KILLS * runs // 2
             edge.start()
             synced = crew.post("administrator", SYNC_NOW, {})
             assert synced is not None and synced["status"]["synced"], str(synced["status"])

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+import schema
 from common.database import new_session
 from schema.base import utcnow
 from schema.models import Patient, Province, Route, Visit
@@ -295,14 +296,20 @@ def test_the_hub_sends_reference_data_and_the_vehicles_own_plans(
 
 
 def test_vehicle_a_never_receives_vehicle_bs_visits(sync_net: Callable[[], Net]) -> None:
+    """Nothing of B's reaches A at all: not in its tables, nor held in its quarantine
+    (a change the hub sent and A refused would be there)."""
     net = sync_net()
     a, b = net.edge("A"), net.edge("B")
     register(b, 2)
     b.sync()
     a.sync()
-    assert count(a.engine, "SELECT count(*) FROM visit") == 0
-    assert count(a.engine, "SELECT count(*) FROM patient") == 0
     assert count(net.hub_engine, "SELECT count(*) FROM visit") == 2
+    for name, table in schema.synced_tables().items():
+        if "vehicle_id" in table.c:
+            theirs = f"SELECT count(*) FROM {name} WHERE vehicle_id = :v"  # noqa: S608
+            assert count(a.engine, theirs, v=b.vehicle_id) == 0, name
+    assert count(a.engine, "SELECT count(*) FROM patient") == 0
+    assert count(a.engine, "SELECT count(*) FROM sync_quarantine") == 0
 
 
 def test_the_pull_cursor_moves_only_with_a_durable_apply(
