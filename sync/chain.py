@@ -12,31 +12,16 @@ held, byte for byte, and its audit verification finds an alteration there too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Table
 
 from sync.change import FULL_OPS, Change, ProtocolError
-from sync.policy import sync_spec
+from sync.policy import Chain, sync_spec
 
 LINK = 1  # the bits of a change's derivation mark: its link was left out
 DIGEST = 2  # its digest was left out
 MARKS = range(4)
-
-Digester = Callable[[str, str, Mapping[str, Any]], str]  # row id, origin, encoded values
-
-
-@dataclass(frozen=True)
-class Chain:
-    """Rows numbered by `sequence` per origin node; `link` holds the digest of the row
-    numbered one less, `digest` the row's own, which `compute` derives from the row."""
-
-    sequence: str
-    link: str
-    digest: str
-    compute: Digester
 
 
 def of(tables: Mapping[str, Table]) -> dict[str, Chain]:

@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sync import chain as chains_
-from sync.chain import Chain
 from sync.change import Change, ProtocolError
+from sync.policy import Chain
 
 HEAD = 9  # the items of a group before its columns' values
 

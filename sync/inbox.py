@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, column, select, table, text
 
 from sync import wire
-from sync.chain import Chain
 from sync.change import Change
+from sync.policy import Chain
 from sync.protocol import Batch
 
 # the queued devices one drain pass visits, oldest first

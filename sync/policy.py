@@ -1,19 +1,33 @@
 """How each synced table travels between nodes and how its conflicts resolve.
 
 Models declare a `SyncSpec` in their table info; everything in `sync/` reads the
-policy from there, so a new table gets the right behaviour by declaring it once.
+policy from there, so a new table gets the right behaviour by declaring it once. This is
+the bottom of `sync/`: it imports nothing of it, and the capture, the changes, the hash
+chains and everything above them import it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Table
 
-if TYPE_CHECKING:
-    from sync.chain import Chain
+Digester = Callable[[str, str, Mapping[str, Any]], str]  # row id, origin, encoded values
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A hash-chained table (`sync.chain`): rows numbered by `sequence` per origin node;
+    `link` holds the digest of the row numbered one less, `digest` the row's own, which
+    `compute` derives from the row."""
+
+    sequence: str
+    link: str
+    digest: str
+    compute: Digester
 
 
 class Policy(StrEnum):

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync import columnar
-from sync.chain import Chain
 from sync.change import Change, ProtocolError
+from sync.policy import Chain
 from sync.snapshot import MAX_CHUNK_ROWS, Chunk, Position
 
 VERSION = 2

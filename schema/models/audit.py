@@ -20,8 +20,7 @@ from schema.base import (
     SyncedRow,
     UTCDateTime,
 )
-from sync.chain import Chain
-from sync.policy import Policy, Scope, synced
+from sync.policy import Chain, Policy, Scope, synced
 
 # The fields a record's hash covers, in the order they are serialised.
 HASHED_FIELDS = (
