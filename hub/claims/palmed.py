@@ -338,6 +338,11 @@ class PalmedClient:
             }
         )
 
+    @property
+    def longest_call(self) -> float:
+        """Seconds one call may take before it fails: connecting, then waiting to read."""
+        return float(sum(self.timeout))
+
     @classmethod
     def from_config(cls, config: Mapping[str, Any], **timeouts: float) -> PalmedClient:
         """The client for the hub's PALMED_API_URL, PALMED_API_KEY and (how long to wait
