@@ -31,6 +31,7 @@ KINDS = (
     "stale_sync",
     "claim",  # raised at the hub (a rejection, or a claim held for attention), synced here
     "emergency_account",  # raised at the hub when a laptop's emergency account arrives
+    "patient_deactivated",  # raised at the hub: a visit for a patient deactivated meanwhile
 )
 STATUSES = ("active", "acknowledged", "resolved")
 ESCALATING = ("high", "critical")

@@ -55,10 +55,11 @@ def hub_exchange() -> HubExchange:
 
 def applied(connection: Connection, changes: Sequence[Change]) -> None:
     """What head office does as a device's batch is applied, in its transaction."""
-    from hub.sync import duplicate, emergency
+    from hub.sync import deactivation, duplicate, emergency
 
     duplicate.detect(connection, changes)
     emergency.notice(connection, changes)
+    deactivation.notice(connection, changes)
 
 
 def start_drain(app: Flask) -> threading.Thread:
