@@ -233,6 +233,11 @@ def test_finance_sees_the_chain_of_a_corrected_claim_and_its_reversal(
     assert chain == {original: (None, fixed), fixed: (original, None)}
     reversed_only = hub_client.get("/api/claims?status=reversed", headers=finance.headers)
     assert [c["id"] for c in reversed_only.get_json()["data"]] == [original]
+    page = hub_client.get(f"/claims?visit_id={visit}", headers=finance.headers)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert html.count('data-testid="supersedes"') == html.count('data-testid="superseded-by"') == 1
+    assert f"#claim-{original}" in html and f"#claim-{fixed}" in html
 
 
 def test_a_superseded_claim_is_not_resubmitted(
