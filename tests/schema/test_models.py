@@ -12,6 +12,7 @@ from sync.policy import Policy, Scope, sync_spec
 NODE_LOCAL = {
     "audit_chain",
     "claim_attempt",
+    "claim_reversal",
     "claim_submission",
     "device",
     "enrollment_token",
