@@ -72,7 +72,11 @@ def _correction(session: Session, claim: Claim, now: dt.datetime) -> correction.
     was never sent, reversed first if PALMED accepted it)."""
     if claim.supersedes_id is None:
         return correction.Step.GO
-    superseded = session.get(Claim, claim.supersedes_id, with_for_update=True)
+    superseded = session.scalar(
+        select(Claim).where(Claim.id == claim.supersedes_id).with_for_update(skip_locked=True)
+    )
+    if superseded is None and session.get(Claim, claim.supersedes_id) is not None:
+        return correction.Step.WAIT  # another process is deciding about it: next run
     decision = correction.decide(correction.facts(session, claim, superseded))
     if decision.step is correction.Step.HOLD:
         outcome.hold(session, claim, [decision.reason], now)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from common.database import new_session
 from hub.claims import correction, reversal, state, submission
@@ -271,3 +271,22 @@ def test_a_lease_left_by_a_crashed_reversal_runs_out_in_seconds(
 def at_palmed(sandbox: Sandbox) -> dict[str, dict[str, object]]:
     """The sandbox's claims by our claim id (their `reference`)."""
     return {held["reference"]: held for held in sandbox.claims()}
+
+
+def test_a_correction_whose_claim_another_process_holds_waits_without_blocking(
+    hub_engine: Engine, hub_vehicle: Callable[..., str], palmed_sandbox: Sandbox
+) -> None:
+    """Intake never waits on a lock another process holds on the superseded claim (as a
+    reversal's refusal does while it holds the correction back): no deadlock, next run."""
+    original = synced_claim(hub_engine, hub_vehicle())
+    run(hub_engine, palmed_sandbox)
+    fixed = correct(hub_engine, original)
+    with hub_engine.connect() as other, other.begin():
+        other.execute(select(Claim.id).where(Claim.id == original).with_for_update())
+
+        assert submission.intake(hub_engine, dt.datetime.now(dt.UTC), dt.date.today()) == (0, 0)
+
+    assert claim_row(hub_engine, fixed).status == "ready"
+    assert claim_row(hub_engine, original).status == "accepted"
+    run(hub_engine, palmed_sandbox)
+    assert claim_row(hub_engine, fixed).status == "accepted"
