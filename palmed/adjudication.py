@@ -37,6 +37,7 @@ def adjudicate(
         *_diagnosis_reasons(claim["icd10_codes"]),
         *_line_reasons(claim["lines"], codes),
         *_date_reasons(claim["service_date"], today),
+        *_correction_reasons(connection, claim),
     ]
     duplicate_key = _duplicate_key(claim)
     original = _original(connection, duplicate_key)
@@ -110,6 +111,31 @@ def _date_reasons(service_date: dt.date, today: dt.date) -> list[dict[str, str]]
     if too_old(service_date, today):
         limit = add_months(service_date, SUBMISSION_MONTHS).isoformat()
         return [_reason("CLAIM_TOO_OLD", f"Claims for this service date closed on {limit}")]
+    return []
+
+
+def _correction_reasons(
+    connection: sqlite3.Connection, claim: dict[str, Any]
+) -> list[dict[str, str]]:
+    """A correction replaces a claim of the same member and practice that no longer
+    stands: reversed first, or rejected."""
+    replaced_id = claim.get("replaces")
+    if replaced_id is None:
+        return []
+    replaced = connection.execute(
+        "SELECT member_number, dependant_code, practice_number, status FROM claim"
+        " WHERE claim_id = ?",
+        (replaced_id,),
+    ).fetchone()
+    if replaced is None:
+        return [_reason("REPLACED_CLAIM_UNKNOWN", f"No claim {replaced_id} to replace")]
+    same = (claim["member_number"], claim["dependant_code"], claim["practice_number"])
+    if tuple(replaced)[:3] != same:
+        message = f"Claim {replaced_id} is another member's or practice's"
+        return [_reason("REPLACED_CLAIM_MISMATCH", message)]
+    if replaced["status"] in ("accepted", "paid"):
+        message = f"Claim {replaced_id} is {replaced['status']}: reverse it before replacing it"
+        return [_reason("REPLACED_CLAIM_STANDS", message)]
     return []
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, request
 
 from common.api import json_body, ok, paginated
-from palmed import auth, claim, member, remittance, schemas, store
+from palmed import auth, claim, member, remittance, reversal, schemas, store
 from palmed.state import db, state
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -20,6 +20,14 @@ def claims() -> Any:
     """Every claim the sandbox holds, oldest first (`?status=`, `?page=`, `?per_page=`)."""
     query = schemas.ClaimsQuery().load(request.args)
     items, total = claim.listing(db(), query["status"], query["page"], query["per_page"])
+    return paginated(items, query["page"], query["per_page"], total)
+
+
+@bp.get("/reversals")
+def reversals() -> Any:
+    """Every reversal the sandbox holds, oldest first (`?page=`, `?per_page=`)."""
+    query = schemas.ReversalsQuery().load(request.args)
+    items, total = reversal.listing(db(), query["page"], query["per_page"])
     return paginated(items, query["page"], query["per_page"], total)
 
 
@@ -40,7 +48,8 @@ def change_status(member_number: str, dependant_code: str) -> Any:
 
 @bp.post("/pay-run")
 def pay_run() -> Any:
-    """Pay every accepted claim under one remittance (`paid_date` defaults to today)."""
+    """Pay every accepted claim, and recover every paid claim reversed since, under one
+    remittance (`paid_date` defaults to today)."""
     body = schemas.PayRun().load(json_body() if request.content_length else {})
     result = remittance.pay_run(db(), body["paid_date"] or store.today())
     return ok(

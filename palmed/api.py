@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, request
 
 from common.api import created, json_body, ok
-from palmed import auth, claim, member, schemas, store
+from palmed import auth, claim, member, reversal, schemas, store
 from palmed.state import db, state
 
 bp = Blueprint("scheme", __name__, url_prefix="/v1")
@@ -36,7 +36,21 @@ def submit_claim() -> Any:
     key = schemas.idempotency_key(request.headers.get("Idempotency-Key"))
     body = schemas.Claim().load(json_body())
     found, replayed = claim.submit(db(), key, body, state().codes, store.today())
-    message = f"Claim {found['status']}"
+    return _once(found, replayed, f"Claim {found['status']}")
+
+
+@bp.post("/claims/<claim_id>/reversal")
+def reverse_claim(claim_id: str) -> Any:
+    """Reverse an accepted or paid claim once per Idempotency-Key; a repeat returns the
+    same reversed claim (200)."""
+    key = schemas.idempotency_key(request.headers.get("Idempotency-Key"))
+    body = schemas.Reversal().load(json_body())
+    found, replayed = reversal.reverse(db(), claim_id, key, body)
+    return _once(found, replayed, "Claim reversed")
+
+
+def _once(found: dict[str, Any], replayed: bool, message: str) -> Any:
+    """201 for what this request made; 200 and `Idempotent-Replayed` for a repeat."""
     if replayed:
         response = ok(found, message)
         response.headers["Idempotent-Replayed"] = "true"

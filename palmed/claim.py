@@ -1,4 +1,5 @@
-"""Claims: stored once per idempotency key, adjudicated on arrival, paid by a pay run."""
+"""Claims: stored once per idempotency key, adjudicated on arrival, paid by a pay run,
+and reversed once on request (`palmed.reversal`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from palmed import adjudication, catalogue, store
 from palmed.catalogue import Catalogue
 
 _SELECT = (
-    "SELECT claim.*, remittance.paid_date FROM claim LEFT JOIN remittance USING (remittance_id)"
+    "SELECT claim.*, remittance.paid_date, reversal.reversal_id, reversal.reason,"
+    " reversal.amount AS reversed_amount, reversal.reversed_at, reversal.recovered_in"
+    " FROM claim LEFT JOIN remittance USING (remittance_id)"
+    " LEFT JOIN reversal ON reversal.claim_id = claim.claim_id"
 )
 
 
@@ -68,10 +72,10 @@ def listing(
     connection: sqlite3.Connection, status: str | None, page: int, per_page: int
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of claims, oldest first, and how many there are in all."""
-    where, args = ("WHERE status = ?", [status]) if status else ("", [])
+    where, args = ("WHERE claim.status = ?", [status]) if status else ("", [])
     total = connection.execute(f"SELECT count(*) FROM claim {where}", args).fetchone()[0]  # noqa: S608  # nosec B608 - identifiers checked, values bound
     rows = connection.execute(
-        f"{_SELECT} {where} ORDER BY received_at, claim_id LIMIT ? OFFSET ?",  # noqa: S608
+        f"{_SELECT} {where} ORDER BY received_at, claim.claim_id LIMIT ? OFFSET ?",  # noqa: S608
         [*args, per_page, (page - 1) * per_page],
     ).fetchall()
     return [_present(row) for row in rows], int(total)
@@ -90,8 +94,8 @@ def _insert(
     connection.execute(
         "INSERT INTO claim (claim_id, idempotency_key, fingerprint, member_number,"
         " dependant_code, practice_number, service_date, reference, icd10_codes, lines,"
-        " duplicate_key, status, reasons, claimed_amount, approved_amount, received_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " duplicate_key, status, reasons, claimed_amount, approved_amount, received_at,"
+        " replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             claim_id,
             key,
@@ -109,13 +113,14 @@ def _insert(
             str(decision.claimed_amount),
             str(decision.approved_amount),
             store.now(),
+            body.get("replaces"),
         ),
     )
 
 
 def _row(connection: sqlite3.Connection, column: str, value: str) -> sqlite3.Row | None:
     row: sqlite3.Row | None = connection.execute(
-        f"{_SELECT} WHERE {column} = ?",  # noqa: S608 - column is one of two names above
+        f"{_SELECT} WHERE claim.{column} = ?",  # noqa: S608 - column is one of two names above
         (value,),
     ).fetchone()
     return row
@@ -145,4 +150,18 @@ def _present(row: sqlite3.Row) -> dict[str, Any]:
         "approved_amount": row["approved_amount"],
         "received_at": row["received_at"],
         "remittance": remittance,
+        "replaces": row["replaces"],
+        "reversal": _reversal(row),
+    }
+
+
+def _reversal(row: sqlite3.Row) -> dict[str, Any] | None:
+    if row["reversal_id"] is None:
+        return None
+    return {
+        "reversal_id": row["reversal_id"],
+        "reason": row["reason"],
+        "amount": row["reversed_amount"],
+        "reversed_at": row["reversed_at"],
+        "recovered_in": row["recovered_in"],
     }

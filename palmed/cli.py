@@ -178,7 +178,11 @@ def member_status(
     )
 
 
-@main.command("pay-run", help="Pay every accepted claim under one new remittance.")
+@main.command(
+    "pay-run",
+    help="Pay every accepted claim, and recover every paid claim reversed since, under one new"
+    " remittance.",
+)
 @db_option
 @click.option(
     "--paid-date",

@@ -16,6 +16,7 @@ DEPENDANT_CODE = validate.Regexp(r"^\d{2,3}$", error="2 or 3 digits, e.g. 00")
 PRACTICE_NUMBER = validate.Regexp(r"^\d{7}$", error="a 7-digit BHF practice number")
 LINE_CODE = validate.Regexp(r"^[0-9A-Za-z]{1,16}$", error="1 to 16 letters or digits")
 ICD10_SHAPE = validate.Regexp(r"^[A-Za-z0-9.]{1,8}$", error="an ICD-10 code such as J06.9")
+CLAIM_ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$", error="a PALMED claim id")
 
 
 def _whole_cents(value: Decimal) -> None:
@@ -128,11 +129,20 @@ class Claim(MemberKey):
         fields.Nested(ClaimLine), required=True, validate=validate.Length(min=1, max=100)
     )
     reference = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    # a correction names the claim it replaces (reversed first, or rejected); absent for
+    # any other claim, so a claim's fingerprint is what it was before corrections existed
+    replaces = fields.String(validate=CLAIM_ID)
 
     @post_load
     def _upper_codes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         data["icd10_codes"] = [code.upper() for code in data["icd10_codes"]]
         return data
+
+
+class Reversal(Schema):
+    """Why a claim is taken back, e.g. a corrected claim replaces it."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
 class FaultRule(Schema):
@@ -167,9 +177,12 @@ class PayRun(Schema):
     paid_date = fields.Date(load_default=None)
 
 
-class ClaimsQuery(Schema):
+class ReversalsQuery(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class ClaimsQuery(ReversalsQuery):
     status = fields.String(
-        load_default=None, validate=validate.OneOf(("accepted", "rejected", "paid"))
+        load_default=None, validate=validate.OneOf(("accepted", "rejected", "paid", "reversed"))
     )

@@ -9,7 +9,31 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA = """
+# The claim table's columns, kept apart so a file made before reversals can be brought up
+# to date (`_upgrade`). `replaces`: the claim a correction says it replaces.
+CLAIM_COLUMNS = """
+    claim_id TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    fingerprint TEXT NOT NULL,
+    member_number TEXT NOT NULL,
+    dependant_code TEXT NOT NULL,
+    practice_number TEXT NOT NULL,
+    service_date TEXT NOT NULL,
+    reference TEXT,
+    icd10_codes TEXT NOT NULL,
+    lines TEXT NOT NULL,
+    duplicate_key TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'paid', 'reversed')),
+    reasons TEXT NOT NULL,
+    claimed_amount TEXT NOT NULL,
+    approved_amount TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    remittance_id TEXT REFERENCES remittance,
+    replaces TEXT
+"""
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS member (
     member_number TEXT NOT NULL,
     dependant_code TEXT NOT NULL,
@@ -40,28 +64,24 @@ CREATE TABLE IF NOT EXISTS remittance (
     paid_date TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS claim (
-    claim_id TEXT PRIMARY KEY,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    fingerprint TEXT NOT NULL,
-    member_number TEXT NOT NULL,
-    dependant_code TEXT NOT NULL,
-    practice_number TEXT NOT NULL,
-    service_date TEXT NOT NULL,
-    reference TEXT,
-    icd10_codes TEXT NOT NULL,
-    lines TEXT NOT NULL,
-    duplicate_key TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'paid')),
-    reasons TEXT NOT NULL,
-    claimed_amount TEXT NOT NULL,
-    approved_amount TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    remittance_id TEXT REFERENCES remittance
-);
+CREATE TABLE IF NOT EXISTS claim ("""
+    + CLAIM_COLUMNS
+    + """);
 CREATE INDEX IF NOT EXISTS ix_claim_duplicate ON claim (duplicate_key, status);
 CREATE INDEX IF NOT EXISTS ix_claim_status ON claim (status);
+-- At most one reversal per claim; a paid claim's reversal is recovered by a later pay run.
+CREATE TABLE IF NOT EXISTS reversal (
+    reversal_id TEXT PRIMARY KEY,
+    claim_id TEXT NOT NULL UNIQUE REFERENCES claim,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    fingerprint TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    reversed_at TEXT NOT NULL,
+    recovered_in TEXT REFERENCES remittance
+);
 """
+)
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -82,9 +102,31 @@ def initialise(path: Path, *, reset: bool = False) -> None:
     connection = connect(path)
     try:
         connection.execute("PRAGMA journal_mode = WAL")
+        _upgrade(connection)
         connection.executescript(SCHEMA)
     finally:
         connection.close()
+
+
+def _upgrade(connection: sqlite3.Connection) -> None:
+    """A file made before reversals keeps its claims: its claim table is made again with
+    `replaces` and the status `reversed` (SQLite's procedure for changing a table:
+    foreign keys off, copy, drop, rename, check)."""
+    columns = [row["name"] for row in connection.execute("PRAGMA table_info(claim)")]
+    if not columns or "replaces" in columns:
+        return
+    names = ", ".join(columns)  # the file's own column names, all known ones
+    connection.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with transaction(connection):
+            connection.execute(f"CREATE TABLE claim_new ({CLAIM_COLUMNS})")
+            connection.execute(f"INSERT INTO claim_new ({names}) SELECT {names} FROM claim")  # noqa: S608  # nosec B608 - column names read from the file's schema
+            connection.execute("DROP TABLE claim")
+            connection.execute("ALTER TABLE claim_new RENAME TO claim")
+            if connection.execute("PRAGMA foreign_key_check").fetchall():
+                raise sqlite3.IntegrityError("claims refer to rows that are missing")
+    finally:
+        connection.execute("PRAGMA foreign_keys = ON")
 
 
 @contextmanager

@@ -6,13 +6,15 @@ database can only be opened through its own connection factory.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,9 +28,49 @@ def alembic_config() -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database up to `revision` (head by default) in one transaction."""
     config = alembic_config()
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database back to `revision`, in one transaction."""
+    config = alembic_config()
+    with _migrating(engine) as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction for the whole history. On SQLite, foreign keys are off meanwhile
+    and checked before it commits (SQLite's own procedure for altering a table): batch
+    mode re-makes a table by copying it, dropping it and renaming the copy, and dropping
+    a table other rows refer to would otherwise fail, or leave SQLite counting them as
+    orphans until the commit."""
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection if _is_sqlite(engine) else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys = OFF")  # outside a transaction, or ignored
+        try:
+            with connection.begin():
+                yield connection
+                if raw is not None:
+                    _foreign_keys_hold(connection)
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys = ON")
+
+
+def _foreign_keys_hold(connection: Connection) -> None:
+    orphans = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if orphans:
+        found = ", ".join(sorted({f"{row[0]} -> {row[2]}" for row in orphans}))
+        raise RuntimeError(f"the migration left rows whose parents are missing: {found}")
+
+
+def _is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
 
 
 def head_revision() -> str:

@@ -32,6 +32,7 @@ KINDS = (
     "claim",  # raised at the hub (a rejection, or a claim held for attention), synced here
     "emergency_account",  # raised at the hub when a laptop's emergency account arrives
     "duplicate_visit",  # raised at the hub: two laptops each opened one for a patient
+    "patient_deactivated",  # raised at the hub: a visit for a patient deactivated meanwhile
 )
 STATUSES = ("active", "acknowledged", "resolved")
 ESCALATING = ("high", "critical")

@@ -5,6 +5,12 @@ ICD-10 codes (primary first), a consultation line from the tariff table and a NA
 per dispensed medicine. A claim missing something PALMED needs is still made, with status
 `needs_attention` and the reasons, so nothing is silently dropped; a complete one is
 `ready` for the hub to push.
+
+A claim is never deleted: the hub may have sent it to PALMED already, and the vehicle
+cannot know. Reopening the visit withdraws it (`withdraw`), and the next closure drafts a
+new claim that names the one it supersedes; the hub reconciles the two (reversing the
+earlier one at PALMED if it had sent it). A visit's newest claim is the one no other
+claim supersedes (`latest`).
 """
 
 from __future__ import annotations
@@ -12,11 +18,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
 
 from common.access import Actor
-from common.errors import Conflict
 from schema.base import utcnow
 from schema.models import (
     Claim,
@@ -32,13 +37,15 @@ from schema.models import (
 
 READY = "ready"
 NEEDS_ATTENTION = "needs_attention"
-DRAFT_STATUSES = frozenset({READY, NEEDS_ATTENTION})
+WITHDRAWN = "withdrawn"
 CONSULTATION = "consultation"
 ELIGIBLE_STATUSES = frozenset({"active", "unverified"})  # unverified: PALMED decides
 
 
 def build(session: Session, actor: Actor, visit: Visit) -> Claim:
-    """Draft the claim of a closed visit (flushed with its lines, not committed)."""
+    """Draft the claim of a closed visit (flushed with its lines, not committed); after a
+    reopen it supersedes the visit's claim before it."""
+    previous = latest(session, visit.id)
     patient = session.get_one(Patient, visit.patient_id)
     vehicle = session.get_one(Vehicle, visit.vehicle_id)
     codes = icd10_codes(session, visit.id)
@@ -47,6 +54,7 @@ def build(session: Session, actor: Actor, visit: Visit) -> Claim:
     now = utcnow()
     claim = Claim(
         visit_id=visit.id,
+        supersedes_id=previous.id if previous is not None else None,
         patient_id=patient.id,
         vehicle_id=visit.vehicle_id,
         member_number=patient.medical_aid_number,
@@ -148,24 +156,42 @@ def claim_problems(
     return problems
 
 
-def withdraw(session: Session, visit: Visit) -> None:
-    """Take back the unsent claim of a visit being reopened; a claim already with the hub
-    stays, and the visit cannot be reopened."""
-    claim = session.scalar(select(Claim).where(Claim.visit_id == visit.id))
+def latest(session: Session, visit_id: str) -> Claim | None:
+    """The visit's newest claim: the one no later claim supersedes (None before closure)."""
+    newer = aliased(Claim)
+    return session.scalar(
+        select(Claim)
+        .where(Claim.visit_id == visit_id, ~exists().where(newer.supersedes_id == Claim.id))
+        .order_by(Claim.created_at.desc(), Claim.id.desc())
+        .limit(1)
+    )
+
+
+def current(session: Session, visit_id: str) -> Claim | None:
+    """The claim that stands for the visit: its newest, unless that one was withdrawn."""
+    claim = latest(session, visit_id)
+    return claim if claim is not None and claim.status != WITHDRAWN else None
+
+
+def withdraw(session: Session, actor: Actor, visit: Visit, reason: str) -> None:
+    """Take back the claim of a visit being reopened, whatever its status here: it is
+    marked withdrawn with who, when and why, and keeps its lines. If the hub sent it
+    meanwhile, the hub refuses the withdrawal and the claim comes back as the hub has
+    it; the claim drafted at the next closure then corrects it."""
+    claim = current(session, visit.id)
     if claim is None:
         return
-    if claim.status not in DRAFT_STATUSES:
-        raise Conflict(f"The visit's claim is already {claim.status}; it cannot be reopened")
-    for line in session.scalars(select(ClaimLine).where(ClaimLine.claim_id == claim.id)):
-        session.delete(line)
-    session.flush()
-    session.delete(claim)
+    now = utcnow()
+    claim.status = WITHDRAWN
+    claim.withdrawn_by, claim.withdrawn_at, claim.withdrawal_reason = actor.user_id, now, reason
+    claim.updated_at = now
     session.flush()
 
 
 def brief(session: Session, visit_id: str) -> dict[str, Any] | None:
-    """The claim of a visit with its lines, for the closure summary; None before closure."""
-    claim = session.scalar(select(Claim).where(Claim.visit_id == visit_id))
+    """The visit's current claim with its lines, for the closure summary; None before
+    closure and while a reopened visit's claim is withdrawn."""
+    claim = current(session, visit_id)
     if claim is None:
         return None
     lines = session.scalars(
@@ -175,6 +201,7 @@ def brief(session: Session, visit_id: str) -> dict[str, Any] | None:
     )
     return {
         "id": claim.id,
+        "supersedes_id": claim.supersedes_id,
         "status": claim.status,
         "problems": claim.problems,
         "rejection_codes": claim.rejection_codes,

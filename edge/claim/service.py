@@ -2,7 +2,9 @@
 
 Claims are drafted here when a visit closes; from then on head office (the hub) writes
 their status, PALMED's reason codes and payment onto them, and the sync brings that back.
-This module only reads: the crew cannot change a claim once it has left the vehicle.
+This module only reads: the crew cannot change a claim once it has left the vehicle. A
+reopened visit's claim is withdrawn and the next closure's claim supersedes it; each
+claim shows the chain (the claim it supersedes, the claim that superseded it).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from common import audit
 from common.access import Actor
@@ -28,6 +30,9 @@ MEANING = {
     "accepted": "Accepted by PALMED",
     "rejected": "Rejected by PALMED: head office finance can correct and resubmit it",
     "paid": "Paid by PALMED",
+    "withdrawn": "Taken back when the visit was reopened: never sent as it is",
+    "reversing": "Replaced by a correction: head office is reversing it at PALMED",
+    "reversed": "Reversed at PALMED: the correction that replaced it stands instead",
 }
 NEWEST = 200  # the claims page shows the most recently changed ones
 
@@ -37,9 +42,11 @@ def for_vehicle(session: Session, actor: Actor, status: str | None = None) -> li
     if status is not None and status not in MEANING:
         choices = ", ".join(MEANING)
         raise BadRequest("Invalid input", details={"status": [f"Must be one of: {choices}"]})
+    newer = aliased(Claim)
     query = (
-        select(Claim, Patient.first_name, Patient.last_name)
+        select(Claim, Patient.first_name, Patient.last_name, newer.id)
         .join(Patient, Patient.id == Claim.patient_id)
+        .outerjoin(newer, newer.supersedes_id == Claim.id)
         .where(Claim.vehicle_id == vehicle_of(actor))
         .order_by(Claim.updated_at.desc(), Claim.id.desc())
         .limit(NEWEST)
@@ -47,8 +54,13 @@ def for_vehicle(session: Session, actor: Actor, status: str | None = None) -> li
     if status is not None:
         query = query.where(Claim.status == status)
     found = [
-        {"claim": claim, "patient": f"{first} {last}", "meaning": MEANING.get(claim.status, "")}
-        for claim, first, last in session.execute(query)
+        {
+            "claim": claim,
+            "patient": f"{first} {last}",
+            "meaning": MEANING.get(claim.status, ""),
+            "superseded_by": superseded_by,
+        }
+        for claim, first, last, superseded_by in session.execute(query)
     ]
     detail = {"status": status, "shown": len(found)}
     audit.record_read(session, actor, "claim", None, action="list", detail=detail)

@@ -60,6 +60,7 @@ class ClaimLineOut(Schema):
 
 class ClaimBriefOut(Schema):
     id = fields.String()
+    supersedes_id = fields.String(allow_none=True)  # the claim before a reopen, if any
     status = fields.String()
     problems = fields.List(fields.String())
     rejection_codes = fields.List(fields.String())  # PALMED's, as the hub synced them back

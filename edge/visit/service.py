@@ -146,13 +146,13 @@ def move_back(session: Session, actor: Actor, visit_id: str, reason: str) -> dic
 
 
 def reopen(session: Session, actor: Actor, visit_id: str, reason: str) -> dict[str, Any]:
-    """An administrator reopens a closed visit; its unsent claim draft is withdrawn and is
-    drafted again at the next closure."""
+    """An administrator reopens a closed visit; its claim is withdrawn (never deleted)
+    and the next closure drafts the claim that supersedes it."""
     visit = find_visit(session, vehicle_of(actor), visit_id)
     move = workflow.reopen(visit.stage, visit.status, actor.role, reason)
     if _open_today(session, visit.vehicle_id, visit.patient_id, visit.visit_date):
         raise Conflict("The patient has another open visit that day")
-    draft.withdraw(session, visit)
+    draft.withdraw(session, actor, visit, reason)
     visit.status, visit.open_day = workflow.OPEN, visit.visit_date
     visit.closed_by = visit.closed_at = None
     _transition(session, actor, visit, move, reason)

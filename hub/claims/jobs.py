@@ -34,7 +34,8 @@ def follow_members(engine: Engine, config: Mapping[str, Any]) -> str:
 
 def summary(report: pipeline.Report) -> str:
     sent = ", ".join(f"{n} {status}" for status, n in sorted(report.submitted.items()))
+    reversed_ = ", ".join(f"{n} {status}" for status, n in sorted(report.reversed.items()))
     return (
         f"Queued {report.queued}, held for attention {report.held}; "
-        f"submitted: {sent or 'none'}; paid {report.paid}"
+        f"reversed: {reversed_ or 'none'}; submitted: {sent or 'none'}; paid {report.paid}"
     )

@@ -60,6 +60,14 @@ def settle(session: Session, claim: Claim, answer: palmed.Claim, now: dt.datetim
     return True
 
 
+def reversal(session: Session, claim: Claim, answer: palmed.Claim, now: dt.datetime) -> None:
+    """PALMED reversed the claim: the correction that superseded it stands instead (a paid
+    claim keeps what was paid; PALMED recovers it in its next remittance)."""
+    claim.status = state.REVERSED
+    claim.palmed_claim_id = answer.claim_id
+    claim.updated_at = now
+
+
 def _alert(
     session: Session,
     claim: Claim,

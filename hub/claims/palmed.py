@@ -94,6 +94,7 @@ class ClaimRequest:
     icd10_codes: tuple[str, ...]
     lines: tuple[ClaimLineRequest, ...]
     reference: str | None = None
+    replaces: str | None = None  # PALMED's id of the claim this one corrects
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -106,6 +107,8 @@ class ClaimRequest:
         }
         if self.reference is not None:
             body["reference"] = self.reference
+        if self.replaces is not None:
+            body["replaces"] = self.replaces
         return body
 
 
@@ -155,13 +158,35 @@ class Remittance:
 
 
 @dataclass(frozen=True)
+class Reversal:
+    """PALMED's reversal of a claim; `recovered_in` names the remittance that took back
+    what had been paid for it (None while nothing was paid, or not recovered yet)."""
+
+    reversal_id: str
+    reason: str
+    amount: Decimal
+    reversed_at: dt.datetime
+    recovered_in: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reversal:
+        return cls(
+            data["reversal_id"],
+            data["reason"],
+            Decimal(data["amount"]),
+            dt.datetime.fromisoformat(data["reversed_at"]),
+            data["recovered_in"],
+        )
+
+
+@dataclass(frozen=True)
 class Claim:
-    """A claim as PALMED holds it. `replayed` is True when a submission found the claim
-    already made with its idempotency key (a retry), rather than making it."""
+    """A claim as PALMED holds it. `replayed` is True when a submission (or a reversal)
+    found what it asked for already made with its idempotency key (a retry)."""
 
     claim_id: str
     idempotency_key: str
-    status: Literal["accepted", "rejected", "paid"]
+    status: Literal["accepted", "rejected", "paid", "reversed"]
     reasons: tuple[Reason, ...]
     member_number: str
     dependant_code: str
@@ -175,10 +200,12 @@ class Claim:
     received_at: dt.datetime
     remittance: Remittance | None
     replayed: bool = False
+    replaces: str | None = None
+    reversal: Reversal | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], replayed: bool = False) -> Claim:
-        remittance = data["remittance"]
+        remittance, reversal = data["remittance"], data.get("reversal")
         return cls(
             claim_id=data["claim_id"],
             idempotency_key=data["idempotency_key"],
@@ -196,6 +223,8 @@ class Claim:
             received_at=dt.datetime.fromisoformat(data["received_at"]),
             remittance=Remittance.from_json(remittance) if remittance else None,
             replayed=replayed,
+            replaces=data.get("replaces"),
+            reversal=Reversal.from_json(reversal) if reversal else None,
         )
 
 
@@ -309,6 +338,11 @@ class PalmedClient:
             }
         )
 
+    @property
+    def longest_call(self) -> float:
+        """Seconds one call may take before it fails: connecting, then waiting to read."""
+        return float(sum(self.timeout))
+
     @classmethod
     def from_config(cls, config: Mapping[str, Any], **timeouts: float) -> PalmedClient:
         """The client for the hub's PALMED_API_URL, PALMED_API_KEY and (how long to wait
@@ -332,6 +366,18 @@ class PalmedClient:
         with the same key and the same claim to learn what happened."""
         status, data = self._call(
             "POST", "/v1/claims", json=claim.to_json(), headers={"Idempotency-Key": idempotency_key}
+        )
+        return _parse(lambda: Claim.from_json(data, replayed=status == 200))
+
+    def reverse_claim(self, claim_id: str, idempotency_key: str, reason: str) -> Claim:
+        """Reverse an accepted or paid claim once under a key stored before the call; on
+        `OutcomeUnknown`, call again with the same key and reason to learn what happened.
+        The answer is the claim, reversed."""
+        status, data = self._call(
+            "POST",
+            f"/v1/claims/{quote(claim_id, safe='')}/reversal",
+            json={"reason": reason},
+            headers={"Idempotency-Key": idempotency_key},
         )
         return _parse(lambda: Claim.from_json(data, replayed=status == 200))
 

@@ -22,7 +22,8 @@ _claim, _detail = ClaimOut(), ClaimDetailOut()
 @bp.get("/api/claims")
 @endpoint("claims:read", query=ClaimQuery, response=ClaimOut, many=True)
 def list_claims(query: dict[str, Any]) -> Any:
-    """Claims of every vehicle, most recently changed first, by status and vehicle."""
+    """Claims of every vehicle, most recently changed first, by status, vehicle and visit;
+    each names the claim it supersedes and the one that superseded it."""
     page, per_page = query.pop("page"), query.pop("per_page")
     wanted = service.ClaimFilter(**query)
     claims, total = service.listing(db.session, current_actor(), wanted, page, per_page)
@@ -32,7 +33,8 @@ def list_claims(query: dict[str, Any]) -> Any:
 @bp.get("/api/claims/<claim_id>")
 @endpoint("claims:read", response=ClaimDetailOut)
 def get_claim(claim_id: str) -> Any:
-    """A claim with its lines, every call made to PALMED and the resubmission deadline."""
+    """A claim with its lines, its chain of corrections, every call made to PALMED (its
+    submission and any reversal) and the resubmission deadline."""
     return ok(_detail.dump(service.detail(db.session, current_actor(), claim_id)))
 
 

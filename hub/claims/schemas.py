@@ -13,6 +13,7 @@ MONEY = {"as_string": True, "places": 2}
 class ClaimQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(state.ALL))
     vehicle_id = fields.String(validate=validate.Length(1, 36))
+    visit_id = fields.String(validate=validate.Length(1, 36))
 
 
 class LineIn(Schema):
@@ -48,14 +49,28 @@ class LineOut(Schema):
 
 class AttemptOut(Schema):
     at = fields.AwareDateTime()
+    kind = fields.String()  # submission or reversal
     idempotency_key = fields.String()
     outcome = fields.String()
     http_status = fields.Integer(allow_none=True)
 
 
+class ReversalOut(Schema):
+    """The reversal at PALMED of a claim a correction replaced."""
+
+    state = fields.String()  # pending, reversed or refused
+    corrected_by_id = fields.String()
+    idempotency_key = fields.String()
+    palmed_reversal_id = fields.String(allow_none=True)
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+
+
 class ClaimOut(Schema):
     id = fields.String()
     visit_id = fields.String()
+    supersedes_id = fields.String(allow_none=True)  # the claim this correction replaces
+    superseded_by_id = fields.String(allow_none=True)  # the correction that replaced it
     patient_id = fields.String()
     vehicle_id = fields.String()
     member_number = fields.String(allow_none=True)
@@ -69,6 +84,9 @@ class ClaimOut(Schema):
     palmed_claim_id = fields.String(allow_none=True)
     rejection_codes = fields.List(fields.String())
     paid_amount = fields.Decimal(allow_none=True, **MONEY)
+    withdrawn_by = fields.String(allow_none=True)
+    withdrawn_at = fields.AwareDateTime(allow_none=True)
+    withdrawal_reason = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 
@@ -76,12 +94,14 @@ class ClaimOut(Schema):
 class ClaimDetailOut(ClaimOut):
     lines = fields.List(fields.Nested(LineOut))
     attempts = fields.List(fields.Nested(AttemptOut))
+    reversal = fields.Nested(ReversalOut, allow_none=True)
     resubmit_until = fields.Date(allow_none=True)
 
 
 class RunOut(Schema):
     queued = fields.Integer()
     needs_attention = fields.Integer()
+    reversed = fields.Dict(keys=fields.String(), values=fields.Integer())
     submitted = fields.Dict(keys=fields.String(), values=fields.Integer())
     paid = fields.Integer()
     members = fields.Dict()

@@ -3,9 +3,11 @@
 A rejected claim may be corrected and resubmitted within 60 days of the rejection (the
 scheme's window); a claim held in needs_attention was never sent and may be fixed at
 any time. A resubmitted claim goes back to `queued`; the pipeline gives it a new
-idempotency key, since PALMED keeps the rejected claim under the old one. A caller sees
-and corrects the claims of the vehicles in their reach (`hub.scope`); a PALMED run
-covers the fleet, so it is for fleet-wide roles only.
+idempotency key, since PALMED keeps the rejected claim under the old one. A claim a
+vehicle's correction superseded is not resubmitted: the correction stands for the visit.
+Every claim shows its chain: the claim it supersedes, the claim that superseded it, and
+its reversal at PALMED. A caller sees and corrects the claims of the vehicles in their
+reach (`hub.scope`); a PALMED run covers the fleet, so it is for fleet-wide roles only.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from common import audit
 from common.access import Actor
@@ -27,7 +29,7 @@ from hub.claims.submission import claim_lines
 from hub.members import eligibility
 from hub.scope import Reach, owned, reach, require_fleet
 from schema.base import utcnow
-from schema.models import Claim, ClaimAttempt, ClaimLine
+from schema.models import Claim, ClaimAttempt, ClaimLine, ClaimReversal
 
 RESUBMIT_WINDOW = dt.timedelta(days=60)
 CENT = Decimal("0.01")
@@ -37,22 +39,29 @@ CENT = Decimal("0.01")
 class ClaimFilter:
     status: str | None = None
     vehicle_id: str | None = None
+    visit_id: str | None = None
+
+
+_newer = aliased(Claim)
 
 
 def listing(
     session: Session, actor: Actor, wanted: ClaimFilter, page: int, per_page: int
-) -> tuple[list[Claim], int]:
-    """A page of claims, most recently changed first, and how many match in all."""
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of claims, most recently changed first, each with the claim that superseded
+    it (if any), and how many match in all."""
     query = _filtered(reach(session, actor), wanted)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Claim.updated_at.desc(), Claim.id.desc())
+    newer = select(func.min(_newer.id)).where(_newer.supersedes_id == Claim.id)
+    rows = session.execute(
+        query.add_columns(newer.scalar_subquery())
+        .order_by(Claim.updated_at.desc(), Claim.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
     detail = {k: v for k, v in vars(wanted).items() if v is not None} | {"page": page}
     audit.record_read(session, actor, "claim", None, action="list", detail=detail)
-    return list(rows), total
+    return [_columns(claim, superseded_by) for claim, superseded_by in rows], total
 
 
 def detail(session: Session, actor: Actor, claim_id: str) -> dict[str, Any]:
@@ -72,6 +81,9 @@ def resubmit(
 ) -> dict[str, Any]:
     """Correct a rejected (or held) claim and queue it for PALMED again."""
     claim = _find(session, actor, claim_id, lock=True)
+    newer = superseded_by(session, claim.id)
+    if newer is not None:
+        raise Conflict(f"This claim was superseded by claim {newer}; that one stands for the visit")
     if claim.status not in state.CORRECTABLE:
         raise Conflict(
             f"Only a rejected claim or one that needs attention can be resubmitted; "
@@ -140,6 +152,17 @@ def _line(claim: Claim, data: Mapping[str, Any]) -> ClaimLine:
     )
 
 
+def superseded_by(session: Session, claim_id: str) -> str | None:
+    """The claim that superseded this one (a vehicle's correction), if any."""
+    query = select(Claim.id).where(Claim.supersedes_id == claim_id).order_by(Claim.created_at)
+    return session.scalars(query.limit(1)).first()
+
+
+def _columns(claim: Claim, superseded: str | None) -> dict[str, Any]:
+    values = {column.key: getattr(claim, column.key) for column in Claim.__table__.columns}
+    return values | {"superseded_by_id": superseded}
+
+
 def _view(session: Session, claim: Claim) -> dict[str, Any]:
     attempts = session.scalars(
         select(ClaimAttempt)
@@ -147,9 +170,10 @@ def _view(session: Session, claim: Claim) -> dict[str, Any]:
         .order_by(ClaimAttempt.at, ClaimAttempt.id)
     ).all()
     return {
-        **{column.key: getattr(claim, column.key) for column in Claim.__table__.columns},
+        **_columns(claim, superseded_by(session, claim.id)),
         "lines": claim_lines(session, claim.id),
         "attempts": list(attempts),
+        "reversal": session.get(ClaimReversal, claim.id),
         "resubmit_until": resubmit_until(session, claim),
     }
 
@@ -162,6 +186,8 @@ def _filtered(within: Reach, wanted: ClaimFilter) -> Select[Any]:
     query = within.narrowed(wanted.vehicle_id).where(select(Claim), Claim.vehicle_id)
     if wanted.status:
         query = query.where(Claim.status == wanted.status)
+    if wanted.visit_id:
+        query = query.where(Claim.visit_id == wanted.visit_id)
     return query
 
 

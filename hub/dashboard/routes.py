@@ -20,6 +20,9 @@ from common.users import service as users
 from hub.alert.routes import bp as alerts_bp
 from hub.audit import service as audit_search
 from hub.audit.schemas import AuditQuery
+from hub.claims import service as claims
+from hub.claims import state as claim_state
+from hub.claims.schemas import ClaimQuery
 from hub.dashboard import service
 from hub.fleet import service as fleet
 from hub.fleet.routes import bp as fleet_bp
@@ -54,6 +57,7 @@ NAV = (
     ("Supply", "dashboard.supply", "supply:read"),
     ("Stock", "dashboard.stock", "inventory:read"),
     ("Reports", "dashboard.reports_page", "reports:read"),
+    ("Claims", "dashboard.claims_page", "claims:read"),
     ("Formulary", "dashboard.formulary", "reference:read"),
     ("Routes", "dashboard.routes_page", "routes:read"),
     ("Vehicles", "dashboard.vehicles_page", "vehicles:read"),
@@ -157,6 +161,25 @@ def reports_page() -> Any:
         scope=chosen,
         filters=filters,
         vehicles=vehicles.names(db.session, chosen.reach),
+    )
+
+
+@bp.get("/claims")
+@endpoint("claims:read", page=True)
+def claims_page() -> Any:
+    """Claims by status, vehicle and visit, each with its chain of corrections: the
+    claim it corrects, the claim that replaced it, and its reversal at PALMED."""
+    query, actor = _args(ClaimQuery), current_actor()
+    page = query.pop("page")
+    query.pop("per_page")
+    rows, total = claims.listing(db.session, actor, claims.ClaimFilter(**query), page, 100)
+    return render_template(
+        "dashboard/claims.html",
+        claims=rows,
+        total=total,
+        filters=query,
+        statuses=claim_state.ALL,
+        vehicles=vehicles.names(db.session, actor),
     )
 
 

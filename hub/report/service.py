@@ -22,7 +22,17 @@ from hub.fleet.service import Health, fleet
 from hub.scope import Query, Reach, reach
 from schema.models import Alert, Claim, Diagnosis, Item, StockMovement, Vehicle, Visit
 
-CLAIM_STATUSES = ("draft", "needs_attention", "submitted", "accepted", "rejected", "paid")
+CLAIM_STATUSES = (
+    "draft",
+    "needs_attention",
+    "submitted",
+    "accepted",
+    "rejected",
+    "paid",
+    "reversing",  # a correction replaces them: reversed at PALMED, or being reversed
+    "reversed",
+    "withdrawn",  # taken back before they were sent: never sent
+)
 VISIT_EXPORT_COLUMNS = (
     "id",
     "vehicle_id",

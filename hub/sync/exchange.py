@@ -60,14 +60,16 @@ def hub_exchange() -> HubExchange:
 
 def on_applied(audit_key: SealKey) -> AppliedHook:
     """What head office does as a device's batch is applied, in its transaction: pair
-    duplicate patients, tell of emergency accounts and of two laptops' visits of one
-    patient, and seal the audit records received (`seal_received`)."""
-    from hub.sync import duplicate, emergency, twins
+    duplicate patients, tell of emergency accounts, of two laptops' visits of one
+    patient and of visits on patients deactivated meanwhile, and seal the audit records
+    received (`seal_received`)."""
+    from hub.sync import deactivation, duplicate, emergency, twins
 
     def applied(connection: Connection, changes: Sequence[Change]) -> None:
         duplicate.detect(connection, changes)
         emergency.notice(connection, changes)
         twins.notice(connection, changes)
+        deactivation.notice(connection, changes)
         seal_received(connection, changes, audit_key)
 
     return applied

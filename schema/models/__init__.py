@@ -3,7 +3,13 @@
 from schema.models.alert import Alert, AlertEscalation
 from schema.models.asset import Asset, MaintenanceRecord, Supplier
 from schema.models.audit import AuditChain, AuditRecord, AuditSeal
-from schema.models.claim import Claim, ClaimAttempt, ClaimLine, ClaimSubmission
+from schema.models.claim import (
+    Claim,
+    ClaimAttempt,
+    ClaimLine,
+    ClaimReversal,
+    ClaimSubmission,
+)
 from schema.models.clinical import ClinicalNote, Diagnosis, Prescription, Referral, VitalSign
 from schema.models.geography import Location, Province
 from schema.models.member import MemberFeed
@@ -40,6 +46,7 @@ __all__ = [
     "Claim",
     "ClaimAttempt",
     "ClaimLine",
+    "ClaimReversal",
     "ClaimSubmission",
     "ClinicalNote",
     "Delivery",

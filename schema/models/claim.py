@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from schema.base import ID_LENGTH, Base, JSONText, Money, SyncedRow, UTCDateTime
 from sync.policy import Policy, Scope, synced
@@ -17,7 +17,10 @@ DEVICE_STATES = ("draft", "ready", "queued", "needs_attention", "withdrawn")
 
 
 class Claim(SyncedRow, Base):
-    """Drafted by the vehicle; status and corrections come from the hub (shared, by field)."""
+    """Drafted by the vehicle; status and corrections come from the hub (shared, by field).
+
+    A visit has one claim per closure: reopening it withdraws its claim (never deletes
+    it) and closing it again drafts a new one that names the claim it `supersedes`."""
 
     __tablename__ = "claim"
     __table_args__ = (
@@ -35,7 +38,10 @@ class Claim(SyncedRow, Base):
         },
     )
 
-    visit_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("visit.id"), unique=True)
+    visit_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("visit.id"), index=True)
+    supersedes_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("claim.id"), index=True
+    )
     patient_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("patient.id"))
     vehicle_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("vehicle.id"))
     member_number: Mapped[str | None] = mapped_column(String(20))
@@ -52,6 +58,10 @@ class Claim(SyncedRow, Base):
     created_by: Mapped[str] = mapped_column(String(ID_LENGTH))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # who took the claim back, when and why (the reopen's reason)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ClaimLine(SyncedRow, Base):
@@ -70,17 +80,15 @@ class ClaimLine(SyncedRow, Base):
     amount: Mapped[Decimal] = mapped_column(Money)
 
 
-class ClaimSubmission(Base):
-    """The hub's exactly-once bookkeeping for one claim at PALMED (hub only).
+class PalmedCall:
+    """The hub's exactly-once bookkeeping for one call about one claim at PALMED: the
+    idempotency key is stored before the first attempt, so every retry reuses it, and
+    `locked_until` is the lease of the process working on it (`hub.claims.lease`)."""
 
-    The idempotency key is stored before the first call, so every retry reuses it."""
+    @declared_attr
+    def claim_id(cls) -> Mapped[str]:
+        return mapped_column(String(ID_LENGTH), ForeignKey("claim.id"), primary_key=True)
 
-    __tablename__ = "claim_submission"
-    __table_args__ = (Index("ix_claim_submission_due", "state", "next_attempt_at"),)
-
-    claim_id: Mapped[str] = mapped_column(
-        String(ID_LENGTH), ForeignKey("claim.id"), primary_key=True
-    )
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -91,6 +99,24 @@ class ClaimSubmission(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class ClaimSubmission(PalmedCall, Base):
+    """The submission of a claim to PALMED (hub only)."""
+
+    __tablename__ = "claim_submission"
+    __table_args__ = (Index("ix_claim_submission_due", "state", "next_attempt_at"),)
+
+
+class ClaimReversal(PalmedCall, Base):
+    """The reversal at PALMED of a claim a correction replaces (hub only): asked for when
+    the correction arrives, made before the correction is submitted."""
+
+    __tablename__ = "claim_reversal"
+    __table_args__ = (Index("ix_claim_reversal_due", "state", "next_attempt_at"),)
+
+    corrected_by_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("claim.id"))
+    palmed_reversal_id: Mapped[str | None] = mapped_column(String(64))
+
+
 class ClaimAttempt(Base):
     """Every call made to PALMED for a claim and what came back (hub only, append-only)."""
 
@@ -99,6 +125,7 @@ class ClaimAttempt(Base):
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     claim_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("claim.id"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="submission", server_default="submission")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(String(24))
     http_status: Mapped[int | None] = mapped_column(Integer)

@@ -3,11 +3,12 @@ corrections, one open visit per patient per day, and the queue."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from common.database import new_session
 from schema.base import utcnow
-from schema.models import Claim, Visit, VisitTransition
+from schema.models import Claim, ClaimLine, Visit, VisitTransition
 from tests.support import rows
 from tests.support.clinic import Clinic
 
@@ -103,8 +104,11 @@ def test_an_administrator_moves_back_with_a_reason_and_it_is_recorded(clinic: Cl
     )
 
 
-def test_reopen_withdraws_the_claim_draft_and_closing_again_redrafts_it(clinic: Clinic) -> None:
+def test_reopen_withdraws_the_claim_and_closing_again_drafts_one_that_supersedes_it(
+    clinic: Clinic,
+) -> None:
     visit = clinic.visit_at("closure")
+    first = clinic.ok("GET", "doctor", f"/api/visits/{visit}")["claim"]
     assert (
         clinic.post("administrator", f"/api/visits/{visit}/back", {"reason": "x"}).status_code
         == 409
@@ -117,22 +121,60 @@ def test_reopen_withdraws_the_claim_draft_and_closing_again_redrafts_it(clinic: 
         "open",
         None,
     )
+    with new_session(clinic.engine) as session:
+        withdrawn = session.get_one(Claim, first["id"])
+        kept = session.scalars(select(ClaimLine).where(ClaimLine.claim_id == first["id"])).all()
+    assert (withdrawn.status, withdrawn.withdrawal_reason) == ("withdrawn", "lab result came")
+    assert withdrawn.withdrawn_by == clinic.staff("administrator").id
+    assert withdrawn.withdrawn_at is not None
+    assert len(kept) == len(first["lines"]) > 0  # never deleted: the hub may have sent it
+
     closed = clinic.ok("POST", "social_worker", f"/api/visits/{visit}/advance")
-    assert closed["status"] == "closed" and closed["claim"] is not None
+
+    assert closed["status"] == "closed"
+    assert closed["claim"]["id"] != first["id"]
+    assert closed["claim"]["supersedes_id"] == first["id"]
+    assert closed["claim"]["status"] == first["status"]
     with new_session(clinic.engine) as session:
         claims = session.scalars(select(Claim).where(Claim.visit_id == visit)).all()
         kinds = session.scalars(
             select(VisitTransition.kind).where(VisitTransition.visit_id == visit)
         ).all()
-    assert len(claims) == 1 and "reopen" in kinds
+    assert sorted(c.status for c in claims) == sorted([first["status"], "withdrawn"])
+    assert "reopen" in kinds
 
 
-def test_a_claim_already_with_the_hub_keeps_the_visit_closed(clinic: Clinic) -> None:
+@pytest.mark.parametrize("status", ["submitted", "accepted", "rejected", "paid"])
+def test_a_claim_the_hub_has_sent_is_withdrawn_too_and_the_next_claim_corrects_it(
+    clinic: Clinic, status: str
+) -> None:
+    """The vehicle cannot know whether the hub has sent a claim since it last synced: a
+    reopen withdraws whatever claim the visit has; the hub decides what that means."""
     visit = clinic.visit_at("closure")
     with new_session(clinic.engine) as session, session.begin():
-        session.scalars(select(Claim).where(Claim.visit_id == visit)).one().status = "submitted"
-    response = clinic.post("administrator", f"/api/visits/{visit}/reopen", {"reason": "x"})
-    assert response.status_code == 409
+        sent = session.scalars(select(Claim).where(Claim.visit_id == visit)).one()
+        sent.status = status
+    clinic.ok("POST", "administrator", f"/api/visits/{visit}/reopen", {"reason": "wrong code"})
+    closed = clinic.ok("POST", "social_worker", f"/api/visits/{visit}/advance")
+    with new_session(clinic.engine) as session:
+        assert session.get_one(Claim, sent.id).status == "withdrawn"
+    assert closed["claim"]["supersedes_id"] == sent.id
+
+
+def test_a_visit_reopened_twice_keeps_one_chain_of_claims(clinic: Clinic) -> None:
+    visit = clinic.visit_at("closure")
+    for reason in ("first correction", "second correction"):
+        clinic.ok("POST", "administrator", f"/api/visits/{visit}/reopen", {"reason": reason})
+        clinic.ok("POST", "social_worker", f"/api/visits/{visit}/advance")
+    with new_session(clinic.engine) as session:
+        claims = session.scalars(
+            select(Claim).where(Claim.visit_id == visit).order_by(Claim.created_at)
+        ).all()
+    assert [c.supersedes_id for c in claims] == [None, claims[0].id, claims[1].id]
+    assert [c.status for c in claims][:2] == ["withdrawn", "withdrawn"]
+    assert claims[2].status != "withdrawn"
+    shown = clinic.ok("GET", "doctor", f"/api/visits/{visit}")["claim"]
+    assert shown["id"] == claims[2].id
 
 
 def test_put_changes_only_the_summary_and_location(clinic: Clinic) -> None:

@@ -3,8 +3,10 @@ sandbox as its own process, faults injected by the sandbox, racing pipeline runs
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -17,7 +19,7 @@ from hub.claims.palmed import PalmedClient
 from hub.claims.submission import RetryPolicy
 from schema.base import utcnow
 from schema.models import Alert, ClaimAttempt, ClaimSubmission
-from tests.support.claims import attempts, claim_row, synced_claim
+from tests.support.claims import attempts, claim_row, soon, synced_claim
 from tests.support.palmed import Sandbox
 
 pytestmark = pytest.mark.mysql
@@ -53,6 +55,7 @@ def test_a_good_claim_becomes_exactly_one_accepted_claim_at_palmed(
     assert report.as_dict() == {
         "queued": 1,
         "needs_attention": 0,
+        "reversed": {},
         "submitted": {"accepted": 1},
         "paid": 0,
     }
@@ -376,3 +379,69 @@ def test_the_service_date_is_judged_by_the_clinic_day_not_the_hosts_clock(
     assert (report.queued, report.held) == (1, 0)
     assert claim_row(hub_engine, claim_id).status != "needs_attention"
     assert len(attempts(hub_engine, claim_id)) == 1  # it went to PALMED
+
+
+def test_a_crashed_workers_lease_is_taken_over_within_seconds(
+    hub_engine: Engine, hub_vehicle: Callable[..., str], palmed_sandbox: Sandbox
+) -> None:
+    claim_id = synced_claim(hub_engine, hub_vehicle())
+    submission.intake(hub_engine, utcnow(), dt.date.today())
+    short = dataclasses.replace(FAST, lease=dt.timedelta(seconds=1))
+    crashed = submission.take_due(hub_engine, utcnow(), short)
+    assert crashed is not None and crashed.claim_id == claim_id
+    started = time.monotonic()
+
+    taken = soon(5.0, lambda: submission.take_due(hub_engine, utcnow(), short))
+
+    assert 0.5 < time.monotonic() - started < 3.0  # the lease, not minutes
+    assert taken.key == crashed.key
+    with palmed_sandbox.client() as client:
+        assert submission.submit(hub_engine, client, taken, short) == "accepted"
+    assert len(palmed_sandbox.claims()) == 1
+
+
+def test_a_live_worker_that_renews_its_lease_is_never_overtaken(
+    hub_engine: Engine,
+    hub_database_url: str,
+    hub_vehicle: Callable[..., str],
+    palmed_sandbox: Sandbox,
+) -> None:
+    """A run that lasts several leases (slow answers, 5xx, waits between attempts) keeps
+    its claim: another process asking all the while never gets it."""
+    claim_id = synced_claim(hub_engine, hub_vehicle())
+    submission.intake(hub_engine, utcnow(), dt.date.today())
+    palmed_sandbox.set_faults(
+        {"kind": "delay", "seconds": 0.5, "method": "POST"},
+        {"kind": "error", "status": 503, "method": "POST", "times": 3},
+    )
+    policy = RetryPolicy(attempts=4, wait_initial=0.3, wait_max=0.6, lease=dt.timedelta(seconds=1))
+    working = submission.take_due(hub_engine, utcnow(), policy)
+    assert working is not None
+    overtaken: list[submission.Lease] = []
+    done = threading.Event()
+
+    def rival() -> None:
+        engine = plain_engine(hub_database_url)
+        try:
+            while not done.is_set():
+                found = submission.take_due(engine, utcnow(), policy)
+                if found is not None:
+                    overtaken.append(found)
+                time.sleep(0.05)
+        finally:
+            engine.dispose()
+
+    thread = threading.Thread(target=rival)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with palmed_sandbox.client(read_timeout=0.9) as client:
+            status = submission.submit(hub_engine, client, working, policy)
+    finally:
+        done.set()
+        thread.join(timeout=10)
+
+    assert time.monotonic() - started > 2 * policy.lease.total_seconds()  # outlived leases
+    assert (status, overtaken) == ("accepted", [])
+    assert [a.http_status for a in attempts(hub_engine, claim_id)] == [503, 503, 503, 201]
+    assert len(palmed_sandbox.claims()) == 1

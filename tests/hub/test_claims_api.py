@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select, update
 
 from common.database import new_session
 from schema.models import AuditRecord, ClaimAttempt
-from tests.support.claims import claim_row, synced_claim
+from tests.support.claims import claim_row, correction, synced_claim
 from tests.support.identity import Staff
 from tests.support.palmed import Sandbox
 from tests.support.tables import AUDIT_TABLES, row_counts
@@ -195,3 +195,68 @@ def test_claims_are_listed_by_status_for_finance_and_not_for_crew(
     with new_session(hub_engine) as session:
         reads = session.scalars(select(AuditRecord).where(AuditRecord.user_id == finance.id)).all()
     assert [(r.action, r.resource_type) for r in reads] == [("list", "claim")]
+
+
+def test_finance_sees_the_chain_of_a_corrected_claim_and_its_reversal(
+    hub_client: Any,
+    hub_engine: Engine,
+    hub_user: Callable[..., Staff],
+    hub_vehicle: Callable[..., str],
+    palmed_hub: Sandbox,
+) -> None:
+    finance = hub_user("finance")
+    original = synced_claim(hub_engine, hub_vehicle())
+    sync(hub_client, finance)
+    fixed = correction(hub_engine, original)
+
+    body = sync(hub_client, finance)
+
+    assert body["data"]["reversed"] == {"reversed": 1}
+    assert body["data"]["submitted"] == {"accepted": 1}
+    shown = hub_client.get(f"/api/claims/{original}", headers=finance.headers).get_json()["data"]
+    assert (shown["status"], shown["superseded_by_id"], shown["supersedes_id"]) == (
+        "reversed",
+        fixed,
+        None,
+    )
+    assert [(a["kind"], a["outcome"]) for a in shown["attempts"]] == [
+        ("submission", "accepted"),
+        ("reversal", "reversed"),
+    ]
+    [held] = palmed_hub.admin("GET", "/reversals")
+    assert shown["reversal"]["state"] == "reversed"
+    assert shown["reversal"]["corrected_by_id"] == fixed
+    assert shown["reversal"]["palmed_reversal_id"] == held["reversal_id"]
+    visit = shown["visit_id"]
+    listed = hub_client.get(f"/api/claims?visit_id={visit}", headers=finance.headers).get_json()
+    chain = {c["id"]: (c["supersedes_id"], c["superseded_by_id"]) for c in listed["data"]}
+    assert chain == {original: (None, fixed), fixed: (original, None)}
+    reversed_only = hub_client.get("/api/claims?status=reversed", headers=finance.headers)
+    assert [c["id"] for c in reversed_only.get_json()["data"]] == [original]
+    page = hub_client.get(f"/claims?visit_id={visit}", headers=finance.headers)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert html.count('data-testid="supersedes"') == html.count('data-testid="superseded-by"') == 1
+    assert f"#claim-{original}" in html and f"#claim-{fixed}" in html
+
+
+def test_a_superseded_claim_is_not_resubmitted(
+    hub_client: Any,
+    hub_engine: Engine,
+    hub_user: Callable[..., Staff],
+    hub_vehicle: Callable[..., str],
+    palmed_hub: Sandbox,
+) -> None:
+    finance = hub_user("finance")
+    original = synced_claim(hub_engine, hub_vehicle(), member_number=SUSPENDED)
+    sync(hub_client, finance)
+    fixed = correction(hub_engine, original)
+    before = row_counts(hub_engine, ignore=AUDIT_TABLES)
+
+    response = hub_client.post(f"/api/claims/{original}/resubmit", headers=finance.headers)
+
+    assert response.status_code == 409
+    assert fixed in response.get_json()["error"]
+    assert row_counts(hub_engine, ignore=AUDIT_TABLES) == before
+    bad = hub_client.get("/api/claims?status=superseded", headers=finance.headers)
+    assert bad.status_code == 400

@@ -8,6 +8,10 @@ sandbox accepted, with 5xx answers, and with two pipeline processes at once. PAL
 rejections come back to the edge as the claim's status and reasons and as an alert; bad
 claim data is held with its reasons and the sandbox never hears of it; a member PALMED
 terminated reaches the vehicle's copy through the hub and shows as not eligible offline.
+A visit reopened on the vehicle after PALMED accepted its claim (the vehicle not told
+yet) keeps the accepted claim and its lines at the hub; closing it again makes a
+correction, and PALMED ends with the original reversed and the correction accepted,
+once each, hub and vehicle agreeing on every claim and line.
 
 The processes and the enrolled edge are made once for the module; each test closes its
 own visit for its own demo member (the sandbox refuses a second identical claim for a
@@ -34,7 +38,7 @@ from common.users import create_user
 from edge import create_app
 from edge.sync import service as edge_sync
 from hub.sync import device as devices
-from schema.models import ClaimSubmission, Patient, Tariff, User, Vehicle
+from schema.models import Claim, ClaimLine, ClaimSubmission, Patient, Tariff, User, Vehicle
 from tests.conftest import edge_config
 from tests.support import mysql
 from tests.support.claims import attempts, claim_row, push_claims
@@ -42,10 +46,11 @@ from tests.support.clinic import Clinic
 from tests.support.hubprocess import HubProcess
 from tests.support.identity import PASSWORD, Staff, make_vehicle
 from tests.support.palmed import Sandbox
+from tests.support.sync import table_rows
 
 pytestmark = pytest.mark.mysql
 
-CREW = ("clerk", "nurse", "doctor", "social_worker")
+CREW = ("clerk", "nurse", "doctor", "social_worker", "administrator")
 READ_TIMEOUT = "2"  # seconds the pushing processes wait for PALMED's answer
 
 
@@ -355,3 +360,60 @@ def _set_practice_number(world: World, number: str) -> None:
     with new_session(world.hub_engine) as session, session.begin():
         vehicle = session.get_one(Vehicle, world.edge.vehicle_id)
         vehicle.practice_number = number
+
+
+def test_a_visit_reopened_after_palmed_accepted_its_claim_is_corrected_not_taken_back(
+    world: World,
+) -> None:
+    """The finding: the vehicle, not yet told that PALMED had accepted the claim, took it
+    back at a reopen (its line deleted at the hub) and drafted one the hub refused."""
+    claim = world.close_visit("111147809", "00")
+    visit = claim["visit_id"]
+    world.sync()
+    world.push()
+    [original] = world.at_palmed(claim["id"])
+    assert original["status"] == "accepted"
+
+    # An administrator reopens the visit before the vehicle hears of PALMED's answer.
+    reason = {"reason": "lab result came back"}
+    reopened = world.edge.ok("POST", "administrator", f"/api/visits/{visit}/reopen", reason)
+    assert reopened["claim"] is None  # withdrawn on the vehicle
+    closed = world.edge.ok("POST", "social_worker", f"/api/visits/{visit}/advance")
+    fixed = closed["claim"]
+    assert (fixed["supersedes_id"], fixed["status"]) == (claim["id"], "ready")
+    world.sync()
+
+    at_hub = claim_row(world.hub_engine, claim["id"])
+    assert (at_hub.status, at_hub.palmed_claim_id) == ("accepted", original["claim_id"])
+    kept = table_rows(world.hub_engine, "claim_line", _lines_of([claim["id"]]))
+    assert [line["code"] for line in kept] == [line["code"] for line in claim["lines"]] != []
+    world.push()
+    world.sync()
+
+    [reversed_] = world.at_palmed(claim["id"])
+    [correction] = world.at_palmed(fixed["id"])
+    assert reversed_["status"] == "reversed"
+    assert (correction["status"], correction["replaces"]) == ("accepted", original["claim_id"])
+    reversals = world.sandbox.admin("GET", "/reversals?per_page=500")
+    assert [r["claim_id"] for r in reversals].count(original["claim_id"]) == 1
+    assert [(a.kind, a.outcome) for a in attempts(world.hub_engine, claim["id"])] == [
+        ("submission", "accepted"),
+        ("reversal", "reversed"),
+    ]
+    assert [a.outcome for a in attempts(world.hub_engine, fixed["id"])] == ["accepted"]
+    shown = world.edge_claim(visit)
+    assert (shown["id"], shown["status"]) == (fixed["id"], "accepted")
+    ids = [claim["id"], fixed["id"]]
+    for name, where in (("claim", Claim.__table__.c.id.in_(ids)), ("claim_line", _lines_of(ids))):
+        at_edge = _unversioned(table_rows(world.edge_sync_engine, name, where))
+        assert _unversioned(table_rows(world.hub_engine, name, where)) == at_edge, name
+    assert len(at_edge) == 2 * len(claim["lines"])  # none lost
+
+
+def _lines_of(claim_ids: list[str]) -> Any:
+    return ClaimLine.__table__.c.claim_id.in_(claim_ids)
+
+
+def _unversioned(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as replicas agree on them: every value but the row's last-write marker."""
+    return [{k: v for k, v in row.items() if k != "version"} for row in rows]

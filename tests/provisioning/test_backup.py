@@ -318,10 +318,13 @@ def test_a_restore_on_the_same_laptop_keeps_its_audit_trail_verifiable(
     audited(laptop, 2)
     result = laptop.run("restore", str(folder))
     assert result.exit_code == 0, result.output
-    assert "audit" not in result.output.lower()  # nothing to say
+    assert "warning" not in result.output.lower()  # every seal verifies here
+    assert "goes on as a branch from record #1000000001" in result.output
     checked = audit_verify(laptop)
     assert checked.exit_code == 0, checked.output
     assert "3 records, chain intact" in checked.output
+    audited(laptop, 1)  # the next record starts the branch, and the trail still verifies
+    assert "4 records, chain intact" in audit_verify(laptop).output
 
 
 def test_a_replacement_laptop_says_the_old_seals_cannot_be_verified_there(

@@ -4,19 +4,25 @@ models exactly: autogenerate finds nothing left to do."""
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 import schema
 from common.database import new_session, plain_engine, sqlcipher_engine
 from common.node import ensure_node
 from schema import migrate
-from tests.support import mysql
+from schema.base import utcnow
+from schema.models import Claim, ClaimLine, Visit
+from tests.support import mysql, rows
 
 
 def schema_diff(engine: Engine) -> list[Any]:
@@ -147,3 +153,86 @@ def test_an_existing_edge_drops_them_on_upgrade_and_gets_them_back_on_downgrade(
     assert HUB_ONLY <= index_names(engine)
     assert "WHERE" not in index_sql(engine, "ix_sync_change_tx")
     engine.dispose()
+
+
+def test_claims_keep_their_rows_and_capture_across_0015_on_an_edge(tmp_path: Path) -> None:
+    """0015 re-makes `claim` on SQLite (batch mode) under rows `claim_line` refers to:
+    the rows survive both ways, the capture triggers come back with the new columns, and
+    a visit may then hold a second claim that supersedes the first."""
+    engine = sqlcipher_engine(tmp_path / "edge.db", secrets.token_bytes(32))
+    migrate.upgrade(engine)
+    with new_session(engine) as session, session.begin():
+        ensure_node(session, "dmigration01", "edge")
+        first = _closed_visit_claim(session)
+    migrate.downgrade(engine, "0013")
+    migrate.upgrade(engine)
+    with new_session(engine) as session, session.begin():
+        claim = session.get_one(Claim, first.id)
+        assert [line.claim_id for line in session.scalars(select(ClaimLine))] == [claim.id]
+        claim.status, claim.withdrawal_reason = "withdrawn", "lab result came"
+        session.flush()
+        second = _claim(session, claim.visit_id, claim.patient_id, claim.vehicle_id, claim.id)
+    with engine.connect() as connection:
+        logged = connection.execute(
+            text("SELECT op, columns FROM sync_change WHERE table_name = 'claim' ORDER BY seq")
+        ).all()
+        assert [op for op, _ in logged] == ["i", "u", "i"]
+        assert "withdrawal_reason" in logged[1].columns
+        with pytest.raises(DBAPIError, match="without a new version"):
+            connection.execute(text("UPDATE claim SET status = 'ready'"))
+    assert second.supersedes_id == first.id
+    engine.dispose()
+
+
+def _closed_visit_claim(session: Session) -> Claim:
+    vehicle = rows.vehicle(session)
+    patient = rows.patient(session)
+    visit = Visit(
+        patient_id=patient.id,
+        vehicle_id=vehicle.id,
+        visit_date=utcnow().date(),
+        stage="closure",
+        status="closed",
+        opened_by="someone",
+        opened_at=utcnow(),
+    )
+    session.add(visit)
+    session.flush()
+    claim = _claim(session, visit.id, patient.id, vehicle.id, None)
+    session.add(
+        ClaimLine(
+            claim_id=claim.id,
+            vehicle_id=vehicle.id,
+            kind="tariff",
+            code="0190",
+            description="Consultation",
+            quantity=1,
+            unit_price=Decimal("520.00"),
+            amount=Decimal("520.00"),
+        )
+    )
+    session.flush()
+    return claim
+
+
+def _claim(
+    session: Session, visit_id: str, patient_id: str, vehicle_id: str, supersedes: str | None
+) -> Claim:
+    claim = Claim(
+        visit_id=visit_id,
+        patient_id=patient_id,
+        vehicle_id=vehicle_id,
+        supersedes_id=supersedes,
+        service_date=utcnow().date(),
+        icd10_codes=["J069"],
+        total_amount=Decimal("520.00"),
+        status="ready",
+        problems=[],
+        rejection_codes=[],
+        created_by="someone",
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    session.add(claim)
+    session.flush()
+    return claim

@@ -13,6 +13,7 @@ NODE_LOCAL = {
     "audit_chain",
     "audit_seal",
     "claim_attempt",
+    "claim_reversal",
     "claim_submission",
     "device",
     "enrollment_token",

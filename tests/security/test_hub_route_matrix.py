@@ -172,6 +172,7 @@ LISTS: dict[str, str | None] = {
     "/api/users": "user",
     "/api/vehicles": "vehicle",
     "/audit": None,
+    "/claims": "claim",
     "/conflicts": "conflict",
     "/devices": "device",
     "/duplicates": "pair",
@@ -187,7 +188,12 @@ LISTS: dict[str, str | None] = {
 
 # Pages read their filters from the query string without a schema: the vehicle filter
 # each takes.
-PAGE_FILTERS = {"/supply": "vehicle_id", "/reports": "vehicle_id", "/audit": "vehicle"}
+PAGE_FILTERS = {
+    "/supply": "vehicle_id",
+    "/reports": "vehicle_id",
+    "/audit": "vehicle",
+    "/claims": "vehicle_id",
+}
 
 _PARAMETER = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
 

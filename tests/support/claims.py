@@ -8,19 +8,23 @@ import datetime as dt
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from common.database import new_session
 from schema.base import utcnow
 from schema.models import Claim, ClaimAttempt, ClaimLine, Visit
+from schema.models.claim import DEVICE_STATES
 from tests.support import rows
 from tests.support.palmed import PRACTICE_NUMBER, Sandbox
 
+T = TypeVar("T")
 VEHICLE_NODE = "dtest00000001"
 Line = tuple[str, str, int, str]
 GOOD_LINES: tuple[Line, ...] = (("tariff", "0190", 1, "520.00"), ("nappi", "7010017", 20, "7.00"))
@@ -60,8 +64,9 @@ def synced_claim(
         )
         session.add(visit)
         session.flush()
-        claim = Claim(
-            origin_node=VEHICLE_NODE,
+        return _claim(
+            session,
+            lines,
             visit_id=visit.id,
             patient_id=patient.id,
             vehicle_id=vehicle_id,
@@ -70,32 +75,85 @@ def synced_claim(
             practice_number=extra.pop("practice_number", PRACTICE_NUMBER),
             service_date=day,
             icd10_codes=list(icd10_codes),
-            total_amount=extra.pop("total_amount", sum(Decimal(line[3]) for line in lines)),
             status=status,
-            problems=[],
-            rejection_codes=[],
-            created_by="u-doctor",
-            created_at=now,
-            updated_at=now,
             **extra,
         )
-        session.add(claim)
-        session.flush()
-        for kind, code, quantity, amount in lines:
-            session.add(
-                ClaimLine(
-                    origin_node=VEHICLE_NODE,
-                    claim_id=claim.id,
-                    vehicle_id=vehicle_id,
-                    kind=kind,
-                    code=code,
-                    description=f"{kind} {code}",
-                    quantity=quantity,
-                    unit_price=Decimal(amount) / max(quantity, 1),
-                    amount=Decimal(amount),
-                )
-            )
+
+
+def _claim(session: Session, lines: Sequence[Line], **values: Any) -> str:
+    """A claim made on the vehicle's node, with its lines; its id."""
+    now = utcnow()
+    values.setdefault("total_amount", sum(Decimal(line[3]) for line in lines))
+    claim = Claim(
+        origin_node=VEHICLE_NODE,
+        problems=[],
+        rejection_codes=[],
+        created_by="u-doctor",
+        created_at=now,
+        updated_at=now,
+        **values,
+    )
+    session.add(claim)
+    session.flush()
+    _add_lines(session, claim, lines)
     return claim.id
+
+
+def _add_lines(session: Session, claim: Claim, lines: Sequence[Line]) -> None:
+    for kind, code, quantity, amount in lines:
+        session.add(
+            ClaimLine(
+                origin_node=VEHICLE_NODE,
+                claim_id=claim.id,
+                vehicle_id=claim.vehicle_id,
+                kind=kind,
+                code=code,
+                description=f"{kind} {code}",
+                quantity=quantity,
+                unit_price=Decimal(amount) / max(quantity, 1),
+                amount=Decimal(amount),
+            )
+        )
+
+
+def correction(
+    engine: Engine,
+    claim_id: str,
+    *,
+    status: str = "ready",
+    lines: Sequence[Line] = GOOD_LINES,
+    withdrawn: bool = True,
+) -> str:
+    """The claim a vehicle drafts when it closes a reopened visit again, superseding
+    `claim_id`, as the hub holds it after the sync that brought it (with the vehicle's
+    withdrawal of the earlier claim, unless `withdrawn` is False or the hub refused it)."""
+    with new_session(engine) as session, session.begin():
+        earlier = session.get_one(Claim, claim_id)
+        if withdrawn and earlier.status in DEVICE_STATES:
+            earlier.status = "withdrawn"
+            earlier.withdrawal_reason = "lab result came"
+        same = ("visit_id", "patient_id", "vehicle_id", "member_number", "dependant_code")
+        return _claim(
+            session,
+            lines,
+            supersedes_id=earlier.id,
+            practice_number=earlier.practice_number,
+            service_date=earlier.service_date,
+            icd10_codes=list(earlier.icd10_codes),
+            status=status,
+            **{name: getattr(earlier, name) for name in same},
+        )
+
+
+def soon(seconds: float, take: Callable[[], T | None]) -> T:
+    """What `take` gives as soon as it gives something; fails after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = take()
+        if found is not None:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"nothing within {seconds} s")
 
 
 def claim_row(engine: Engine, claim_id: str) -> Claim:

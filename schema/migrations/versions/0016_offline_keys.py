@@ -4,7 +4,7 @@ per patient per day is kept per laptop (the hub alerts the vehicle when two lapt
 opened one); lots, assets and suppliers get ids named by their keys (no schema change)
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07 20:30:00
 """
 
@@ -16,7 +16,7 @@ import schema
 from sync import capture
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
