@@ -1,13 +1,15 @@
 """Sync convergence as a state machine: three edges (two of them laptops of one vehicle)
 and the hub do random clinic work (patients, edits, vitals, bookings, stock receipts of a
-few batches) and sync through a link that drops requests, loses replies after the hub
-committed, delivers twice, reorders, replays and truncates, while the laptops' clocks
-drift up to a day either way, their processes restart (memory lost, only the database
-file kept), some in the middle of a sync, and a laptop is backed up and later restored
-from its backup. After every step nothing the hub acknowledged is lost and nothing is
-applied twice; after clean rounds every synced table of every replica agrees with the
-hub (deletes, the stock ledger and each lot's balance included) and shows the same
-conflict winner. Hub on MySQL, edges on SQLCipher; `--runs N` multiplies the examples."""
+few batches, claims drafted, sent by head office, and withdrawn by a reopen on a laptop
+that may not know yet that its claim was sent) and sync through a link that drops
+requests, loses replies after the hub committed, delivers twice, reorders, replays and
+truncates, while the laptops' clocks drift up to a day either way, their processes
+restart (memory lost, only the database file kept), some in the middle of a sync, and a
+laptop is backed up and later restored from its backup. After every step nothing the
+hub acknowledged is lost and nothing is applied twice; after clean rounds every synced
+table of every replica agrees with the hub (deletes, the stock ledger and each lot's
+balance, claims and their lines included) and shows the same conflict winner. Hub on
+MySQL, edges on SQLCipher; `--runs N` multiplies the examples."""
 
 from __future__ import annotations
 
@@ -90,6 +92,28 @@ def machine(sync_net: Callable[[], Net], hub_engine: Engine) -> type[RuleBasedSt
         @rule(edge=edges, batch=st.integers(0, 1), quantity=st.integers(1, 50))
         def receive(self, edge: str, batch: int, quantity: int) -> None:
             run(self.world, ("receive", edge, batch, quantity), self.rng)
+
+        @rule(edge=edges, seed=st.integers(0, 2**16))
+        def claim(self, edge: str, seed: int) -> None:
+            self.rng.seed(seed)
+            run(self.world, ("claim", edge), self.rng)
+
+        @rule(seed=st.integers(0, 2**16))
+        def send(self, seed: int) -> None:
+            """Head office sends a ready claim; PALMED accepts it."""
+            self.rng.seed(seed)
+            run(self.world, ("send",), self.rng)
+
+        @rule(edge=edges, seed=st.integers(0, 2**16))
+        def reopen(self, edge: str, seed: int) -> None:
+            """A visit reopened on a laptop, its claim sent or not meanwhile."""
+            self.rng.seed(seed)
+            run(self.world, ("reopen", edge), self.rng)
+
+        @rule(edge=edges)
+        def read(self, edge: str) -> None:
+            """A crew member reads a record: the laptop's audit trail grows."""
+            run(self.world, ("audit", edge), self.rng)
 
         @rule(edge=edges)
         def back_up(self, edge: str) -> None:

@@ -19,11 +19,11 @@ from pathlib import Path
 from sqlalchemy import Engine, select, text
 
 import schema
-from common import audit
+from common import audit, auditseal
 from common.database import new_session
 from edge.stock.service import receive_lot
 from schema.base import utcnow
-from schema.models import Item, Patient, Visit, VitalSign
+from schema.models import AuditRecord, Claim, ClaimLine, Item, Patient, Visit, VitalSign
 from sync.clock import wall_millis
 from sync.policy import Scope
 from sync.stamp import clock_for
@@ -107,6 +107,82 @@ def restart(world: World, name: str, skew_ms: int) -> Edge:
 _skews: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
 
 
+def _draft_claim(edge: Edge, rng: random.Random) -> None:
+    """A claim drafted at a visit's closure (superseding its withdrawn one, if any)."""
+    with new_session(edge.engine) as session, session.begin():
+        visits = session.scalars(
+            select(Visit).where(Visit.vehicle_id == edge.vehicle_id).order_by(Visit.id)
+        ).all()
+        live = set(session.scalars(select(Claim.visit_id).where(Claim.status != "withdrawn")))
+        free = [v for v in visits if v.id not in live]
+        if not free:
+            return
+        chosen = rng.choice(free)
+        before = session.scalar(
+            select(Claim.id)
+            .where(Claim.visit_id == chosen.id)
+            .order_by(Claim.created_at.desc())
+            .limit(1)
+        )
+        now = utcnow()
+        claim = Claim(
+            visit_id=chosen.id,
+            supersedes_id=before,
+            patient_id=chosen.patient_id,
+            vehicle_id=edge.vehicle_id,
+            practice_number="0123456",
+            service_date=chosen.visit_date,
+            icd10_codes=["J069"],
+            total_amount=Decimal("350.00"),
+            status="ready",
+            problems=[],
+            rejection_codes=[],
+            created_by="doctor",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(claim)
+        session.flush()
+        session.add(
+            ClaimLine(
+                claim_id=claim.id,
+                vehicle_id=edge.vehicle_id,
+                kind="consultation",
+                code="0190",
+                description="Consultation",
+                quantity=1,
+                unit_price=Decimal("350.00"),
+                amount=Decimal("350.00"),
+            )
+        )
+
+
+def _send_claim(world: World, rng: random.Random) -> None:
+    """Head office sends a ready claim to PALMED, which accepts it."""
+    with new_session(world.net.hub_engine) as session, session.begin():
+        ready = session.scalars(
+            select(Claim).where(Claim.status == "ready").order_by(Claim.id)
+        ).all()
+        if ready:
+            claim = rng.choice(ready)
+            claim.status, claim.palmed_claim_id = "accepted", f"PM-{claim.id[:8]}"
+
+
+def _withdraw_claim(edge: Edge, rng: random.Random) -> None:
+    """A visit reopened on the laptop: its claim withdrawn there, whatever the hub has
+    done with it meanwhile (a sent one comes back as the hub has it)."""
+    with new_session(edge.engine) as session, session.begin():
+        claims = session.scalars(
+            select(Claim)
+            .where(Claim.vehicle_id == edge.vehicle_id, Claim.status != "withdrawn")
+            .order_by(Claim.id)
+        ).all()
+        if claims:
+            claim = rng.choice(claims)
+            claim.status, claim.withdrawal_reason = "withdrawn", "reopened"
+            claim.withdrawn_by, claim.withdrawn_at = "administrator", utcnow()
+
+
 def back_up(world: World, name: str) -> None:
     """A copy of the laptop's database file as it stands (its process stops for it, as a
     backup's consistent snapshot would see it: committed work only)."""
@@ -130,7 +206,7 @@ def restore(world: World, name: str, skew_ms: int) -> None:
     shutil.copyfile(world.backups[name], path)
     restored = restart(world, name, skew_ms)
     with restored.engine.begin() as connection:
-        audit.branch_after_restore(connection, None)
+        audit.branch_after_restore(connection, auditseal.key_for(restored.engine))
     # what it made after the backup and never sent is gone with the set-aside file
     held = {row["id"] for row in table_rows(world.net.hub_engine, "vital_sign")}
     held |= queued_row_ids(world.net.hub_engine, "vital_sign")
@@ -184,6 +260,17 @@ def run(world: World, op: tuple, rng: random.Random) -> None:  # noqa: C901 - a 
                 "quantity": quantity,
             }
             receive_lot(session, edge.vehicle_id, "storekeeper", data)
+    elif kind == "claim":
+        _draft_claim(world.edges[op[1]], rng)
+    elif kind == "send":
+        _send_claim(world, rng)
+    elif kind == "reopen":
+        _withdraw_claim(world.edges[op[1]], rng)
+    elif kind == "audit":  # a crew member reads a patient's record: one audit record
+        edge = world.edges[op[1]]
+        who = audit.Who("u-1", "sister", "nurse", None, None, edge.vehicle_id)
+        with new_session(edge.engine) as session, session.begin():
+            audit.record(session, who, "patient_read", resource_type="patient")
     elif kind == "backup":
         back_up(world, op[1])
     elif kind == "restore":
@@ -243,7 +330,25 @@ def assert_converged(world: World) -> None:
                 assert ids == set(at_hub), f"{name} on {edge.name}: {ids ^ set(at_hub)}"
     for edge in world.edges.values():
         assert _on_hand(edge.engine, edge.vehicle_id) == _ledger(hub, edge.vehicle_id)
+        _same_trail(edge, hub)
     assert {row["id"] for row in table_rows(hub, "vital_sign")} == world.vitals
+
+
+def _same_trail(edge: Edge, hub: Engine) -> None:
+    """Every audit record the laptop holds reached the hub as it is, and every chain of
+    both verifies (a restored laptop's branch included)."""
+    at_hub = {row["id"]: row for row in audit_rows(hub, edge.node)}
+    for row in audit_rows(edge.engine, edge.node):
+        _same_row("audit_record", edge.name, row, at_hub.get(row["id"]))
+    for engine in (edge.engine, hub):
+        with new_session(engine) as session:
+            broken = [r for r in audit.verify(session) if r.broken is not None]
+        assert broken == [], broken
+
+
+def audit_rows(engine: Engine, node: str) -> list[dict]:
+    table = AuditRecord.__table__
+    return table_rows(engine, "audit_record", table.c.origin_node == node)
 
 
 def _same_row(table: str, edge: str, row: dict, hub_row: dict | None) -> None:
