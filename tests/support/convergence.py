@@ -312,36 +312,40 @@ def assert_converged(world: World) -> None:
     it has exactly the hub's (deletes included); its stock on hand per lot is the sum of
     the hub's ledger; and the hub holds every vital sign made that was not discarded."""
     hub = world.net.hub_engine
-    for name, table in schema.synced_tables().items():
-        spec = table.info["sync"]
-        if spec.scope is Scope.HUB:
-            continue  # sent up only: the audit trail (its chains are checked apart)
-        at_hub = {row["id"]: row for row in table_rows(hub, name)}
-        for edge in world.edges.values():
-            here = table_rows(edge.engine, name)
-            for row in here:
-                _same_row(name, edge.name, row, at_hub.get(row["id"]))
-            ids = {row["id"] for row in here}
-            if spec.scope is Scope.VEHICLE:
-                column = spec.scope_column or "vehicle_id"
-                mine = {i for i, row in at_hub.items() if row[column] == edge.vehicle_id}
-                assert ids == mine, f"{name} of {edge.name}'s vehicle: {ids ^ mine}"
-            elif spec.scope is Scope.ALL:
-                assert ids == set(at_hub), f"{name} on {edge.name}: {ids ^ set(at_hub)}"
     for edge in world.edges.values():
-        assert _on_hand(edge.engine, edge.vehicle_id) == _ledger(hub, edge.vehicle_id)
-        _same_trail(edge, hub)
+        assert_replica(edge.engine, edge.name, edge.vehicle_id, edge.node, hub)
     assert {row["id"] for row in table_rows(hub, "vital_sign")} == world.vitals
 
 
-def _same_trail(edge: Edge, hub: Engine) -> None:
+def assert_replica(engine: Engine, name: str, vehicle_id: str, node: str, hub: Engine) -> None:
+    """One laptop against the hub, every synced table (see `assert_converged`)."""
+    for table_name, table in schema.synced_tables().items():
+        spec = table.info["sync"]
+        if spec.scope is Scope.HUB:
+            continue  # sent up only: the audit trail (its chains are checked apart)
+        at_hub = {row["id"]: row for row in table_rows(hub, table_name)}
+        here = table_rows(engine, table_name)
+        for row in here:
+            _same_row(table_name, name, row, at_hub.get(row["id"]))
+        ids = {row["id"] for row in here}
+        if spec.scope is Scope.VEHICLE:
+            column = spec.scope_column or "vehicle_id"
+            mine = {i for i, row in at_hub.items() if row[column] == vehicle_id}
+            assert ids == mine, f"{table_name} of {name}'s vehicle: {ids ^ mine}"
+        elif spec.scope is Scope.ALL:
+            assert ids == set(at_hub), f"{table_name} on {name}: {ids ^ set(at_hub)}"
+    assert _on_hand(engine, vehicle_id) == _ledger(hub, vehicle_id)
+    _same_trail(engine, name, node, hub)
+
+
+def _same_trail(engine: Engine, name: str, node: str, hub: Engine) -> None:
     """Every audit record the laptop holds reached the hub as it is, and every chain of
     both verifies (a restored laptop's branch included)."""
-    at_hub = {row["id"]: row for row in audit_rows(hub, edge.node)}
-    for row in audit_rows(edge.engine, edge.node):
-        _same_row("audit_record", edge.name, row, at_hub.get(row["id"]))
-    for engine in (edge.engine, hub):
-        with new_session(engine) as session:
+    at_hub = {row["id"]: row for row in audit_rows(hub, node)}
+    for row in audit_rows(engine, node):
+        _same_row("audit_record", name, row, at_hub.get(row["id"]))
+    for replica in (engine, hub):
+        with new_session(replica) as session:
             broken = [r for r in audit.verify(session) if r.broken is not None]
         assert broken == [], broken
 
